@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: MIT
+# memctl: one entry point. Outputs go to $(BUILD); V=1 shows commands.
+#
+#   make            build memctld, memctl, libarena, BPF skeletons, workloads
+#   make run        install deps, build, run memctld in the foreground (defaults)
+#   make test       install deps, build, run every test (tests/run.sh)
+#   make bench      run the benchmarks in bench/ (figures, never asserts)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format     clang-format (kernel style) on every C file
+#   make clean
+
+VERSION := 0.1.0
+ARENA_SOVERSION := 0
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+
+CC ?= gcc
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PKG_CONFIG ?= pkg-config
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS := libbpf libcgroup libsystemd libzstd liblz4 json-c inih
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lelf -lz -lm -lpthread
+
+WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+OPT ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+	-DMEMCTL_VERSION=\"$(VERSION)\" -I. -I$(BUILD)/bpf $(PKG_CFLAGS)
+CFLAGS ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(OPT) $(WARNINGS) $(CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(WARNINGS) $(SAN_FLAGS) $(CFLAGS)
+FUZZ_CFLAGS = $(BASE_CFLAGS) -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+# ---- sources, by module (wildcards: a new file in a module is picked up) ----
+IPC_SRCS := $(wildcard ipc/*.c)
+POLICY_SRCS := $(wildcard policy/*.c)
+ARENA_SRCS := $(wildcard arena/*.c)
+CLI_SRCS := daemon/memctl.c $(wildcard daemon/cli-*.c)
+DAEMON_SHARED_SRCS := daemon/log.c
+DAEMON_SRCS := $(filter-out $(CLI_SRCS) $(DAEMON_SHARED_SRCS),$(wildcard daemon/*.c))
+DAEMON_LIB_SRCS := $(filter-out daemon/memctld.c,$(DAEMON_SRCS))
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+EXAMPLES := $(patsubst arena/examples/%.c,$(BUILD)/examples/%,$(wildcard arena/examples/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+sanobj = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
+fuzzobj = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
+
+LIBARENA_SO := $(BUILD)/libarena.so.$(ARENA_SOVERSION)
+LIBARENA_A := $(BUILD)/libarena.a
+
+.PHONY: all run test unit fuzz bench install format clean deps check-config clang-check
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+# libarena and what links it build once arena/ has sources
+ARENA_TARGETS := $(if $(ARENA_SRCS),$(LIBARENA_SO) $(LIBARENA_A) $(BUILD)/libarena.pc \
+	$(WORKLOADS) $(EXAMPLES) $(BENCHES))
+
+all: $(BUILD)/memctld $(BUILD)/memctl $(ARENA_TARGETS)
+
+deps:
+	$(Q)scripts/deps.sh
+
+# ---- BPF: vmlinux.h from this kernel's BTF, .bpf.o, skeletons ----
+$(BUILD)/bpf/vmlinux.h:
+	$(Q)mkdir -p $(@D)
+	@if [ ! -r "$(VMLINUX_BTF)" ]; then \
+		echo "error: $(VMLINUX_BTF) not readable: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF=y is required for CO-RE)" >&2; \
+		exit 1; fi
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/events.h $(BUILD)/bpf/vmlinux.h $(wildcard bpf/*.h)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Ibpf \
+		$(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null) -Wall -Werror -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+# ---- objects ----
+$(BUILD)/obj/%.o: %.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzzobj/%.o: %.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+# only the daemon includes BPF skeletons: nothing else waits for clang -target bpf
+$(call obj,$(DAEMON_SRCS)) $(call sanobj,$(DAEMON_LIB_SRCS)): | $(BPF_SKELS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- programs ----
+$(BUILD)/memctld: $(call obj,$(DAEMON_SRCS) $(DAEMON_SHARED_SRCS) $(IPC_SRCS) $(POLICY_SRCS))
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BUILD)/memctl: $(call obj,$(CLI_SRCS) $(DAEMON_SHARED_SRCS) $(IPC_SRCS))
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# ---- libarena: shared (soname) + static + pkg-config ----
+LIBARENA_OBJS = $(call obj,$(ARENA_SRCS) $(POLICY_SRCS) $(IPC_SRCS))
+$(LIBARENA_SO): $(LIBARENA_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libarena.so.$(ARENA_SOVERSION) -Wl,--no-undefined \
+		$(ALL_CFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs libzstd liblz4) -lpthread -lm
+	$(Q)ln -sf libarena.so.$(ARENA_SOVERSION) $(BUILD)/libarena.so
+
+$(LIBARENA_A): $(LIBARENA_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libarena.pc: arena/libarena.pc.in
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+ARENA_LINK = -L$(BUILD) -l:libarena.a $(shell $(PKG_CONFIG) --libs libzstd liblz4) -lpthread -lm
+
+$(BUILD)/workloads/%: tests/workloads/%.c $(LIBARENA_A) $(wildcard tests/workloads/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK)
+
+$(BUILD)/examples/%: arena/examples/%.c $(LIBARENA_A)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK)
+
+$(BUILD)/bench/%: bench/%.c $(LIBARENA_A) $(wildcard bench/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK) $(PKG_LIBS)
+
+# ---- unit tests: one cmocka binary per module, ASan+UBSan ----
+SAN_LIB_SRCS = $(IPC_SRCS) $(POLICY_SRCS) $(ARENA_SRCS) $(DAEMON_LIB_SRCS) $(DAEMON_SHARED_SRCS)
+$(BUILD)/san/libmemctl-san.a: $(call sanobj,$(SAN_LIB_SRCS))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libmemctl-san.a
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(SAN_CFLAGS) -Itests $< -o $@ $(BUILD)/san/libmemctl-san.a \
+		$(shell $(PKG_CONFIG) --libs cmocka) $(PKG_LIBS)
+
+# ---- fuzzers (clang libFuzzer): link ipc, policy, arena ----
+FUZZ_LIB_SRCS = $(IPC_SRCS) $(POLICY_SRCS) $(ARENA_SRCS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(call fuzzobj,$(FUZZ_LIB_SRCS))
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ \
+		$(shell $(PKG_CONFIG) --libs libzstd liblz4) -lpthread -lm
+
+unit: $(UNIT_TESTS)
+fuzz: $(FUZZERS)
+
+# ---- the two commands ----
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/memctld --log-level=info
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit fuzz
+	$(Q)$(MAKE) --no-print-directory clang-check
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+# the same sources must build warning-free with clang too (-Werror)
+clang-check:
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang $(BUILD)/clang/memctld \
+		$(BUILD)/clang/memctl $(if $(ARENA_SRCS),$(BUILD)/clang/libarena.a)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) bench/run.sh
+
+check-config: $(BUILD)/memctld
+	$(BUILD)/memctld --check-config --config units/memctld.conf
+
+# ---- install ----
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/memctld $(DESTDIR)$(SBINDIR)/memctld
+	install -m 0755 $(BUILD)/memctl $(DESTDIR)$(BINDIR)/memctl
+ifneq ($(ARENA_SRCS),)
+	install -m 0755 $(LIBARENA_SO) $(DESTDIR)$(LIBDIR)/libarena.so.$(ARENA_SOVERSION)
+	ln -sf libarena.so.$(ARENA_SOVERSION) $(DESTDIR)$(LIBDIR)/libarena.so
+	install -m 0644 $(LIBARENA_A) $(DESTDIR)$(LIBDIR)/libarena.a
+	install -m 0644 $(BUILD)/libarena.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libarena.pc
+	install -m 0644 arena/arena.h $(DESTDIR)$(INCLUDEDIR)/arena.h
+endif
+	sed 's|@SBINDIR@|$(SBINDIR)|g' units/memctld.service.in > $(DESTDIR)$(UNITDIR)/memctld.service
+	install -m 0644 units/memctld.socket $(DESTDIR)$(UNITDIR)/memctld.socket
+	install -m 0644 units/memctld.tmpfiles $(DESTDIR)$(TMPFILESDIR)/memctld.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/memctld.conf ] || \
+		install -m 0644 units/memctld.conf $(DESTDIR)$(SYSCONFDIR)/memctld.conf
+	for m in docs/man/*.[1-8]; do \
+		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+format:
+	find . -path ./$(BUILD) -prune -o \( -name '*.c' -o -name '*.h' \) -print | \
+		grep -v -e vmlinux.h -e '\.skel\.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/config.h: memctld.conf, an INI file with systemd-style sections, parsed
+ * with inih. Every key has a built-in default, so no file is needed. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct memctld_config {
+	/* [Daemon] */
+	int log_level; /* LOG_* */
+	uint64_t tick_usec; /* TickIntervalSec=, 100ms .. 60s */
+	bool dry_run; /* DryRun= */
+	/* [BPF] */
+	bool bpf_lifecycle; /* Lifecycle= */
+	bool bpf_rss; /* RSS= */
+	bool bpf_reclaim; /* Reclaim= */
+	bool bpf_faults; /* Faults= */
+	uint64_t rss_threshold_bytes; /* RssThreshold=, 4K .. 1G */
+	uint64_t rss_interval_usec; /* RssIntervalSec=, 10ms .. 60s */
+	uint64_t ringbuf_bytes; /* RingBufferSize=, power of two, 4K .. 256M */
+	/* [Cgroup] */
+	char cgroup_root[256]; /* Root=, "" = find the memory hierarchy with libcgroup */
+	char proc_root[256]; /* ProcRoot=, default /proc */
+	/* [Enroll] */
+	uint32_t max_enroll_per_uid; /* MaxPerUser=, 1 .. 4096 */
+	uint64_t stats_interval_usec; /* StatsIntervalSec=, 100ms .. 1h */
+};
+
+/* The first error found in a file; line 0 = the file itself. */
+struct config_error {
+	unsigned line;
+	char section[64];
+	char key[64];
+	char message[256];
+};
+
+void config_init_defaults(struct memctld_config *c);
+
+/*
+ * Parse path over the values already in *c (call config_init_defaults() first).
+ * Returns 0, -ENOENT if the file does not exist (c untouched), -EINVAL for an
+ * invalid value or syntax error (*ret_error says where and why; c is left
+ * partially updated: parse into a copy when that matters), or another -errno
+ * if it cannot be read. Unknown sections/keys are counted in *ret_unknown (may
+ * be NULL) and reported through unknown_cb (may be NULL), never fatal.
+ */
+typedef void (*config_unknown_cb_t)(const char *path, unsigned line, const char *section,
+				    const char *key, void *userdata);
+int config_load(const char *path, struct memctld_config *c, struct config_error *ret_error,
+		unsigned *ret_unknown, config_unknown_cb_t unknown_cb, void *userdata);
+
+/* Value parsers, shared with the CLI and the tests. Return 0 or -EINVAL/-ERANGE. */
+int config_parse_bool(const char *s, bool *ret);
+/* "1048576", "1M", "1MiB", "4K", "2G" (1024-based) */
+int config_parse_bytes(const char *s, uint64_t *ret_bytes);
+/* "1", "1s", "500ms", "250us", "2min", "1h"; a bare number is seconds */
+int config_parse_duration(const char *s, uint64_t *ret_usec);
+
+/* Write the effective configuration as an INI file (for --check-config). */
+void config_dump(const struct memctld_config *c, FILE *f);

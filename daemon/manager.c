@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+/* daemon/manager.c: memctld's event loop: signals, the tick, config reload,
+ * sd_notify, sockets (own or socket-activated) and the sources feeding tables. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "common/time-util.h"
+#include "daemon/bpf-loader.h"
+#include "daemon/control.h"
+#include "daemon/enroll.h"
+#include "daemon/log.h"
+#include "daemon/manager.h"
+#include "ipc/ipc.h"
+
+#define DEFAULT_CONFIG_PATH "/etc/memctld.conf"
+
+static void config_unknown(const char *path, unsigned line, const char *section, const char *key,
+			   void *userdata)
+{
+	log_warning("%s:%u: unknown key \"%s\" in section [%s], ignoring", path, line, key,
+		    section[0] ? section : "(none)");
+}
+
+int manager_config_load(const char *path, bool required, struct memctld_config *c)
+{
+	struct config_error err;
+	int r;
+
+	config_init_defaults(c);
+	r = config_load(path, c, &err, NULL, config_unknown, NULL);
+	if (r == -ENOENT && !required) {
+		log_debug("No %s, using built-in defaults", path);
+		return 0;
+	}
+	if (r == -EINVAL) {
+		if (err.key[0])
+			log_error("%s:%u: invalid value for %s= in [%s]: %s", path, err.line,
+				  err.key, err.section, err.message);
+		else
+			log_error("%s:%u: %s", path, err.line, err.message);
+		return r;
+	}
+	if (r < 0)
+		return log_error_errno(r, "Failed to read %s: %m", path);
+	return 0;
+}
+
+uint64_t manager_uptime_usec(const struct manager *m)
+{
+	return now_usec(CLOCK_MONOTONIC) - m->start_usec;
+}
+
+static void on_lifecycle(void *userdata, const struct ev_lifecycle *e)
+{
+	struct manager *m = userdata;
+
+	switch (e->type) {
+	case EV_EXEC:
+		m->counters.events_exec++;
+		break;
+	case EV_FORK:
+		m->counters.events_fork++;
+		break;
+	case EV_EXIT:
+		m->counters.events_exit++;
+		break;
+	default:
+		break;
+	}
+}
+
+static void manager_notify_status(struct manager *m)
+{
+	sd_notifyf(false,
+		   "STATUS=tracking: %" PRIu64 " exec, %" PRIu64 " exit events; %u enrolled%s",
+		   m->counters.events_exec, m->counters.events_exit, enroll_table_count(m->enroll),
+		   m->config.dry_run ? " (dry run)" : "");
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	uint64_t lost = m->bpf ? bpf_loader_lost(m->bpf) : 0;
+	int r;
+
+	if (lost > m->lost_reported) {
+		log_warning("BPF ring buffer full: %" PRIu64 " records lost (%" PRIu64 " in all)",
+			    lost - m->lost_reported, lost);
+		eventlog_add(&m->eventlog, IPC_EVENT_LOST_RECORDS, 0,
+			     (int64_t)(lost - m->lost_reported), "%" PRIu64 " BPF records lost",
+			     lost - m->lost_reported);
+		m->lost_reported = lost;
+	}
+	manager_notify_status(m);
+
+	r = sd_event_source_set_time(s, usec + m->config.tick_usec);
+	if (r < 0)
+		return log_error_errno(r, "Failed to re-arm the tick timer: %m");
+	return 0;
+}
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+
+	log_info("Received %s, stopping", strsignal((int)si->ssi_signo));
+	sd_notify(false, "STOPPING=1");
+	return sd_event_exit(m->event, 0);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	struct memctld_config c;
+	int r;
+
+	sd_notify(false, "RELOADING=1");
+	r = manager_config_load(m->config_path, m->config_required, &c);
+	if (r < 0) {
+		log_error("Configuration not reloaded, keeping the running one");
+		sd_notify(false, "READY=1");
+		return 0;
+	}
+	if (c.bpf_lifecycle != m->config.bpf_lifecycle || c.bpf_rss != m->config.bpf_rss ||
+	    c.bpf_reclaim != m->config.bpf_reclaim || c.bpf_faults != m->config.bpf_faults ||
+	    c.ringbuf_bytes != m->config.ringbuf_bytes ||
+	    c.rss_threshold_bytes != m->config.rss_threshold_bytes ||
+	    c.rss_interval_usec != m->config.rss_interval_usec ||
+	    strcmp(c.cgroup_root, m->config.cgroup_root) != 0 ||
+	    strcmp(c.proc_root, m->config.proc_root) != 0)
+		log_warning("[BPF] and [Cgroup] changes take effect at the next restart");
+	/* keep what cannot change at runtime, take the rest */
+	c.bpf_lifecycle = m->config.bpf_lifecycle;
+	c.bpf_rss = m->config.bpf_rss;
+	c.bpf_reclaim = m->config.bpf_reclaim;
+	c.bpf_faults = m->config.bpf_faults;
+	c.rss_threshold_bytes = m->config.rss_threshold_bytes;
+	c.rss_interval_usec = m->config.rss_interval_usec;
+	c.ringbuf_bytes = m->config.ringbuf_bytes;
+	memcpy(c.cgroup_root, m->config.cgroup_root, sizeof(c.cgroup_root));
+	memcpy(c.proc_root, m->config.proc_root, sizeof(c.proc_root));
+	if (m->dry_run_forced)
+		c.dry_run = true;
+	if (m->log_level_forced)
+		c.log_level = m->config.log_level; /* --log-level given: it wins */
+	m->config = c;
+	log_set_max_level(c.log_level);
+	eventlog_add(&m->eventlog, IPC_EVENT_CONFIG_RELOADED, 0, 0, "configuration reloaded");
+	log_info("Configuration reloaded from %s", m->config_path);
+	sd_notify(false, "READY=1");
+	return 0;
+}
+
+static int socket_path(const struct manager *m, const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s", m->socket_dir, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Take sockets from systemd when socket-activated (memctld.socket). */
+static int sockets_from_systemd(int *dgram_fd, int *control_fd)
+{
+	int n = sd_listen_fds(true);
+
+	if (n <= 0)
+		return n;
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		if (sd_is_socket_unix(fd, SOCK_DGRAM, -1, NULL, 0) > 0 && *dgram_fd < 0) {
+			int one = 1;
+
+			if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+				return log_error_errno(negative_errno(),
+						       "Failed to enable SO_PASSCRED: %m");
+			*dgram_fd = fd;
+		} else if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) > 0 &&
+			   *control_fd < 0) {
+			*control_fd = fd;
+		} else {
+			log_warning("Ignoring unexpected socket-activation fd %d", fd);
+			close(fd);
+		}
+	}
+	return n;
+}
+
+static int manager_sockets_open(struct manager *m, int *ret_dgram, int *ret_control)
+{
+	char dpath[PATH_MAX], cpath[PATH_MAX];
+	int dgram = -1, control = -1, probe, r;
+
+	r = sockets_from_systemd(&dgram, &control);
+	if (r < 0)
+		return r;
+	if (r > 0 && (dgram < 0 || control < 0))
+		log_warning("Socket activation passed only some sockets, creating the others");
+
+	if (socket_path(m, IPC_DGRAM_SOCKET_NAME, dpath, sizeof(dpath)) < 0 ||
+	    socket_path(m, IPC_CONTROL_SOCKET_NAME, cpath, sizeof(cpath)) < 0)
+		return log_error_errno(-ENAMETOOLONG, "Socket directory path too long: %s",
+				       m->socket_dir);
+
+	if (dgram < 0 || control < 0) {
+		if (mkdir(m->socket_dir, 0755) < 0 && errno != EEXIST)
+			return log_error_errno(negative_errno(), "Failed to create %s: %m",
+					       m->socket_dir);
+		/* a live daemon on this directory: refuse rather than steal its sockets */
+		probe = ipc_control_connect(cpath, 1000);
+		if (probe >= 0) {
+			close(probe);
+			return log_error_errno(-EADDRINUSE,
+					       "Another memctld is already running on %s",
+					       m->socket_dir);
+		}
+	}
+	if (dgram < 0) {
+		dgram = ipc_dgram_listen(dpath, 0666);
+		if (dgram < 0)
+			return log_error_errno(dgram, "Failed to listen on %s: %m", dpath);
+		m->dgram_bound = true;
+	}
+	if (control < 0) {
+		control = ipc_control_listen(cpath, 0666, 64);
+		if (control < 0) {
+			close(dgram);
+			return log_error_errno(control, "Failed to listen on %s: %m", cpath);
+		}
+		m->control_bound = true;
+	}
+	*ret_dgram = dgram;
+	*ret_control = control;
+	return 0;
+}
+
+static void manager_sockets_unlink(struct manager *m)
+{
+	char path[PATH_MAX];
+
+	/* only what we bound ourselves: systemd owns socket-activated paths, and a
+	 * refused second instance must not remove the running one's */
+	if (m->dgram_bound && socket_path(m, IPC_DGRAM_SOCKET_NAME, path, sizeof(path)) == 0)
+		unlink(path);
+	if (m->control_bound && socket_path(m, IPC_CONTROL_SOCKET_NAME, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+int manager_new(const struct manager_options *o, struct manager **ret)
+{
+	struct manager *m;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	eventlog_init(&m->eventlog);
+	m->start_usec = now_usec(CLOCK_MONOTONIC);
+
+	snprintf(m->config_path, sizeof(m->config_path), "%s",
+		 o->config_path ?: DEFAULT_CONFIG_PATH);
+	m->config_required = o->config_path != NULL;
+	r = manager_config_load(m->config_path, m->config_required, &m->config);
+	if (r < 0)
+		goto fail;
+	if (o->log_level >= 0) {
+		m->config.log_level = o->log_level;
+		m->log_level_forced = true;
+	}
+	log_set_max_level(m->config.log_level);
+	if (o->dry_run) {
+		m->config.dry_run = true;
+		m->dry_run_forced = true;
+	}
+	snprintf(m->socket_dir, sizeof(m->socket_dir), "%s",
+		 o->socket_dir ?: IPC_DEFAULT_SOCKET_DIR);
+
+	r = sd_event_default(&m->event);
+	if (r < 0) {
+		log_error_errno(r, "Failed to create the event loop: %m");
+		goto fail;
+	}
+	*ret = m;
+	return 0;
+fail:
+	manager_free(m);
+	return r;
+}
+
+struct manager *manager_free(struct manager *m)
+{
+	if (!m)
+		return NULL;
+	m->enroll = enroll_table_free(m->enroll);
+	m->control = control_server_free(m->control);
+	manager_sockets_unlink(m);
+	m->bpf = bpf_loader_free(m->bpf);
+	sd_event_source_disable_unref(m->tick_source);
+	sd_event_unref(m->event);
+	free(m);
+	return NULL;
+}
+
+int manager_run(struct manager *m)
+{
+	static const struct bpf_loader_callbacks bpf_cb = {
+		.lifecycle = on_lifecycle,
+	};
+	char desc[IPC_PATH_MAX];
+	int dgram_fd, control_fd, r;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return log_error_errno(negative_errno(), "Failed to block signals: %m");
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0)
+		return log_error_errno(r, "Failed to watch signals: %m");
+	r = sd_event_set_watchdog(m->event, true);
+	if (r < 0)
+		return log_error_errno(r, "Failed to enable the watchdog: %m");
+
+	r = manager_sockets_open(m, &dgram_fd, &control_fd);
+	if (r < 0)
+		return r;
+	r = enroll_table_new(m, dgram_fd, &m->enroll);
+	if (r < 0) {
+		close(control_fd);
+		return r;
+	}
+	r = control_server_new(m, control_fd, &m->control);
+	if (r < 0)
+		return r;
+
+	r = bpf_loader_new(&m->config, m->event, &bpf_cb, m, &m->bpf);
+	if (r < 0)
+		return r;
+	bpf_loader_describe(m->bpf, desc, sizeof(desc));
+	log_info("BPF: %s", desc);
+
+	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
+				       m->config.tick_usec, 0, on_tick, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add the tick timer: %m");
+
+	log_info("memctld " MEMCTL_VERSION " running; sockets in %s%s", m->socket_dir,
+		 m->config.dry_run ? "; dry run: deciding and logging, never acting" : "");
+	sd_notify(false, "READY=1");
+	manager_notify_status(m);
+
+	r = sd_event_loop(m->event);
+	if (r < 0)
+		return log_error_errno(r, "Event loop failed: %m");
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/manager.h: the one struct holding memctld's state, passed explicitly.
+ * Sources fill its tables, policy reads them, enrollment acts. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "daemon/config.h"
+#include "daemon/eventlog.h"
+
+struct bpf_loader;
+struct control_server;
+struct enroll_table;
+
+struct manager_counters {
+	uint64_t events_exec;
+	uint64_t events_fork;
+	uint64_t events_exit;
+	uint64_t events_rss;
+	uint64_t resyncs;
+	uint64_t datagrams_rejected;
+};
+
+struct manager {
+	struct memctld_config config;
+	char config_path[PATH_MAX];
+	bool config_required; /* --config given: the file must exist */
+	char socket_dir[PATH_MAX];
+	bool dry_run_forced; /* --dry-run on the command line wins over the file */
+	bool log_level_forced; /* so does --log-level */
+	bool dgram_bound, control_bound; /* we created the socket files (not systemd) */
+
+	sd_event *event;
+	sd_event_source *tick_source;
+	uint64_t start_usec; /* CLOCK_MONOTONIC */
+
+	struct bpf_loader *bpf;
+	struct control_server *control;
+	struct enroll_table *enroll;
+	struct eventlog eventlog;
+	struct manager_counters counters;
+	uint64_t lost_reported; /* BPF lost records already warned about */
+};
+
+struct manager_options {
+	const char *config_path; /* NULL = default path, optional */
+	const char *socket_dir; /* NULL = from config / default */
+	int log_level; /* < 0 = from config */
+	bool dry_run;
+};
+
+int manager_new(const struct manager_options *o, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+/* Start sources and sockets, send READY=1, run until SIGTERM/SIGINT. Returns 0
+ * on a clean stop or -errno. */
+int manager_run(struct manager *m);
+
+/* Load and validate the configuration into c (defaults first). Logs the error
+ * with file, line and key. */
+int manager_config_load(const char *path, bool required, struct memctld_config *c);
+
+uint64_t manager_uptime_usec(const struct manager *m);

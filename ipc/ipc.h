@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/* ipc/ipc.h: memctl's wire protocol: message structs, strict encode/decode and
+ * socket helpers. No policy, no logging. docs/protocol.md is the prose version. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h> /* socklen_t */
+#include <sys/types.h>
+
+/*
+ * Every message, on both sockets, is one datagram / one SOCK_SEQPACKET record:
+ *
+ *   struct ipc_header   (16 bytes)
+ *   body                (fixed-width struct for the type; for list-style replies
+ *                        a fixed part followed by `count` fixed-size entries)
+ *
+ * All integers are in host byte order: both ends are on one machine (AF_UNIX).
+ * Fields are only ever appended in later versions; a decoder accepts a body
+ * exactly as long as its version defines (entries: exactly count * entry size).
+ */
+
+#define IPC_MAGIC 0x4c54434dU /* "MCTL" in memory on little-endian */
+#define IPC_VERSION 1
+#define IPC_MSG_MAX 65536 /* largest message either side sends or accepts */
+#define IPC_NAME_MAX 32 /* comm/name fields: NUL-terminated within this */
+#define IPC_PATH_MAX 256 /* cgroup path fields: NUL-terminated within this */
+#define IPC_ERRMSG_MAX 96
+
+#define IPC_DGRAM_SOCKET_NAME "memctld.sock"
+#define IPC_CONTROL_SOCKET_NAME "control.sock"
+#define IPC_DEFAULT_SOCKET_DIR "/run/memctld"
+
+struct ipc_header {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type; /* enum ipc_type */
+	uint32_t length; /* whole message, header included */
+	uint32_t seq; /* sender's sequence; replies echo the request's */
+};
+_Static_assert(sizeof(struct ipc_header) == 16, "ipc_header layout");
+
+enum ipc_type {
+	/* workload <-> memctld, datagram socket */
+	IPC_ENROLL = 1, /* workload -> daemon */
+	IPC_ENROLL_ACK = 2, /* daemon -> workload */
+	IPC_COMPRESS = 3, /* daemon -> workload */
+	IPC_COMPRESS_ACK = 4, /* workload -> daemon, carries arena stats */
+	IPC_RELAX = 5, /* daemon -> workload */
+	IPC_STATS = 6, /* workload -> daemon, periodic */
+	IPC_BYE = 7, /* either way */
+	IPC_ERROR = 8, /* either way, also on the control socket */
+
+	/* memctl <-> memctld, control socket (SOCK_SEQPACKET) */
+	IPC_CTL_STATUS = 32, /* empty body */
+	IPC_CTL_STATUS_REPLY = 33,
+	IPC_CTL_LIST = 34, /* struct ipc_ctl_list */
+	IPC_CTL_LIST_REPLY = 35, /* ipc_ctl_list_reply + count * ipc_proc_entry */
+	IPC_CTL_SHOW = 36, /* struct ipc_ctl_pid */
+	IPC_CTL_SHOW_REPLY = 37, /* struct ipc_ctl_show_reply */
+	IPC_CTL_ENROLL = 38, /* struct ipc_ctl_pid */
+	IPC_CTL_UNENROLL = 39, /* struct ipc_ctl_pid */
+	IPC_CTL_OK = 40, /* struct ipc_ctl_ok */
+	IPC_CTL_EVENTS = 41, /* struct ipc_ctl_events */
+	IPC_CTL_EVENTS_REPLY = 42, /* ipc_ctl_events_reply + count * ipc_event_entry */
+	IPC_CTL_CGROUPS = 43, /* struct ipc_ctl_list */
+	IPC_CTL_CGROUPS_REPLY = 44, /* ipc_ctl_list_reply + count * ipc_cgroup_entry */
+};
+
+/* ---- workload messages ---- */
+
+enum ipc_hotness {
+	IPC_HOT = 0,
+	IPC_WARM = 1,
+	IPC_COLD = 2,
+};
+
+#define IPC_CODEC_LZ4 (1U << 0)
+#define IPC_CODEC_ZSTD (1U << 1)
+#define IPC_CODEC_ALL (IPC_CODEC_LZ4 | IPC_CODEC_ZSTD)
+
+struct ipc_enroll {
+	uint32_t pid; /* must equal the sender's SCM_CREDENTIALS pid */
+	uint32_t flags; /* none defined; must be 0 */
+	uint64_t arena_bytes; /* logical bytes the arena currently holds */
+	uint32_t chunk_size_bytes; /* 4 KiB .. 1 MiB, power of two */
+	uint32_t codecs; /* IPC_CODEC_* mask, nonzero */
+	char name[IPC_NAME_MAX]; /* workload's own name, NUL-terminated */
+};
+
+struct ipc_enroll_ack {
+	uint64_t enrollment_id;
+	uint32_t stats_interval_ms; /* how often to send IPC_STATS; >= 100 */
+	uint32_t flags; /* none defined; must be 0 */
+};
+
+struct ipc_compress {
+	uint64_t target_bytes; /* free this many resident bytes; > 0 */
+	uint32_t max_hotness; /* enum ipc_hotness: compress chunks up to this class */
+	uint32_t codecs; /* IPC_CODEC_* mask allowed; nonzero */
+	uint32_t deadline_ms; /* answer within; 0 = no deadline */
+	uint32_t min_savings_permyriad; /* admission threshold, <= 10000 */
+};
+
+/* Arena figures as reported to the daemon; all counters are cumulative. */
+struct ipc_arena_stats {
+	uint64_t logical_bytes; /* bytes the workload allocated */
+	uint64_t resident_bytes; /* raw chunks + compressed store actually held */
+	uint64_t compressed_bytes; /* bytes in the compressed store */
+	uint64_t hot_bytes;
+	uint64_t warm_bytes;
+	uint64_t cold_bytes;
+	uint64_t compressible_cold_bytes; /* cold raw bytes worth compressing */
+	uint64_t chunks_raw;
+	uint64_t chunks_zero;
+	uint64_t chunks_lz4;
+	uint64_t chunks_zstd;
+	uint64_t compress_cpu_ns;
+	uint64_t decompress_cpu_ns;
+	uint64_t readbacks; /* demand decompressions */
+	uint64_t stall_p50_ns;
+	uint64_t stall_p99_ns;
+	uint64_t errors; /* checksum mismatches + failed allocations */
+	uint32_t fragmentation_permyriad;
+	uint32_t admit_rate_permyriad;
+};
+_Static_assert(sizeof(struct ipc_arena_stats) == 17 * 8 + 8, "ipc_arena_stats layout");
+
+struct ipc_compress_ack {
+	uint32_t request_seq; /* seq of the IPC_COMPRESS answered */
+	int32_t result; /* 0 or -errno */
+	uint64_t bytes_freed;
+	struct ipc_arena_stats stats;
+};
+
+struct ipc_relax {
+	uint64_t prefetch_bytes; /* may decompress up to this many hot bytes */
+	uint32_t flags; /* none defined; must be 0 */
+	uint32_t reserved; /* must be 0 */
+};
+
+struct ipc_stats {
+	struct ipc_arena_stats stats;
+};
+
+enum ipc_bye_reason {
+	IPC_BYE_EXIT = 0,
+	IPC_BYE_UNENROLLED = 1,
+	IPC_BYE_SHUTDOWN = 2,
+};
+
+struct ipc_bye {
+	uint32_t reason; /* enum ipc_bye_reason */
+	uint32_t reserved; /* must be 0 */
+};
+
+struct ipc_error {
+	int32_t code; /* negative errno, < 0 */
+	uint32_t ref_seq; /* seq of the message refused (0 if unknown) */
+	uint16_t ref_type; /* its type (0 if unknown) */
+	uint16_t reserved; /* must be 0 */
+	char message[IPC_ERRMSG_MAX]; /* NUL-terminated */
+};
+
+/* ---- control messages ---- */
+
+struct ipc_ctl_status_reply {
+	char version[IPC_NAME_MAX];
+	uint64_t uptime_usec;
+	uint64_t pid; /* memctld's pid */
+	uint32_t bpf_programs_loaded; /* bit i = program i (see bpf_program_names) */
+	uint32_t bpf_programs_known;
+	uint64_t events_exec;
+	uint64_t events_fork;
+	uint64_t events_exit;
+	uint64_t events_rss;
+	uint64_t events_lost; /* ring-buffer records dropped by the kernel */
+	uint64_t resyncs;
+	uint64_t processes_tracked;
+	uint64_t cgroups_tracked;
+	uint64_t enrolled;
+	uint64_t datagrams_rejected; /* hostile or malformed datagrams */
+	uint32_t dry_run;
+	uint32_t reserved;
+	char bpf_status[IPC_PATH_MAX]; /* "prog=loaded prog=off(reason) ..." */
+};
+
+enum ipc_sort {
+	IPC_SORT_PID = 0,
+	IPC_SORT_RSS = 1,
+	IPC_SORT_GROWTH = 2,
+	IPC_SORT_FAULTS = 3,
+};
+
+struct ipc_ctl_list {
+	uint32_t offset; /* first entry wanted (paging) */
+	uint32_t sort; /* enum ipc_sort */
+	char cgroup[IPC_PATH_MAX]; /* only this cgroup if non-empty; NUL-terminated */
+};
+
+struct ipc_ctl_list_reply {
+	uint32_t total; /* entries in the table */
+	uint32_t count; /* entries in this message */
+};
+
+struct ipc_proc_entry {
+	uint32_t pid;
+	uint32_t ppid;
+	char comm[IPC_NAME_MAX];
+	uint64_t start_time_usec; /* CLOCK_BOOTTIME */
+	uint64_t rss_anon_bytes;
+	uint64_t rss_file_bytes;
+	uint64_t rss_shmem_bytes;
+	uint64_t swap_bytes;
+	uint64_t minor_faults;
+	uint64_t major_faults;
+	int64_t growth_bytes_per_sec;
+	uint32_t enrolled;
+	uint32_t cgroup_index; /* index into the cgroup table, UINT32_MAX if none */
+};
+
+struct ipc_ctl_pid {
+	uint32_t pid;
+	uint32_t reserved; /* must be 0 */
+};
+
+struct ipc_cgroup_entry {
+	char path[IPC_PATH_MAX]; /* relative to the memory hierarchy root */
+	uint32_t hierarchy; /* 1 or 2 */
+	uint32_t nr_procs; /* tracked processes in it */
+	uint64_t limit_bytes; /* UINT64_MAX = no limit */
+	uint64_t soft_limit_bytes; /* v1 soft limit / v2 memory.high; UINT64_MAX = none */
+	uint64_t usage_bytes;
+	uint64_t failcnt; /* v1 failcnt / v2 memory.events max */
+	uint64_t oom_events; /* v1 oom_control under_oom count / v2 memory.events oom */
+	uint64_t psi_some_avg10_permyriad; /* v2 memory.pressure; 0 on v1 */
+	uint64_t psi_full_avg10_permyriad;
+};
+
+struct ipc_ctl_show_reply {
+	struct ipc_proc_entry proc;
+	struct ipc_cgroup_entry cgroup; /* empty path if unknown */
+	struct ipc_arena_stats arena; /* zero unless enrolled */
+	uint32_t pattern; /* growth pattern, policy/growth.h enum */
+	uint32_t leak_confidence_permyriad;
+	uint64_t time_to_limit_usec; /* UINT64_MAX = never / unknown */
+};
+
+struct ipc_ctl_ok {
+	int32_t result; /* 0 */
+	uint32_t reserved;
+};
+
+struct ipc_ctl_events {
+	uint64_t since_id; /* events with id > since_id */
+	uint32_t max; /* at most this many; 0 = as many as fit */
+	uint32_t reserved;
+};
+
+struct ipc_ctl_events_reply {
+	uint64_t next_id; /* largest id returned (or since_id if none) */
+	uint32_t count;
+	uint32_t reserved;
+};
+
+enum ipc_event_kind {
+	IPC_EVENT_ENROLLED = 1,
+	IPC_EVENT_UNENROLLED = 2,
+	IPC_EVENT_GROWTH_DETECTED = 3,
+	IPC_EVENT_COMPRESS_SENT = 4,
+	IPC_EVENT_COMPRESS_DONE = 5,
+	IPC_EVENT_RELAX_SENT = 6,
+	IPC_EVENT_LOST_RECORDS = 7,
+	IPC_EVENT_CGROUP_PRESSURE = 8,
+	IPC_EVENT_CONFIG_RELOADED = 9,
+	_IPC_EVENT_MAX,
+};
+
+struct ipc_event_entry {
+	uint64_t id;
+	uint64_t time_usec; /* CLOCK_REALTIME */
+	uint32_t kind; /* enum ipc_event_kind */
+	uint32_t pid;
+	int64_t value; /* kind-specific (bytes, bytes/s, count) */
+	char text[IPC_ERRMSG_MAX]; /* NUL-terminated human summary */
+};
+
+/* ---- encode / decode ---- */
+
+/*
+ * Distinct errors from ipc_decode(), so a peer (and a test) can tell them apart:
+ *   -EBADMSG   shorter than a header, or wrong magic
+ *   -EPROTO    version other than IPC_VERSION
+ *   -ENOMSG    unknown type
+ *   -EMSGSIZE  header length disagrees with the buffer, or larger than IPC_MSG_MAX
+ *   -EINVAL    body length wrong for the type
+ *   -EILSEQ    a string field is not NUL-terminated within its size
+ *   -ERANGE    a field is out of range (enum, reserved not zero, count too big, ...)
+ * Checked in this order; the first failure is returned. docs/protocol.md lists
+ * every range rule.
+ */
+
+struct ipc_msg {
+	struct ipc_header hdr;
+	const void *body; /* points into the decoded buffer */
+	size_t body_len;
+	/* for list-style replies: the entries after the fixed part */
+	const void *entries;
+	uint32_t n_entries;
+};
+
+/* Name of a type ("ENROLL", "CTL_STATUS", ...), or NULL if unknown. */
+const char *ipc_type_to_string(uint16_t type);
+
+/* Body size of a fixed-size type, or (size_t)-1 for unknown types. For
+ * list-style replies this is the fixed part only. */
+size_t ipc_body_size(uint16_t type);
+
+/* Entry size for list-style replies (0 for other types). */
+size_t ipc_entry_size(uint16_t type);
+
+/*
+ * Encode a message into buf (size buf_size). body/body_len is the fixed part;
+ * entries/n_entries the optional array (list-style replies only).
+ * Returns the message length (> 0), -EMSGSIZE if it does not fit in buf or
+ * IPC_MSG_MAX, -EINVAL if body_len or entries do not match the type, -ENOMSG
+ * for an unknown type. The body is validated as ipc_decode() would, so an
+ * encoder never sends what a decoder refuses (-EILSEQ, -ERANGE).
+ * For list-style replies the count field in body must equal n_entries (-EINVAL
+ * otherwise); the encoder does not rewrite the caller's body.
+ */
+ssize_t ipc_encode(void *buf, size_t buf_size, uint16_t type, uint32_t seq, const void *body,
+		   size_t body_len, const void *entries, uint32_t n_entries);
+
+/* Validate buf (len bytes) and fill *ret. Never reads past buf+len. See the
+ * error list above. On success ret->body is aligned as buf is. */
+int ipc_decode(const void *buf, size_t len, struct ipc_msg *ret);
+
+/* Most entries of a list-style reply type that fit in one IPC_MSG_MAX message. */
+uint32_t ipc_entries_max(uint16_t type);
+
+/* Fill an IPC_ERROR body. message is truncated to fit and NUL-terminated.
+ * code may be -errno or errno; anything else (0, beyond 4095) becomes -EIO, so
+ * the body always passes ipc_decode(). message may be NULL (empty). */
+void ipc_error_fill(struct ipc_error *e, int code, uint32_t ref_seq, uint16_t ref_type,
+		    const char *message);
+
+/* ---- sockets ---- */
+
+/* sender credentials of a datagram */
+struct ipc_cred {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * Create a SOCK_DGRAM (workload) or SOCK_SEQPACKET (control) socket bound to
+ * path with the given mode, CLOEXEC and NONBLOCK. A stale socket file at path is
+ * replaced. The datagram socket gets SO_PASSCRED; the seqpacket socket listens.
+ * Returns an fd or -errno. The file never has more permissions than mode, even
+ * briefly, whatever the umask. A socket file some process is still bound to
+ * gives -EADDRINUSE; a non-socket at path is left alone and gives -EEXIST.
+ */
+int ipc_dgram_listen(const char *path, mode_t mode);
+int ipc_control_listen(const char *path, mode_t mode, int backlog);
+
+/*
+ * Workload side: an unbound-then-autobound datagram socket, SO_PASSCRED on,
+ * connect()ed to the daemon's path so it accepts datagrams from the daemon only.
+ * Returns an fd (CLOEXEC, blocking) or -errno.
+ */
+int ipc_dgram_connect(const char *path);
+
+/* CLI side: a connected SOCK_SEQPACKET socket (CLOEXEC) with send and receive
+ * timeouts of timeout_ms. Returns an fd or -errno (-ENOENT/-ECONNREFUSED when no
+ * daemon listens, -ETIMEDOUT when its backlog stays full for timeout_ms). */
+int ipc_control_connect(const char *path, unsigned timeout_ms);
+
+/* Set SO_RCVTIMEO and SO_SNDTIMEO (0 = no timeout). Returns 0 or -errno. */
+int ipc_socket_set_timeouts(int fd, unsigned timeout_ms);
+
+/*
+ * Receive one datagram with its SCM_CREDENTIALS. Writes the sender address
+ * (for replying) to *ret_addr and *ret_addrlen if non-NULL. Returns the datagram
+ * length (>= 0), -EAGAIN when none is queued, -EMSGSIZE when it was truncated
+ * (larger than buf_size), -ENODATA when no credentials came with it.
+ * *ret_addrlen is in/out as for recvfrom(): the size of ret_addr on input, the
+ * address length on output. Blocks or not as fd does. Any SCM_RIGHTS fds a
+ * sender attached are closed. The datagram is consumed even on -EMSGSIZE and
+ * -ENODATA.
+ */
+ssize_t ipc_dgram_recv(int fd, void *buf, size_t buf_size, struct ipc_cred *ret_cred,
+		       void *ret_addr, socklen_t *ret_addrlen);
+
+/* Send buf to addr (NULL = the connected peer) with MSG_DONTWAIT|MSG_NOSIGNAL.
+ * Returns 0 or -errno. */
+int ipc_dgram_send(int fd, const void *buf, size_t len, const void *addr, socklen_t addrlen);
+
+/* Peer credentials of a connected control socket (SO_PEERCRED). */
+int ipc_peer_cred(int fd, struct ipc_cred *ret);
+
+/*
+ * Control-socket round trip: encode (type, body) into one record, send it,
+ * receive one reply record into reply_buf and decode it into *ret. Returns 0,
+ * or -errno (timeouts give -ETIMEDOUT; a decoded IPC_ERROR reply is returned
+ * as success: the caller looks at ret->hdr.type).
+ * fd must be blocking (as ipc_control_connect() returns it). The seq is chosen
+ * here; a reply with another seq gives -EBADMSG (except an IPC_ERROR with seq
+ * 0), a truncated reply -EMSGSIZE, the daemon hanging up -ECONNRESET, and any
+ * ipc_decode() error is returned as is. ret->body points into reply_buf.
+ */
+int ipc_control_call(int fd, uint16_t type, const void *body, size_t body_len, void *reply_buf,
+		     size_t reply_buf_size, struct ipc_msg *ret);

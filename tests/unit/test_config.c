@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/* tests/unit/test_config.c: memctld.conf parsing: defaults, every key, and
+ * hostile values that must name the line and key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/time-util.h"
+#include "daemon/config.h"
+#include "daemon/log.h"
+
+static char *write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/memctl-test-config-XXXXXX");
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static int load_text(const char *text, struct memctld_config *c, struct config_error *err,
+		     unsigned *unknown)
+{
+	char *path = write_tmp(text);
+	int r;
+
+	config_init_defaults(c);
+	r = config_load(path, c, err, unknown, NULL, NULL);
+	unlink(path);
+	free(path);
+	return r;
+}
+
+static void test_config_init_defaults(void **state)
+{
+	struct memctld_config c;
+
+	config_init_defaults(&c);
+	assert_int_equal(c.log_level, LOG_INFO);
+	assert_int_equal(c.tick_usec, USEC_PER_SEC);
+	assert_false(c.dry_run);
+	assert_true(c.bpf_lifecycle && c.bpf_rss && c.bpf_reclaim && c.bpf_faults);
+	assert_int_equal(c.rss_threshold_bytes, 1 << 20);
+	assert_int_equal(c.rss_interval_usec, USEC_PER_SEC);
+	assert_int_equal(c.ringbuf_bytes, 4 << 20);
+	assert_string_equal(c.cgroup_root, "");
+	assert_string_equal(c.proc_root, "/proc");
+	assert_int_equal(c.max_enroll_per_uid, 64);
+}
+
+static void test_config_load_missing_file(void **state)
+{
+	struct memctld_config c;
+	struct config_error err;
+
+	config_init_defaults(&c);
+	assert_int_equal(config_load("/nonexistent/memctld.conf", &c, &err, NULL, NULL, NULL),
+			 -ENOENT);
+	assert_int_equal(c.tick_usec, USEC_PER_SEC);
+}
+
+static void test_config_load_every_key(void **state)
+{
+	struct memctld_config c;
+	struct config_error err;
+	unsigned unknown = 99;
+
+	assert_int_equal(load_text("# comment\n"
+				   "[Daemon]\n"
+				   "LogLevel=debug\n"
+				   "TickIntervalSec=250ms\n"
+				   "DryRun=yes\n"
+				   "[BPF]\n"
+				   "Lifecycle=no\n"
+				   "RSS=off\n"
+				   "Reclaim=false\n"
+				   "Faults=0\n"
+				   "RssThreshold=2M\n"
+				   "RssIntervalSec=500ms\n"
+				   "RingBufferSize=64K\n"
+				   "[Cgroup]\n"
+				   "Root=/tmp/fixture\n"
+				   "ProcRoot=/tmp/proc\n"
+				   "[Enroll]\n"
+				   "MaxPerUser=3\n"
+				   "StatsIntervalSec=2\n",
+				   &c, &err, &unknown),
+			 0);
+	assert_int_equal(unknown, 0);
+	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_int_equal(c.tick_usec, 250 * USEC_PER_MSEC);
+	assert_true(c.dry_run);
+	assert_false(c.bpf_lifecycle || c.bpf_rss || c.bpf_reclaim || c.bpf_faults);
+	assert_int_equal(c.rss_threshold_bytes, 2 << 20);
+	assert_int_equal(c.rss_interval_usec, 500 * USEC_PER_MSEC);
+	assert_int_equal(c.ringbuf_bytes, 64 << 10);
+	assert_string_equal(c.cgroup_root, "/tmp/fixture");
+	assert_string_equal(c.proc_root, "/tmp/proc");
+	assert_int_equal(c.max_enroll_per_uid, 3);
+	assert_int_equal(c.stats_interval_usec, 2 * USEC_PER_SEC);
+}
+
+static void test_config_load_unknown_keys_warn(void **state)
+{
+	struct memctld_config c;
+	struct config_error err;
+	unsigned unknown = 0;
+
+	assert_int_equal(load_text("[Daemon]\nNoSuchKey=1\n[NoSuchSection]\nLogLevel=err\n"
+				   "[Daemon]\nLogLevel=warning\n",
+				   &c, &err, &unknown),
+			 0);
+	assert_int_equal(unknown, 2);
+	assert_int_equal(c.log_level, LOG_WARNING);
+}
+
+struct bad_case {
+	const char *text;
+	unsigned line;
+	const char *key;
+};
+
+static void test_config_load_invalid_values(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "[Daemon]\nLogLevel=loud\n", 2, "LogLevel" },
+		{ "[Daemon]\n\n\nTickIntervalSec=10ms\n", 4, "TickIntervalSec" }, /* < 100ms */
+		{ "[Daemon]\nTickIntervalSec=2h\n", 2, "TickIntervalSec" },
+		{ "[Daemon]\nTickIntervalSec=-1\n", 2, "TickIntervalSec" },
+		{ "[Daemon]\nTickIntervalSec=1 fortnight\n", 2, "TickIntervalSec" },
+		{ "[Daemon]\nDryRun=maybe\n", 2, "DryRun" },
+		{ "[BPF]\nRSS=\n", 2, "RSS" },
+		{ "[BPF]\nRssThreshold=1\n", 2, "RssThreshold" }, /* < 4K */
+		{ "[BPF]\nRssThreshold=99999999999999999999999\n", 2, "RssThreshold" },
+		{ "[BPF]\nRssThreshold=18446744073709551615G\n", 2, "RssThreshold" },
+		{ "[BPF]\nRssThreshold=1X\n", 2, "RssThreshold" },
+		{ "[BPF]\nRingBufferSize=12K\n", 2, "RingBufferSize" }, /* not a power of two */
+		{ "[BPF]\nRingBufferSize=1G\n", 2, "RingBufferSize" },
+		{ "[Cgroup]\nRoot=relative/path\n", 2, "Root" },
+		{ "[Enroll]\nMaxPerUser=0\n", 2, "MaxPerUser" },
+		{ "[Enroll]\nMaxPerUser=4097\n", 2, "MaxPerUser" },
+		{ "[Enroll]\nMaxPerUser=1.5\n", 2, "MaxPerUser" },
+		{ "[Daemon]\nLogLevel=info\nLogLevel=bogus\nDryRun=bogus\n", 3, "LogLevel" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct memctld_config c;
+		struct config_error err;
+
+		assert_int_equal(load_text(cases[i].text, &c, &err, NULL), -EINVAL);
+		assert_int_equal(err.line, cases[i].line);
+		assert_string_equal(err.key, cases[i].key);
+		assert_true(strlen(err.message) > 0);
+	}
+}
+
+static void test_config_load_syntax_error(void **state)
+{
+	struct memctld_config c;
+	struct config_error err;
+
+	assert_int_equal(load_text("[Daemon]\nLogLevel=info\nthis line has no equals sign\n", &c,
+				   &err, NULL),
+			 -EINVAL);
+	assert_int_equal(err.line, 3);
+	assert_string_equal(err.key, "");
+	assert_non_null(strstr(err.message, "syntax"));
+}
+
+static void test_config_parse_bytes_table(void **state)
+{
+	static const struct {
+		const char *s;
+		int r;
+		uint64_t v;
+	} t[] = {
+		{ "0", 0, 0 },
+		{ "4096", 0, 4096 },
+		{ "4K", 0, 4096 },
+		{ "4KiB", 0, 4096 },
+		{ "1M", 0, 1 << 20 },
+		{ "3G", 0, 3ULL << 30 },
+		{ "1T", 0, 1ULL << 40 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "18446744073709551616", -ERANGE, 0 },
+		{ "17179869184G", -ERANGE, 0 },
+		{ "", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },
+		{ "+1", -EINVAL, 0 },
+		{ " 1", -EINVAL, 0 },
+		{ "1k", -EINVAL, 0 },
+		{ "M", -EINVAL, 0 },
+		{ "1MB", -EINVAL, 0 },
+		{ "0x10", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 12345;
+
+		assert_int_equal(config_parse_bytes(t[i].s, &v), t[i].r);
+		if (t[i].r == 0)
+			assert_int_equal(v, t[i].v);
+		else
+			assert_int_equal(v, 12345); /* untouched on failure */
+	}
+}
+
+static void test_config_parse_duration_table(void **state)
+{
+	static const struct {
+		const char *s;
+		int r;
+		uint64_t v;
+	} t[] = {
+		{ "1", 0, USEC_PER_SEC },
+		{ "1s", 0, USEC_PER_SEC },
+		{ "500ms", 0, 500 * USEC_PER_MSEC },
+		{ "250us", 0, 250 },
+		{ "2min", 0, 120 * USEC_PER_SEC },
+		{ "1h", 0, 3600 * USEC_PER_SEC },
+		{ "1.5s", -EINVAL, 0 },
+		{ "s", -EINVAL, 0 },
+		{ "10 ms", 0, 10 * USEC_PER_MSEC },
+		{ "99999999999999999999h", -ERANGE, 0 },
+		{ "18446744073709551615h", -ERANGE, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 0;
+
+		assert_int_equal(config_parse_duration(t[i].s, &v), t[i].r);
+		if (t[i].r == 0)
+			assert_int_equal(v, t[i].v);
+	}
+}
+
+static void test_config_parse_bool_table(void **state)
+{
+	static const char *const yes[] = { "yes", "YES", "true", "on", "1", "y", "t" };
+	static const char *const no[] = { "no", "false", "off", "0", "n", "f" };
+	static const char *const bad[] = { "", "2", "yess", "nope", " yes" };
+	bool b;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		b = false;
+		assert_int_equal(config_parse_bool(yes[i], &b), 0);
+		assert_true(b);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		b = true;
+		assert_int_equal(config_parse_bool(no[i], &b), 0);
+		assert_false(b);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(config_parse_bool(bad[i], &b), -EINVAL);
+}
+
+static void test_config_dump_round_trip(void **state)
+{
+	struct memctld_config a, b;
+	struct config_error err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	config_init_defaults(&a);
+	a.tick_usec = 300 * USEC_PER_MSEC;
+	a.dry_run = true;
+	a.max_enroll_per_uid = 7;
+	snprintf(a.cgroup_root, sizeof(a.cgroup_root), "/x/y");
+	config_dump(&a, f);
+	fclose(f);
+	assert_int_equal(load_text(text, &b, &err, NULL), 0);
+	free(text);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+static void test_log_level_from_string_table(void **state)
+{
+	assert_int_equal(log_level_from_string("err"), LOG_ERR);
+	assert_int_equal(log_level_from_string("error"), LOG_ERR);
+	assert_int_equal(log_level_from_string("WARNING"), LOG_WARNING);
+	assert_int_equal(log_level_from_string("7"), LOG_DEBUG);
+	assert_int_equal(log_level_from_string("8"), -EINVAL);
+	assert_int_equal(log_level_from_string(""), -EINVAL);
+	assert_int_equal(log_level_from_string("loud"), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_init_defaults),
+		cmocka_unit_test(test_config_load_missing_file),
+		cmocka_unit_test(test_config_load_every_key),
+		cmocka_unit_test(test_config_load_unknown_keys_warn),
+		cmocka_unit_test(test_config_load_invalid_values),
+		cmocka_unit_test(test_config_load_syntax_error),
+		cmocka_unit_test(test_config_parse_bytes_table),
+		cmocka_unit_test(test_config_parse_duration_table),
+		cmocka_unit_test(test_config_parse_bool_table),
+		cmocka_unit_test(test_config_dump_round_trip),
+		cmocka_unit_test(test_log_level_from_string_table),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
