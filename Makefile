@@ -83,11 +83,8 @@ LIBARENA_A := $(BUILD)/libarena.a
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-# libarena and what links it build once arena/ has sources
-ARENA_TARGETS := $(if $(ARENA_SRCS),$(LIBARENA_SO) $(LIBARENA_A) $(BUILD)/libarena.pc \
-	$(WORKLOADS) $(EXAMPLES) $(BENCHES))
-
-all: $(BUILD)/memctld $(BUILD)/memctl $(ARENA_TARGETS)
+all: $(BUILD)/memctld $(BUILD)/memctl $(LIBARENA_SO) $(LIBARENA_A) $(BUILD)/libarena.pc \
+	$(WORKLOADS) $(EXAMPLES) $(BENCHES)
 
 deps:
 	$(Q)scripts/deps.sh
@@ -170,7 +167,7 @@ $(BUILD)/examples/%: arena/examples/%.c $(LIBARENA_A)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK)
 
-$(BUILD)/bench/%: bench/%.c $(LIBARENA_A) $(wildcard bench/*.h)
+$(BUILD)/bench/%: bench/%.c $(LIBARENA_A) $(wildcard bench/*.h) $(wildcard tests/workloads/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK) $(PKG_LIBS)
@@ -194,7 +191,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(call fuzzobj,$(FUZZ_LIB_SRCS))
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ \
 		$(shell $(PKG_CONFIG) --libs libzstd liblz4) -lpthread -lm
 
-unit: $(UNIT_TESTS)
+# the BPF programs loaded and checked one by one, outside the daemon
+$(BUILD)/tests/bpf_smoke: tests/integration/bpf_smoke.c $(BPF_SKELS) bpf/events.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(PKG_LIBS)
+
+unit: $(UNIT_TESTS) $(BUILD)/tests/bpf_smoke
 fuzz: $(FUZZERS)
 
 # ---- the two commands ----
@@ -210,7 +213,7 @@ test: deps
 # the same sources must build warning-free with clang too (-Werror)
 clang-check:
 	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang $(BUILD)/clang/memctld \
-		$(BUILD)/clang/memctl $(if $(ARENA_SRCS),$(BUILD)/clang/libarena.a)
+		$(BUILD)/clang/memctl $(BUILD)/clang/libarena.a
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -227,13 +230,11 @@ install: all
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/memctld $(DESTDIR)$(SBINDIR)/memctld
 	install -m 0755 $(BUILD)/memctl $(DESTDIR)$(BINDIR)/memctl
-ifneq ($(ARENA_SRCS),)
 	install -m 0755 $(LIBARENA_SO) $(DESTDIR)$(LIBDIR)/libarena.so.$(ARENA_SOVERSION)
 	ln -sf libarena.so.$(ARENA_SOVERSION) $(DESTDIR)$(LIBDIR)/libarena.so
 	install -m 0644 $(LIBARENA_A) $(DESTDIR)$(LIBDIR)/libarena.a
 	install -m 0644 $(BUILD)/libarena.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libarena.pc
 	install -m 0644 arena/arena.h $(DESTDIR)$(INCLUDEDIR)/arena.h
-endif
 	sed 's|@SBINDIR@|$(SBINDIR)|g' units/memctld.service.in > $(DESTDIR)$(UNITDIR)/memctld.service
 	install -m 0644 units/memctld.socket $(DESTDIR)$(UNITDIR)/memctld.socket
 	install -m 0644 units/memctld.tmpfiles $(DESTDIR)$(TMPFILESDIR)/memctld.conf

@@ -53,6 +53,11 @@ for f in "$BUILD"/fuzz/fuzz_*; do
 	rm -rf "$corpus"
 done
 
+# real BPF programs, loaded one by one outside the daemon
+if [ -x "$BUILD/tests/bpf_smoke" ] && want integration/bpf_smoke; then
+	run integration/bpf_smoke "$BUILD/tests/bpf_smoke"
+fi
+
 for t in tests/integration/test_*.sh tests/integration/test_*.py; do
 	[ -f "$t" ] || continue
 	n=integration/$(basename "$t")

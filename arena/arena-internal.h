@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/* arena/arena-internal.h: libarena's private structures (arena, region, chunk, store),
+ * the codec layer, the store and test hooks. Not installed. */
+#pragma once
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "arena/arena.h"
+#include "policy/fairness.h"
+
+struct ipc_arena_stats;
+
+_Static_assert((int)ARENA_CODEC_LZ4_FAST == (int)FAIR_CODEC_LZ4_FAST, "codec ids");
+_Static_assert((int)ARENA_CODEC_LZ4 == (int)FAIR_CODEC_LZ4, "codec ids");
+_Static_assert((int)ARENA_CODEC_ZSTD == (int)FAIR_CODEC_ZSTD, "codec ids");
+_Static_assert((int)ARENA_HOT == (int)FAIR_HOT && (int)ARENA_COLD == (int)FAIR_COLD, "hotness");
+
+/* ---- chunk ---- */
+
+enum chunk_state {
+	CHUNK_ZERO = 0,
+	CHUNK_RAW = 1,
+	CHUNK_COMPRESSED = 2,
+};
+
+enum {
+	CF_REJECTED = 1U << 0, /* judged incompressible, not written since */
+	CF_ADMITTED_ZERO = 1U << 1, /* ZERO because a compression found it all zero */
+	CF_WORKING_SET = 1U << 2, /* HOT/WARM when the IDLE phase began */
+	CF_COMP_HOT_SHIFT = 3, /* 2 bits: hotness when compressed (readback accounting) */
+	CF_COMP_HOT_MASK = 3U << 3,
+};
+
+#define CHUNK_PINS_MAX UINT16_MAX
+#define CHUNK_HEAT_MAX UINT8_MAX
+#define HEAT_WARM_MIN 8 /* decayed accesses that keep an old chunk WARM */
+
+/*
+ * 32 bytes per chunk. lock protects every other field; stats and scans read
+ * state/flags/heat/last_epoch without it through chunk_peek_*() (relaxed atomics)
+ * and re-check under the lock before acting.
+ */
+struct chunk {
+	_Atomic uint32_t lock; /* 0 free, 1 locked, 2 locked with waiters */
+	uint8_t state; /* enum chunk_state */
+	uint8_t flags; /* CF_* */
+	uint8_t cand; /* COMPRESSED: index into arena->model.cand */
+	uint8_t heat; /* accesses, halved per epoch of age */
+	uint32_t last_epoch; /* epoch of the last pin (low 32 bits) */
+	uint16_t pins;
+	uint8_t readbacks; /* demand decompressions, halved per compression */
+	uint8_t cls; /* COMPRESSED: enum fair_class of the data */
+	uint32_t obj_size; /* COMPRESSED: payload bytes */
+	uint32_t pad2;
+	void *obj; /* COMPRESSED: the store object */
+};
+_Static_assert(sizeof(struct chunk) == 32, "chunk layout");
+
+static inline long futex_op(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+/* Drepper's futex mutex ("Futexes are tricky", mutex 2). */
+static inline void chunk_lock(struct chunk *c)
+{
+	uint32_t v = 0;
+
+	if (atomic_compare_exchange_strong_explicit(&c->lock, &v, 1, memory_order_acquire,
+						    memory_order_relaxed))
+		return;
+	if (v != 2)
+		v = atomic_exchange_explicit(&c->lock, 2, memory_order_acquire);
+	while (v != 0) {
+		futex_op(&c->lock, FUTEX_WAIT, 2);
+		v = atomic_exchange_explicit(&c->lock, 2, memory_order_acquire);
+	}
+}
+
+static inline bool chunk_trylock(struct chunk *c)
+{
+	uint32_t v = 0;
+
+	return atomic_compare_exchange_strong_explicit(&c->lock, &v, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static inline void chunk_unlock(struct chunk *c)
+{
+	if (atomic_exchange_explicit(&c->lock, 0, memory_order_release) == 2)
+		futex_op(&c->lock, FUTEX_WAKE, 1);
+}
+
+#define CHUNK_PEEK(c, field) __atomic_load_n(&(c)->field, __ATOMIC_RELAXED)
+#define CHUNK_SET(c, field, v) __atomic_store_n(&(c)->field, (v), __ATOMIC_RELAXED)
+
+/* ---- compressed store ---- */
+
+/*
+ * Segments of seg_bytes (a power of two), each mmap'd at its own size alignment so
+ * an object finds its segment by masking. A segment starts with struct store_seg;
+ * objects follow back to back, each a struct store_obj and its payload rounded up
+ * to 8 bytes. Allocation bumps the head segment; freeing marks the object dead
+ * (owner NULL). Compaction moves live objects out of sparse segments and unmaps them.
+ */
+#define STORE_SEG_MAGIC 0x5345474dU /* "MGES" */
+#define STORE_SEG_HDR 64U
+#define STORE_ALIGN 8U
+
+struct store_seg {
+	uint32_t magic;
+	uint32_t index; /* in store->segs */
+	uint32_t used; /* bytes written, header included */
+	uint32_t live; /* bytes of live objects */
+	uint32_t evacuating; /* compaction walks it: not reused, not unmapped by others */
+};
+
+struct store_obj {
+	uint32_t size; /* payload bytes */
+	uint32_t crc; /* CRC32C of (candidate index, payload) */
+	struct chunk *owner; /* NULL once dead */
+};
+_Static_assert(sizeof(struct store_obj) == 16, "store_obj layout");
+
+static inline uint32_t store_obj_bytes(uint32_t payload)
+{
+	return (uint32_t)sizeof(struct store_obj) +
+	       ((payload + STORE_ALIGN - 1) & ~(STORE_ALIGN - 1));
+}
+
+static inline uint8_t *store_obj_payload(void *obj)
+{
+	return (uint8_t *)obj + sizeof(struct store_obj);
+}
+
+struct store {
+	pthread_mutex_t lock;
+	uint64_t seg_bytes;
+	uint64_t cap_bytes; /* 0 = none */
+	struct store_seg **segs;
+	uint32_t n_segs, n_alloc;
+	struct store_seg *head;
+	uint64_t live_bytes;
+	uint64_t compactions;
+	uint64_t moved_bytes;
+	uint32_t empty_segs; /* segments with live == 0 besides the head */
+};
+
+struct store_stats {
+	uint64_t mapped_bytes;
+	uint64_t resident_bytes;
+	uint64_t live_bytes;
+	uint32_t segments;
+	uint64_t compactions;
+	uint64_t moved_bytes;
+};
+
+int store_init(struct store *s, uint64_t seg_bytes, uint64_t cap_bytes);
+void store_done(struct store *s);
+/* Reserve an object for owner (whose lock the caller holds) with payload bytes;
+ * the caller fills payload and crc. Returns 0 and *ret_obj, -ENOSPC (cap), -ENOMEM. */
+int store_alloc(struct store *s, struct chunk *owner, uint32_t payload, void **ret_obj);
+/* Mark obj dead (caller holds the owner's lock). */
+void store_free(struct store *s, void *obj);
+/* Unmap empty segments; compact when fragmentation exceeds max_frag_permyriad. */
+void store_maintain(struct store *s, uint32_t max_frag_permyriad);
+void store_stats_get(struct store *s, struct store_stats *ret);
+
+/* ---- codecs ---- */
+
+/* Per-thread codec state, made on first use and freed at thread exit. */
+struct codec_ctx;
+
+/* The calling thread's context, or NULL (-ENOMEM) when it cannot be made. scratch
+ * has room for codec_bound(chunk) bytes; scratch2 for chunk bytes. */
+struct codec_ctx *codec_ctx_get(size_t chunk_bytes);
+uint8_t *codec_ctx_scratch(struct codec_ctx *ctx);
+uint8_t *codec_ctx_scratch2(struct codec_ctx *ctx);
+
+size_t codec_bound(size_t n);
+/* Compress n bytes of src into dst (cap bytes). Returns the size (> 0), -E2BIG when
+ * the output would not fit in cap, -ENOMEM, -EIO (codec error). */
+long codec_compress(struct codec_ctx *ctx, uint32_t codec, int32_t level, const void *src, size_t n,
+		    void *dst, size_t cap);
+/* Decompress exactly n bytes. Returns 0 or -EBADMSG. */
+int codec_decompress(struct codec_ctx *ctx, uint32_t codec, const void *src, size_t size, void *dst,
+		     size_t n);
+
+uint32_t crc32c(uint32_t crc, const void *buf, size_t n);
+
+/* ---- arena ---- */
+
+#define STALL_HIST_BUCKETS (64 * 8)
+#define PREFETCH_QUEUE_LEN 4096
+
+struct prefetch_item {
+	struct arena_region *region;
+	uint32_t chunk;
+};
+
+struct arena_region {
+	struct arena *arena;
+	uint8_t *base;
+	size_t size;
+	uint32_t n_chunks;
+	struct chunk *chunks;
+	struct arena_region *prev, *next;
+};
+
+struct arena_counters {
+	_Atomic uint64_t compress_attempts, compress_admitted, compress_rejected;
+	_Atomic uint64_t compress_store_full;
+	_Atomic uint64_t compress_cpu_ns_by_codec[_ARENA_CODEC_MAX];
+	_Atomic uint64_t decompress_cpu_ns_by_codec[_ARENA_CODEC_MAX];
+	_Atomic uint64_t compress_in_by_codec[_ARENA_CODEC_MAX];
+	_Atomic uint64_t compress_out_by_codec[_ARENA_CODEC_MAX];
+	_Atomic uint64_t sample_cpu_ns, samples;
+	_Atomic uint64_t readbacks, prefetches, prefetch_dropped, zero_fills;
+	_Atomic uint64_t errors_checksum, errors_nomem;
+	_Atomic uint64_t stall_max_ns;
+	/* readback accounting per hotness at compression time */
+	_Atomic uint64_t comp_at[_ARENA_HOTNESS_MAX], reads_at[_ARENA_HOTNESS_MAX];
+	_Atomic uint64_t stall_hist[STALL_HIST_BUCKETS];
+};
+
+struct arena {
+	struct arena_config cfg;
+	uint32_t chunk_shift;
+	uint64_t seg_bytes;
+
+	_Atomic uint64_t epoch;
+
+	pthread_rwlock_t regions_lock;
+	struct arena_region *regions;
+	uint32_t n_regions;
+
+	struct store store;
+
+	pthread_mutex_t model_lock;
+	struct fair_model model;
+	uint32_t cand_mask_by_codec[_ARENA_CODEC_MAX]; /* candidate indexes per codec */
+	uint64_t class_seen[_FAIR_CLASS_MAX]; /* under model_lock: sampling cadence */
+	uint32_t probe_next[_FAIR_CLASS_MAX]; /* under model_lock: round-robin probe */
+	uint32_t cpu_every; /* measure thread CPU time on 1 codec call in this many */
+
+	struct arena_counters cnt;
+
+	/* region alloc/free waiting for the write lock: background passes yield */
+	_Atomic uint32_t writers_waiting;
+
+	/* background loops and the prefetch queue */
+	pthread_mutex_t loop_lock;
+	pthread_cond_t loop_cond;
+	pthread_t loop_thread;
+	bool loop_running, loop_stop;
+	struct arena_loops_config loops;
+	_Atomic bool prefetch_active; /* the prefetch loop is running */
+	_Atomic uint32_t phase;
+	struct prefetch_item queue[PREFETCH_QUEUE_LEN];
+	uint32_t q_head, q_len; /* under loop_lock */
+};
+
+/* Hotness of a chunk at epoch now (lock-free read; see struct chunk). */
+enum arena_hotness chunk_hotness(const struct arena *a, const struct chunk *c, uint64_t now);
+
+/* Decompress a chunk (caller holds its lock, state COMPRESSED). demand says whether a
+ * pin is waiting (a readback, a stall) or a prefetch. Returns 0, -EBADMSG, -ENOMEM. */
+int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t idx, bool demand);
+
+/* Pop and serve queued prefetches while the queue is not empty (loops.c); the
+ * caller holds regions_lock for reading. */
+void arena_prefetch_queue_serve(struct arena *a, unsigned max_items);
+/* Queue chunk idx of r for the prefetch loop (drops the oldest when full). */
+void arena_prefetch_queue_push(struct arena *a, struct arena_region *r, uint32_t idx);
+/* Forget queued entries of r (caller holds regions_lock for writing). */
+void arena_prefetch_queue_purge(struct arena *a, struct arena_region *r);
+
+/* The compression pass behind arena_compress_bytes(), with a between-chunks hook for
+ * the loop thread (serve prefetches, notice stop). */
+int arena_compress_pass(struct arena *a, uint64_t target_bytes, enum arena_hotness max_hotness,
+			const struct arena_compress_opts *opts, bool from_loop,
+			uint64_t *ret_bytes_freed);
+
+/* ---- stats for the daemon protocol ---- */
+
+/* Convert to the wire struct (ipc/ipc.h). Never fails. */
+void arena_stats_to_ipc(const struct arena_stats *s, struct ipc_arena_stats *ret);
+
+/* ---- test hooks ---- */
+
+/* Locate the stored payload of the chunk holding byte offset of region: *ret_payload
+ * and *ret_size when COMPRESSED. Returns 0, -ENODATA (not compressed), -EINVAL.
+ * For tests that corrupt the store; no locking beyond the chunk's. */
+int arena_test_stored_payload(struct arena_region *region, size_t offset, uint8_t **ret_payload,
+			      uint32_t *ret_size);
+/* The chunk state (enum chunk_state) of the chunk holding offset, or -EINVAL. */
+int arena_test_chunk_state(struct arena_region *region, size_t offset);

@@ -1,0 +1,1428 @@
+/* SPDX-License-Identifier: MIT */
+/* arena/arena.c: libarena's core: configuration, regions, pins, chunk compression and
+ * decompression, hotness, and the coldest-first / hottest-first passes. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arena/arena-internal.h"
+#include "common/macro.h"
+#include "common/time-util.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define SAMPLE_WARMUP 2 /* chunks per data class measured with every candidate first */
+#define PAGE_BYTES 4096U
+
+unsigned arena_version_number(void)
+{
+	return ARENA_VERSION_NUMBER;
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *arena_version_string(void)
+{
+	return STR(ARENA_VERSION_MAJOR) "." STR(ARENA_VERSION_MINOR) "." STR(ARENA_VERSION_PATCH);
+}
+
+const char *arena_hotness_to_string(enum arena_hotness h)
+{
+	static const char *const names[_ARENA_HOTNESS_MAX] = { "hot", "warm", "cold" };
+
+	return (unsigned)h < _ARENA_HOTNESS_MAX ? names[h] : NULL;
+}
+
+const char *arena_codec_to_string(enum arena_codec c)
+{
+	return fair_codec_to_string((uint32_t)c);
+}
+
+void arena_config_init(struct arena_config *cfg)
+{
+	*cfg = (struct arena_config){
+		.chunk_size_bytes = ARENA_CHUNK_SIZE_DEFAULT,
+		.min_savings_permyriad = 500,
+		.store_capacity_bytes = 0,
+		.max_fragmentation_permyriad = 2500,
+		.codecs = ARENA_CODECS_ALL,
+		.lz4_fast_accelerations = { 4, 16 },
+		.n_lz4_fast_accelerations = 2,
+		.zstd_levels = { 1, 3 },
+		.n_zstd_levels = 2,
+		.hot_epochs = 1,
+		.cold_epochs = 4,
+		.prefetch_next_k = 2,
+		.sample_interval = 64,
+		.flags = 0,
+	};
+}
+
+void arena_compress_opts_init(struct arena_compress_opts *opts)
+{
+	*opts = (struct arena_compress_opts){
+		.codecs = 0,
+		.min_savings_permyriad = ARENA_MIN_SAVINGS_ARENA,
+		.flags = 0,
+	};
+}
+
+static uint64_t seg_bytes_for(uint32_t chunk)
+{
+	return MAX((uint64_t)256 << 10, 2 * (uint64_t)chunk);
+}
+
+static int config_check(const struct arena_config *c)
+{
+	uint32_t cs = c->chunk_size_bytes;
+
+	if (cs < ARENA_CHUNK_SIZE_MIN || cs > ARENA_CHUNK_SIZE_MAX || (cs & (cs - 1)))
+		return -EINVAL;
+	if (c->min_savings_permyriad > 10000 || c->max_fragmentation_permyriad > 10000)
+		return -EINVAL;
+	if (c->codecs == 0 || (c->codecs & ~ARENA_CODECS_ALL) || c->flags != 0)
+		return -EINVAL;
+	if (c->n_lz4_fast_accelerations > ARENA_LEVELS_MAX || c->n_zstd_levels > ARENA_LEVELS_MAX)
+		return -EINVAL;
+	if ((c->codecs & ARENA_CODECS_LZ4_FAST) && c->n_lz4_fast_accelerations == 0)
+		return -EINVAL;
+	if ((c->codecs & ARENA_CODECS_ZSTD) && c->n_zstd_levels == 0)
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->n_lz4_fast_accelerations; i++)
+		if (c->lz4_fast_accelerations[i] < ARENA_LZ4_ACCEL_MIN ||
+		    c->lz4_fast_accelerations[i] > ARENA_LZ4_ACCEL_MAX)
+			return -EINVAL;
+	for (uint32_t i = 0; i < c->n_zstd_levels; i++)
+		if (c->zstd_levels[i] == 0 || c->zstd_levels[i] < ARENA_ZSTD_LEVEL_MIN ||
+		    c->zstd_levels[i] > ARENA_ZSTD_LEVEL_MAX)
+			return -EINVAL;
+	if (c->hot_epochs >= c->cold_epochs || c->cold_epochs > 64 || c->prefetch_next_k > 64)
+		return -EINVAL;
+	if (c->store_capacity_bytes > 0 && c->store_capacity_bytes < 2 * seg_bytes_for(cs))
+		return -EINVAL;
+	return 0;
+}
+
+static int model_setup(struct arena *a)
+{
+	struct fair_candidate cand[FAIR_CANDIDATES_MAX];
+	struct fair_params p;
+	size_t n = 0;
+
+	/* every configured candidate joins the model, allowed or not, so a request
+	 * that narrows the codec mask indexes the same table */
+	for (uint32_t i = 0; i < a->cfg.n_lz4_fast_accelerations; i++)
+		cand[n++] = (struct fair_candidate){ FAIR_CODEC_LZ4_FAST,
+						     a->cfg.lz4_fast_accelerations[i] };
+	cand[n++] = (struct fair_candidate){ FAIR_CODEC_LZ4, 1 };
+	for (uint32_t i = 0; i < a->cfg.n_zstd_levels; i++)
+		cand[n++] = (struct fair_candidate){ FAIR_CODEC_ZSTD, a->cfg.zstd_levels[i] };
+
+	/* duplicates in the config are harmless: drop them */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n;)
+			if (cand[j].codec == cand[i].codec && cand[j].level == cand[i].level)
+				cand[j] = cand[--n];
+			else
+				j++;
+
+	fair_params_init(&p);
+	p.min_savings_permyriad = a->cfg.min_savings_permyriad;
+	p.overhead_bytes = sizeof(struct store_obj) + STORE_ALIGN / 2;
+	return fair_model_init(&a->model, &p, cand, n);
+}
+
+int arena_new(const struct arena_config *cfg, struct arena **ret_arena)
+{
+	_cleanup_free_ struct arena *a = NULL;
+	struct arena_config defaults;
+	int r;
+
+	if (!ret_arena)
+		return -EINVAL;
+	if (!cfg) {
+		arena_config_init(&defaults);
+		cfg = &defaults;
+	}
+	r = config_check(cfg);
+	if (r < 0)
+		return r;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->cfg = *cfg;
+	a->chunk_shift = (uint32_t)__builtin_ctz(cfg->chunk_size_bytes);
+	a->seg_bytes = seg_bytes_for(cfg->chunk_size_bytes);
+	a->cpu_every = MIN(MAX((64U << 10) >> a->chunk_shift, 1U), 16U);
+	atomic_init(&a->epoch, 1);
+	r = model_setup(a);
+	if (r < 0)
+		return r;
+
+	r = -pthread_rwlock_init(&a->regions_lock, NULL);
+	if (r < 0)
+		return r;
+	r = store_init(&a->store, a->seg_bytes, cfg->store_capacity_bytes);
+	if (r < 0)
+		goto fail_rw;
+	r = -pthread_mutex_init(&a->model_lock, NULL);
+	if (r < 0)
+		goto fail_store;
+	r = -pthread_mutex_init(&a->loop_lock, NULL);
+	if (r < 0)
+		goto fail_model;
+	{
+		pthread_condattr_t ca;
+
+		/* the loop's deadlines are CLOCK_MONOTONIC */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		r = -pthread_cond_init(&a->loop_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (r < 0)
+		goto fail_loop;
+
+	*ret_arena = TAKE_PTR(a);
+	return 0;
+
+fail_loop:
+	pthread_mutex_destroy(&a->loop_lock);
+fail_model:
+	pthread_mutex_destroy(&a->model_lock);
+fail_store:
+	store_done(&a->store);
+fail_rw:
+	pthread_rwlock_destroy(&a->regions_lock);
+	return r;
+}
+
+static void region_destroy(struct arena_region *r);
+
+struct arena *arena_free(struct arena *a)
+{
+	if (!a)
+		return NULL;
+	(void)arena_loops_stop(a);
+	while (a->regions) {
+		struct arena_region *r = a->regions;
+
+		a->regions = r->next;
+		region_destroy(r);
+	}
+	store_done(&a->store);
+	pthread_cond_destroy(&a->loop_cond);
+	pthread_mutex_destroy(&a->loop_lock);
+	pthread_mutex_destroy(&a->model_lock);
+	pthread_rwlock_destroy(&a->regions_lock);
+	free(a);
+	return NULL;
+}
+
+void arena_config_get(const struct arena *a, struct arena_config *ret_cfg)
+{
+	*ret_cfg = a->cfg;
+}
+
+uint64_t arena_store_segment_bytes(const struct arena *a)
+{
+	return a->seg_bytes;
+}
+
+/* ---- regions ---- */
+
+int arena_region_alloc(struct arena *a, size_t size_bytes, uint32_t flags,
+		       struct arena_region **ret_region)
+{
+	_cleanup_free_ struct arena_region *r = NULL;
+	size_t chunk = a->cfg.chunk_size_bytes, size;
+	uint32_t now;
+	void *p;
+
+	if (!a || !ret_region || size_bytes == 0 || flags != 0)
+		return -EINVAL;
+	if (size_bytes > SIZE_MAX - chunk || (size_bytes + chunk - 1) / chunk > UINT32_MAX)
+		return -EINVAL;
+	size = (size_bytes + chunk - 1) & ~(chunk - 1);
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->arena = a;
+	r->size = size;
+	r->n_chunks = (uint32_t)(size >> a->chunk_shift);
+	r->chunks = calloc(r->n_chunks, sizeof(struct chunk));
+	if (!r->chunks)
+		return -ENOMEM;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		free(r->chunks);
+		return -ENOMEM;
+	}
+	/* with THP a 2 MiB page would survive MADV_DONTNEED of one chunk inside it
+	 * (split, but not freed until reclaim): keep RSS drops exact */
+	if (chunk < (2U << 20))
+		(void)madvise(p, size, MADV_NOHUGEPAGE);
+	r->base = p;
+	now = (uint32_t)atomic_load_explicit(&a->epoch, memory_order_relaxed);
+	for (uint32_t i = 0; i < r->n_chunks; i++)
+		r->chunks[i].last_epoch = now; /* state CHUNK_ZERO, heat 0 */
+
+	atomic_fetch_add(&a->writers_waiting, 1);
+	pthread_rwlock_wrlock(&a->regions_lock);
+	atomic_fetch_sub(&a->writers_waiting, 1);
+	r->next = a->regions;
+	if (a->regions)
+		a->regions->prev = r;
+	a->regions = r;
+	a->n_regions++;
+	pthread_rwlock_unlock(&a->regions_lock);
+
+	*ret_region = TAKE_PTR(r);
+	return 0;
+}
+
+static void region_destroy(struct arena_region *r)
+{
+	struct arena *a = r->arena;
+
+	for (uint32_t i = 0; i < r->n_chunks; i++) {
+		struct chunk *c = &r->chunks[i];
+
+		chunk_lock(c);
+		if (c->state == CHUNK_COMPRESSED)
+			store_free(&a->store, c->obj);
+		c->state = CHUNK_ZERO;
+		c->obj = NULL;
+		chunk_unlock(c);
+	}
+	munmap(r->base, r->size);
+	free(r->chunks);
+	free(r);
+}
+
+struct arena_region *arena_region_free(struct arena_region *r)
+{
+	struct arena *a;
+
+	if (!r)
+		return NULL;
+	a = r->arena;
+	atomic_fetch_add(&a->writers_waiting, 1);
+	pthread_rwlock_wrlock(&a->regions_lock);
+	atomic_fetch_sub(&a->writers_waiting, 1);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		a->regions = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	a->n_regions--;
+	arena_prefetch_queue_purge(a, r);
+	pthread_rwlock_unlock(&a->regions_lock);
+	region_destroy(r);
+	store_maintain(&a->store, a->cfg.max_fragmentation_permyriad);
+	return NULL;
+}
+
+size_t arena_region_size(const struct arena_region *r)
+{
+	return r->size;
+}
+
+struct arena *arena_region_arena(const struct arena_region *r)
+{
+	return r->arena;
+}
+
+static int range_check(const struct arena_region *r, size_t offset, size_t length)
+{
+	if (!r || length == 0 || offset >= r->size || length > r->size - offset)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- hotness ---- */
+
+uint64_t arena_epoch_advance(struct arena *a)
+{
+	return atomic_fetch_add_explicit(&a->epoch, 1, memory_order_relaxed) + 1;
+}
+
+/* heat is the decayed access count as of the last pin: a chunk pinned often stays
+ * WARM for twice as long after its last use */
+static enum arena_hotness hotness_of(const struct arena_config *cfg, uint32_t age, uint8_t heat)
+{
+	if (age <= cfg->hot_epochs)
+		return ARENA_HOT;
+	if (age <= cfg->cold_epochs || (age <= 2 * cfg->cold_epochs && heat >= HEAT_WARM_MIN))
+		return ARENA_WARM;
+	return ARENA_COLD;
+}
+
+enum arena_hotness chunk_hotness(const struct arena *a, const struct chunk *c, uint64_t now)
+{
+	uint32_t age = (uint32_t)now - CHUNK_PEEK(c, last_epoch);
+
+	return hotness_of(&a->cfg, age, CHUNK_PEEK(c, heat));
+}
+
+static uint32_t chunk_age(const struct chunk *c, uint64_t now)
+{
+	return (uint32_t)now - CHUNK_PEEK(c, last_epoch);
+}
+
+/* Count an access (chunk locked). */
+static void chunk_touch(struct arena *a, struct chunk *c)
+{
+	uint32_t now = (uint32_t)atomic_load_explicit(&a->epoch, memory_order_relaxed);
+	uint32_t age = now - c->last_epoch;
+	uint8_t heat = c->heat;
+
+	if (age > 0) {
+		heat = age >= 8 ? 0 : heat >> age;
+		CHUNK_SET(c, last_epoch, now);
+	}
+	if (heat < CHUNK_HEAT_MAX)
+		heat++;
+	CHUNK_SET(c, heat, heat);
+}
+
+int arena_region_hotness(const struct arena_region *r, size_t offset, enum arena_hotness *ret)
+{
+	if (!r || offset >= r->size || !ret)
+		return -EINVAL;
+	*ret = chunk_hotness(r->arena, &r->chunks[offset >> r->arena->chunk_shift],
+			     atomic_load_explicit(&r->arena->epoch, memory_order_relaxed));
+	return 0;
+}
+
+/* ---- stall histogram: 8 buckets per power of two ---- */
+
+static unsigned stall_bucket(uint64_t ns)
+{
+	unsigned e, m;
+
+	if (ns < 8)
+		return (unsigned)ns;
+	e = 63U - (unsigned)__builtin_clzll(ns);
+	m = (unsigned)(ns >> (e - 3)) & 7;
+	return (e - 2) * 8 + m;
+}
+
+static void stall_record(struct arena *a, uint64_t ns)
+{
+	uint64_t max = atomic_load_explicit(&a->cnt.stall_max_ns, memory_order_relaxed);
+
+	atomic_fetch_add_explicit(&a->cnt.stall_hist[MIN(stall_bucket(ns), STALL_HIST_BUCKETS - 1)],
+				  1, memory_order_relaxed);
+	while (ns > max &&
+	       !atomic_compare_exchange_weak_explicit(&a->cnt.stall_max_ns, &max, ns,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+/* ---- chunk transitions ---- */
+
+static inline uint8_t *chunk_ptr(const struct arena *a, const struct arena_region *r, uint32_t idx)
+{
+	return r->base + ((size_t)idx << a->chunk_shift);
+}
+
+static uint32_t obj_crc(uint8_t cand, const void *payload, uint32_t size)
+{
+	return crc32c(crc32c(0, &cand, 1), payload, size);
+}
+
+static void cnt_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+/*
+ * Reading CLOCK_THREAD_CPUTIME_ID is a system call (0.36 us measured here, a tenth of
+ * a 4 KiB readback), so codec calls on chunks under 64 KiB are timed one in
+ * cpu_every (64 KiB / chunk size, at most 16) and the measurement is scaled by
+ * cpu_every. Returns the scale for this call, or 0 for "do not time it".
+ */
+static __thread uint32_t cpu_tick;
+
+static uint32_t cpu_timed(const struct arena *a)
+{
+	if (a->cpu_every <= 1)
+		return 1;
+	return cpu_tick++ % a->cpu_every == 0 ? a->cpu_every : 0;
+}
+
+static uint64_t cpu_now(uint32_t timed)
+{
+	return timed ? clock_nsec(CLOCK_THREAD_CPUTIME_ID) : 0;
+}
+
+int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t idx, bool demand)
+{
+	struct chunk *c = &r->chunks[idx];
+	size_t n = a->cfg.chunk_size_bytes;
+	uint8_t *dst = chunk_ptr(a, r, idx);
+	struct store_obj *o = c->obj;
+	const struct fair_candidate *cand = &a->model.cand[c->cand];
+	uint64_t t0 = demand ? clock_nsec(CLOCK_MONOTONIC) : 0, c0, c1;
+	uint32_t comp_hot, timed;
+	struct codec_ctx *ctx;
+	int ret;
+
+	ctx = codec_ctx_get(n);
+	if (!ctx) {
+		cnt_add(&a->cnt.errors_nomem, 1);
+		return -ENOMEM;
+	}
+	if (o->size != c->obj_size || obj_crc(c->cand, store_obj_payload(o), o->size) != o->crc) {
+		cnt_add(&a->cnt.errors_checksum, 1);
+		return -EBADMSG;
+	}
+	/* allocate the pages up front: a failure is -ENOMEM here, not the OOM killer
+	 * in the middle of a decode; and one call instead of one fault per page */
+	if (madvise(dst, n, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
+		cnt_add(&a->cnt.errors_nomem, 1);
+		return -ENOMEM;
+	}
+	timed = cpu_timed(a);
+	c0 = cpu_now(timed);
+	ret = codec_decompress(ctx, cand->codec, store_obj_payload(o), o->size, dst, n);
+	c1 = cpu_now(timed);
+	if (ret < 0) {
+		/* the stored copy stays; the half-written pages go */
+		(void)madvise(dst, n, MADV_DONTNEED);
+		cnt_add(ret == -ENOMEM ? &a->cnt.errors_nomem : &a->cnt.errors_checksum, 1);
+		return ret;
+	}
+	if (timed) {
+		struct fair_sample s = { .in_bytes = n,
+					 .decompress_ns = MAX(c1 - c0, (uint64_t)1) };
+
+		cnt_add(&a->cnt.decompress_cpu_ns_by_codec[cand->codec], (c1 - c0) * timed);
+		pthread_mutex_lock(&a->model_lock);
+		(void)fair_model_observe(&a->model, c->cls, c->cand, &s);
+		pthread_mutex_unlock(&a->model_lock);
+	}
+
+	store_free(&a->store, o);
+	c->obj = NULL;
+	c->obj_size = 0;
+	CHUNK_SET(c, state, CHUNK_RAW);
+
+	comp_hot = (c->flags & CF_COMP_HOT_MASK) >> CF_COMP_HOT_SHIFT;
+	if (demand) {
+		cnt_add(&a->cnt.readbacks, 1);
+		cnt_add(&a->cnt.reads_at[comp_hot], 1);
+		if (c->readbacks < UINT8_MAX)
+			c->readbacks++;
+		stall_record(a, clock_nsec(CLOCK_MONOTONIC) - t0);
+	} else {
+		cnt_add(&a->cnt.prefetches, 1);
+	}
+	return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint64_t v;
+
+	/* p[0..8) zero and every byte equal to the one 8 before it: memcmp's SIMD
+	 * loop does the scan */
+	memcpy(&v, p, 8);
+	return v == 0 && memcmp(p, p + 8, n - 8) == 0;
+}
+
+struct compress_req {
+	uint32_t codecs; /* ARENA_CODECS_* */
+	uint32_t min_savings_permyriad;
+};
+
+enum {
+	COMPRESS_STORED = 0, /* codec or zero: pages to release, *freed set */
+	COMPRESS_SKIPPED = 1, /* not eligible (pinned, not RAW, marked rejected) */
+	COMPRESS_REJECTED = 2, /* savings below threshold: stays RAW, marked */
+};
+
+/*
+ * Chunks whose contents are safe in the store (or all zero) but whose pages are not
+ * released yet: their locks stay held until one MADV_DONTNEED covers the run. A
+ * madvise costs ~2 us here, as much as compressing a quarter of a 4 KiB chunk.
+ * Only ascending neighbours join a run, so two runs never wait on each other.
+ */
+#define RELEASE_RUN_BYTES \
+	(64U << 10) /* 16 madvise calls saved per run at 4 KiB, and a
+					   * pin waits for at most 16 compressions */
+
+struct release_run {
+	struct arena_region *r;
+	uint32_t first, count;
+};
+
+static void run_flush(struct arena *a, struct release_run *run)
+{
+	if (run->count == 0)
+		return;
+	(void)madvise(chunk_ptr(a, run->r, run->first), (size_t)run->count << a->chunk_shift,
+		      MADV_DONTNEED);
+	for (uint32_t i = 0; i < run->count; i++)
+		chunk_unlock(&run->r->chunks[run->first + i]);
+	run->count = 0;
+}
+
+static bool run_extends(const struct arena *a, const struct release_run *run,
+			const struct arena_region *r, uint32_t idx)
+{
+	return run->count > 0 && run->r == r && idx == run->first + run->count &&
+	       ((size_t)(run->count + 1) << a->chunk_shift) <= RELEASE_RUN_BYTES;
+}
+
+static double expected_reads(struct arena *a, enum arena_hotness h, const struct chunk *c)
+{
+	uint64_t comp = atomic_load_explicit(&a->cnt.comp_at[h], memory_order_relaxed);
+	uint64_t reads = atomic_load_explicit(&a->cnt.reads_at[h], memory_order_relaxed);
+	double e = comp >= 16 ? (double)reads / (double)comp : 0.0;
+
+	return e + c->readbacks / 2.0;
+}
+
+static uint32_t n_allowed(const struct fair_model *m, uint32_t codecs)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < m->n_cand; i++)
+		n += !!(codecs & (1U << m->cand[i].codec));
+	return n;
+}
+
+/* Compress src with candidate i into scratch, decompress it into scratch2, both
+ * timed in thread CPU time. Returns 0 and *ret, -ENOMEM, or 1 (did not compress). */
+static int measure(struct arena *a, struct codec_ctx *ctx, const uint8_t *src, size_t n, uint32_t i,
+		   struct fair_sample *ret)
+{
+	const struct fair_candidate *fc = &a->model.cand[i];
+	uint64_t t0, t1, t2;
+	long sz;
+
+	t0 = clock_nsec(CLOCK_THREAD_CPUTIME_ID);
+	sz = codec_compress(ctx, fc->codec, fc->level, src, n, codec_ctx_scratch(ctx),
+			    codec_bound(n));
+	t1 = clock_nsec(CLOCK_THREAD_CPUTIME_ID);
+	if (sz == -ENOMEM)
+		return -ENOMEM;
+	if (sz <= 0)
+		return 1;
+	if (codec_decompress(ctx, fc->codec, codec_ctx_scratch(ctx), (size_t)sz,
+			     codec_ctx_scratch2(ctx), n) < 0)
+		return 1;
+	t2 = clock_nsec(CLOCK_THREAD_CPUTIME_ID);
+	*ret = (struct fair_sample){
+		.in_bytes = n,
+		.out_bytes = (uint64_t)sz,
+		.compress_ns = MAX(t1 - t0, (uint64_t)1),
+		.decompress_ns = MAX(t2 - t1, (uint64_t)1),
+	};
+	return 0;
+}
+
+/*
+ * Keep the cost model honest. The first SAMPLE_WARMUP chunks of a data class are
+ * measured with every allowed candidate and decided from the measurements; after
+ * that one chunk in sample_interval gets one extra candidate measured (round robin),
+ * besides the chosen codec, which is observed on every compression. probe is the
+ * candidate to measure, or -1 for a full sample.
+ */
+static int sample_full(struct arena *a, struct codec_ctx *ctx, const uint8_t *src, size_t n,
+		       const struct fair_input *in, struct fair_decision *ret)
+{
+	struct fair_sample s[FAIR_CANDIDATES_MAX] = {};
+	uint64_t t_start = clock_nsec(CLOCK_THREAD_CPUTIME_ID);
+	int r;
+
+	for (uint32_t i = 0; i < a->model.n_cand; i++) {
+		if (!(in->codecs & (1U << a->model.cand[i].codec)))
+			continue;
+		r = measure(a, ctx, src, n, i, &s[i]);
+		if (r < 0)
+			return r;
+	}
+	pthread_mutex_lock(&a->model_lock);
+	for (uint32_t i = 0; i < a->model.n_cand; i++)
+		if (s[i].out_bytes > 0)
+			(void)fair_model_observe(&a->model, in->data_class, i, &s[i]);
+	r = fair_choose_measured(&a->model, in, s, a->model.n_cand, ret);
+	pthread_mutex_unlock(&a->model_lock);
+
+	cnt_add(&a->cnt.samples, 1);
+	cnt_add(&a->cnt.sample_cpu_ns, clock_nsec(CLOCK_THREAD_CPUTIME_ID) - t_start);
+	return r;
+}
+
+static int sample_probe(struct arena *a, struct codec_ctx *ctx, const uint8_t *src, size_t n,
+			uint32_t cls, uint32_t probe)
+{
+	uint64_t t_start = clock_nsec(CLOCK_THREAD_CPUTIME_ID);
+	struct fair_sample s;
+	int r;
+
+	r = measure(a, ctx, src, n, probe, &s);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		pthread_mutex_lock(&a->model_lock);
+		(void)fair_model_observe(&a->model, cls, probe, &s);
+		pthread_mutex_unlock(&a->model_lock);
+	}
+	cnt_add(&a->cnt.samples, 1);
+	cnt_add(&a->cnt.sample_cpu_ns, clock_nsec(CLOCK_THREAD_CPUTIME_ID) - t_start);
+	return 0;
+}
+
+/* Under model_lock: decide, or ask for a full sample (*full) or a probe (*probe). */
+static void plan_locked(struct arena *a, const struct fair_input *in, bool *full, int *probe,
+			struct fair_decision *d)
+{
+	uint32_t cls = in->data_class, allowed = n_allowed(&a->model, in->codecs);
+	uint64_t seen = a->class_seen[cls]++;
+
+	*full = false;
+	*probe = -1;
+	if (a->cfg.sample_interval > 0 && allowed > 1 && seen < SAMPLE_WARMUP) {
+		*full = true;
+		return;
+	}
+	(void)fair_choose(&a->model, in, d);
+	if (a->cfg.sample_interval == 0 || allowed < 2 || seen % a->cfg.sample_interval != 0)
+		return;
+	for (uint32_t k = 0; k < a->model.n_cand; k++) {
+		uint32_t i = (a->probe_next[cls] + k) % a->model.n_cand;
+
+		if (!(in->codecs & (1U << a->model.cand[i].codec)) ||
+		    (d->admit && i == d->candidate))
+			continue;
+		*probe = (int)i;
+		a->probe_next[cls] = i + 1;
+		return;
+	}
+}
+
+/*
+ * Compress chunk idx of r (locked by the caller, who releases the pages and the lock
+ * on COMPRESS_STORED, see struct release_run). Order of events, so that no data can
+ * be lost: compress into a thread scratch buffer; reserve the store object; copy and
+ * checksum it; publish it in the chunk; only then may the pages go.
+ */
+static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32_t idx,
+				 enum arena_hotness hot, const struct compress_req *req,
+				 uint64_t *freed)
+{
+	struct chunk *c = &r->chunks[idx];
+	size_t n = a->cfg.chunk_size_bytes;
+	const uint8_t *src = chunk_ptr(a, r, idx);
+	const struct fair_candidate *fc;
+	uint32_t cls, need, cap, timed;
+	struct fair_decision d = {};
+	struct fair_sample s;
+	struct fair_input in;
+	struct codec_ctx *ctx;
+	uint64_t c0, c1;
+	bool full;
+	int probe, ret;
+	void *obj;
+	long sz;
+
+	if (c->state != CHUNK_RAW || c->pins > 0 || (c->flags & CF_REJECTED))
+		return COMPRESS_SKIPPED;
+
+	if (all_zero(src, n)) {
+		cnt_add(&a->cnt.compress_attempts, 1);
+		cnt_add(&a->cnt.compress_admitted, 1);
+		CHUNK_SET(c, state, CHUNK_ZERO);
+		CHUNK_SET(c, flags, (uint8_t)((c->flags & ~CF_REJECTED) | CF_ADMITTED_ZERO));
+		*freed = n;
+		return COMPRESS_STORED;
+	}
+	/* e.g. a zstd-only request for a chunk that is not COLD */
+	if (req->codecs == 0)
+		return COMPRESS_SKIPPED;
+	cnt_add(&a->cnt.compress_attempts, 1);
+	ctx = codec_ctx_get(n);
+	if (!ctx)
+		return -ENOMEM;
+
+	/* with one candidate there is nothing to choose between: skip classifying and
+	 * let the compression itself (bounded output) decide admission */
+	cls = n_allowed(&a->model, req->codecs) > 1 ? fair_classify(src, n) :
+						      FAIR_CLASS_MID_ENTROPY;
+	in = (struct fair_input){
+		.bytes = n,
+		.hotness = hot,
+		.data_class = cls,
+		.expected_reads = expected_reads(a, hot, c),
+		.codecs = req->codecs,
+		.min_savings_permyriad = req->min_savings_permyriad,
+	};
+	pthread_mutex_lock(&a->model_lock);
+	plan_locked(a, &in, &full, &probe, &d);
+	pthread_mutex_unlock(&a->model_lock);
+	if (full)
+		ret = sample_full(a, ctx, src, n, &in, &d);
+	else if (probe >= 0)
+		ret = sample_probe(a, ctx, src, n, cls, (uint32_t)probe);
+	else
+		ret = 0;
+	if (ret < 0)
+		return ret;
+
+	/* the output must leave min_savings after the store's header and alignment */
+	need = (uint32_t)((uint64_t)n * req->min_savings_permyriad / 10000);
+	cap = (uint32_t)n - MAX(need, 1U);
+	cap = cap > sizeof(struct store_obj) + STORE_ALIGN ?
+		      cap - (uint32_t)sizeof(struct store_obj) - STORE_ALIGN + 1 :
+		      0;
+	if (!d.admit || cap == 0)
+		goto reject;
+
+	fc = &a->model.cand[d.candidate];
+	timed = cpu_timed(a);
+	c0 = cpu_now(timed);
+	sz = codec_compress(ctx, fc->codec, fc->level, src, n, codec_ctx_scratch(ctx), cap);
+	c1 = cpu_now(timed);
+	if (timed)
+		cnt_add(&a->cnt.compress_cpu_ns_by_codec[fc->codec], (c1 - c0) * timed);
+	if (sz == -ENOMEM)
+		return -ENOMEM;
+	/* -E2BIG: it did not fit, which the model learns as "no savings" */
+	s = (struct fair_sample){
+		.in_bytes = n,
+		.out_bytes = sz > 0 ? (uint64_t)sz : n,
+		.compress_ns = timed ? MAX(c1 - c0, (uint64_t)1) : 0,
+	};
+	if (!full || sz <= 0) {
+		pthread_mutex_lock(&a->model_lock);
+		(void)fair_model_observe(&a->model, cls, d.candidate, &s);
+		pthread_mutex_unlock(&a->model_lock);
+	}
+	if (sz <= 0)
+		goto reject;
+
+	ret = store_alloc(&a->store, c, (uint32_t)sz, &obj);
+	if (ret == -ENOSPC) {
+		cnt_add(&a->cnt.compress_store_full, 1);
+		return -ENOSPC;
+	}
+	if (ret < 0)
+		return ret;
+	memcpy(store_obj_payload(obj), codec_ctx_scratch(ctx), (size_t)sz);
+	((struct store_obj *)obj)->crc =
+		obj_crc((uint8_t)d.candidate, store_obj_payload(obj), (uint32_t)sz);
+
+	c->obj = obj;
+	c->obj_size = (uint32_t)sz;
+	c->cand = (uint8_t)d.candidate;
+	c->cls = (uint8_t)cls;
+	c->readbacks /= 2;
+	CHUNK_SET(c, flags,
+		  (uint8_t)((c->flags & ~(CF_REJECTED | CF_ADMITTED_ZERO | CF_COMP_HOT_MASK)) |
+			    ((unsigned)hot << CF_COMP_HOT_SHIFT)));
+	CHUNK_SET(c, state, CHUNK_COMPRESSED);
+
+	cnt_add(&a->cnt.compress_admitted, 1);
+	cnt_add(&a->cnt.comp_at[hot], 1);
+	cnt_add(&a->cnt.compress_in_by_codec[fc->codec], n);
+	cnt_add(&a->cnt.compress_out_by_codec[fc->codec], (uint64_t)sz);
+	*freed = n - store_obj_bytes((uint32_t)sz);
+	return COMPRESS_STORED;
+
+reject:
+	CHUNK_SET(c, flags, (uint8_t)(c->flags | CF_REJECTED));
+	cnt_add(&a->cnt.compress_rejected, 1);
+	return COMPRESS_REJECTED;
+}
+
+static int req_from_opts(const struct arena *a, const struct arena_compress_opts *o,
+			 struct compress_req *ret)
+{
+	*ret = (struct compress_req){
+		.codecs = a->cfg.codecs,
+		.min_savings_permyriad = a->cfg.min_savings_permyriad,
+	};
+	if (!o)
+		return 0;
+	if (o->flags != 0 || (o->codecs & ~a->cfg.codecs) ||
+	    (o->min_savings_permyriad != ARENA_MIN_SAVINGS_ARENA &&
+	     o->min_savings_permyriad > 10000))
+		return -EINVAL;
+	if (o->codecs)
+		ret->codecs = o->codecs;
+	if (o->min_savings_permyriad != ARENA_MIN_SAVINGS_ARENA)
+		ret->min_savings_permyriad = o->min_savings_permyriad;
+	return 0;
+}
+
+/*
+ * Lock chunk idx and compress it. On COMPRESS_STORED the chunk joins run (locked,
+ * pages still there); otherwise it is unlocked. A chunk that does not extend the
+ * run flushes it first.
+ */
+static int compress_one(struct arena *a, struct arena_region *r, uint32_t idx,
+			const struct compress_req *req, struct release_run *run, uint64_t *freed)
+{
+	struct chunk *c = &r->chunks[idx];
+	uint64_t now = atomic_load_explicit(&a->epoch, memory_order_relaxed);
+	struct compress_req q = *req;
+	enum arena_hotness hot;
+	int ret;
+
+	*freed = 0;
+	if (!run_extends(a, run, r, idx))
+		run_flush(a, run);
+	chunk_lock(c);
+	hot = chunk_hotness(a, c, now);
+	/* zstd only for COLD chunks */
+	if (hot != ARENA_COLD)
+		q.codecs &= ~ARENA_CODECS_ZSTD;
+	ret = chunk_compress_locked(a, r, idx, hot, &q, freed);
+	if (ret != COMPRESS_STORED) {
+		chunk_unlock(c);
+		return ret;
+	}
+	if (run->count == 0) {
+		run->r = r;
+		run->first = idx;
+	}
+	run->count++;
+	return ret;
+}
+
+int arena_region_compress(struct arena_region *r, size_t offset, size_t length,
+			  const struct arena_compress_opts *opts, uint64_t *ret_bytes_freed)
+{
+	struct release_run run = {};
+	struct arena *a;
+	struct compress_req req;
+	uint64_t total = 0;
+	uint32_t first, last;
+	int ret, result = ARENA_COMPRESS_DONE;
+
+	ret = range_check(r, offset, length);
+	if (ret < 0)
+		return ret;
+	a = r->arena;
+	ret = req_from_opts(a, opts, &req);
+	if (ret < 0)
+		return ret;
+	first = (uint32_t)(offset >> a->chunk_shift);
+	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
+	for (uint32_t i = first; i <= last; i++) {
+		uint64_t freed;
+
+		ret = compress_one(a, r, i, &req, &run, &freed);
+		if (ret == -ENOSPC) {
+			result = ARENA_COMPRESS_STORE_FULL;
+			break;
+		}
+		if (ret < 0) {
+			run_flush(a, &run);
+			return ret;
+		}
+		total += freed;
+	}
+	run_flush(a, &run);
+	store_maintain(&a->store, a->cfg.max_fragmentation_permyriad);
+	if (ret_bytes_freed)
+		*ret_bytes_freed = total;
+	return result;
+}
+
+/* ---- coldest-first / hottest-first passes ---- */
+
+struct cand_ref {
+	struct arena_region *r;
+	uint32_t idx;
+	uint32_t key; /* sort key, larger first */
+};
+
+static int cand_cmp(const void *x, const void *y)
+{
+	const struct cand_ref *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key > b->key ? -1 : 1;
+	if (a->r != b->r)
+		return (uintptr_t)a->r < (uintptr_t)b->r ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/*
+ * Collect chunks in `state` no hotter (coldest_first) or no colder (else) than
+ * limit, sorted coldest-oldest first or hottest-newest first; ties in address order
+ * so neighbours stay together (one madvise per run). Caller holds regions_lock
+ * (read). Returns the count or -ENOMEM.
+ */
+static long collect(struct arena *a, uint8_t state, enum arena_hotness limit, bool coldest_first,
+		    struct cand_ref **ret)
+{
+	uint64_t now = atomic_load_explicit(&a->epoch, memory_order_relaxed), total = 0, n = 0;
+	struct cand_ref *v;
+
+	for (struct arena_region *r = a->regions; r; r = r->next)
+		total += r->n_chunks;
+	v = malloc(MAX(total, (uint64_t)1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (struct arena_region *r = a->regions; r; r = r->next)
+		for (uint32_t i = 0; i < r->n_chunks; i++) {
+			const struct chunk *c = &r->chunks[i];
+			enum arena_hotness h;
+			uint32_t age;
+
+			if (CHUNK_PEEK(c, state) != state)
+				continue;
+			if (state == CHUNK_RAW &&
+			    (CHUNK_PEEK(c, pins) > 0 || (CHUNK_PEEK(c, flags) & CF_REJECTED)))
+				continue;
+			h = chunk_hotness(a, c, now);
+			/* HOT < WARM < COLD: compression takes limit and colder,
+			 * relax takes limit and hotter */
+			if (coldest_first ? h < limit : h > limit)
+				continue;
+			age = MIN(chunk_age(c, now), (uint32_t)0xffffff);
+			v[n++] = (struct cand_ref){
+				.r = r,
+				.idx = i,
+				.key = coldest_first ? ((uint32_t)h << 24) | age :
+						       ((uint32_t)(ARENA_COLD - h) << 24) |
+							       (0xffffff - age),
+			};
+		}
+	qsort(v, n, sizeof(*v), cand_cmp);
+	*ret = v;
+	return (long)n;
+}
+
+int arena_compress_pass(struct arena *a, uint64_t target, enum arena_hotness max_hotness,
+			const struct arena_compress_opts *opts, bool from_loop,
+			uint64_t *ret_bytes_freed)
+{
+	_cleanup_free_ struct cand_ref *v = NULL;
+	struct release_run run = {};
+	struct compress_req req;
+	uint64_t total = 0;
+	int ret, result = ARENA_COMPRESS_PARTIAL;
+	long n;
+
+	if (!a || (unsigned)max_hotness >= _ARENA_HOTNESS_MAX)
+		return -EINVAL;
+	ret = req_from_opts(a, opts, &req);
+	if (ret < 0)
+		return ret;
+
+	pthread_rwlock_rdlock(&a->regions_lock);
+	n = collect(a, CHUNK_RAW, max_hotness, true, &v);
+	if (n < 0) {
+		pthread_rwlock_unlock(&a->regions_lock);
+		return (int)n;
+	}
+	if (target == 0)
+		result = ARENA_COMPRESS_DONE;
+	for (long i = 0; i < n; i++) {
+		uint64_t freed;
+
+		if (from_loop && (i & 15) == 0) {
+			bool stop;
+
+			/* serving prefetches locks chunks: not with a run held */
+			run_flush(a, &run);
+			arena_prefetch_queue_serve(a, 64);
+			pthread_mutex_lock(&a->loop_lock);
+			stop = a->loop_stop;
+			pthread_mutex_unlock(&a->loop_lock);
+			/* background work yields to region alloc/free (they wait for the
+			 * write lock); the next pass picks up where this one stopped */
+			if (stop || atomic_load_explicit(&a->writers_waiting, memory_order_relaxed))
+				break;
+		}
+		ret = compress_one(a, v[i].r, v[i].idx, &req, &run, &freed);
+		if (ret == -ENOSPC) {
+			result = ARENA_COMPRESS_STORE_FULL;
+			break;
+		}
+		if (ret < 0) {
+			run_flush(a, &run);
+			pthread_rwlock_unlock(&a->regions_lock);
+			return ret;
+		}
+		total += freed;
+		if (target > 0 && total >= target) {
+			result = ARENA_COMPRESS_DONE;
+			break;
+		}
+	}
+	run_flush(a, &run);
+	pthread_rwlock_unlock(&a->regions_lock);
+	store_maintain(&a->store, a->cfg.max_fragmentation_permyriad);
+	if (ret_bytes_freed)
+		*ret_bytes_freed = total;
+	return result;
+}
+
+int arena_compress_bytes(struct arena *a, uint64_t target_bytes, enum arena_hotness max_hotness,
+			 const struct arena_compress_opts *opts, uint64_t *ret_bytes_freed)
+{
+	return arena_compress_pass(a, target_bytes, max_hotness, opts, false, ret_bytes_freed);
+}
+
+int arena_decompress_bytes(struct arena *a, uint64_t target, enum arena_hotness min_hotness,
+			   uint64_t *ret_bytes_restored)
+{
+	_cleanup_free_ struct cand_ref *v = NULL;
+	uint64_t total = 0;
+	int ret = 0;
+	long n;
+
+	if (!a || (unsigned)min_hotness >= _ARENA_HOTNESS_MAX)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&a->regions_lock);
+	n = collect(a, CHUNK_COMPRESSED, min_hotness, false, &v);
+	if (n < 0) {
+		pthread_rwlock_unlock(&a->regions_lock);
+		return (int)n;
+	}
+	for (long i = 0; i < n && (target == 0 || total < target); i++) {
+		struct chunk *c = &v[i].r->chunks[v[i].idx];
+
+		chunk_lock(c);
+		if (c->state == CHUNK_COMPRESSED) {
+			uint64_t stored = store_obj_bytes(c->obj_size);
+
+			ret = chunk_decompress_locked(a, v[i].r, v[i].idx, false);
+			if (ret == 0)
+				total += a->cfg.chunk_size_bytes - stored;
+		}
+		chunk_unlock(c);
+		if (ret < 0)
+			break;
+	}
+	pthread_rwlock_unlock(&a->regions_lock);
+	store_maintain(&a->store, a->cfg.max_fragmentation_permyriad);
+	if (ret < 0)
+		return ret;
+	if (ret_bytes_restored)
+		*ret_bytes_restored = total;
+	return 0;
+}
+
+/* ---- pins ---- */
+
+static void unpin_chunks(struct arena_region *r, uint32_t first, uint32_t last)
+{
+	for (uint32_t i = first; i <= last; i++) {
+		struct chunk *c = &r->chunks[i];
+
+		chunk_lock(c);
+		CHUNK_SET(c, pins, (uint16_t)(c->pins - 1));
+		chunk_unlock(c);
+	}
+}
+
+int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t flags, void **ret_ptr)
+{
+	struct arena *a;
+	uint32_t first, last;
+	int ret;
+
+	ret = range_check(r, offset, length);
+	if (ret < 0)
+		return ret;
+	if (flags == 0 || (flags & ~(ARENA_PIN_READ | ARENA_PIN_WRITE)) || !ret_ptr)
+		return -EINVAL;
+	a = r->arena;
+	first = (uint32_t)(offset >> a->chunk_shift);
+	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
+
+	for (uint32_t i = first; i <= last; i++) {
+		struct chunk *c = &r->chunks[i];
+		bool demand = false;
+
+		chunk_lock(c);
+		if (c->pins == CHUNK_PINS_MAX) {
+			ret = -EOVERFLOW;
+		} else if (c->state == CHUNK_COMPRESSED) {
+			ret = chunk_decompress_locked(a, r, i, true);
+			demand = ret == 0;
+		} else if (c->state == CHUNK_ZERO) {
+			/* the pages were released or never touched: they read as zero */
+			CHUNK_SET(c, state, CHUNK_RAW);
+			CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
+			cnt_add(&a->cnt.zero_fills, 1);
+		}
+		if (ret < 0) {
+			chunk_unlock(c);
+			if (i > first)
+				unpin_chunks(r, first, i - 1);
+			return ret;
+		}
+		if (flags & ARENA_PIN_WRITE)
+			CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_REJECTED));
+		CHUNK_SET(c, pins, (uint16_t)(c->pins + 1));
+		chunk_touch(a, c);
+		chunk_unlock(c);
+
+		if (demand && a->cfg.prefetch_next_k > 0 &&
+		    atomic_load_explicit(&a->prefetch_active, memory_order_relaxed))
+			for (uint32_t k = 1; k <= a->cfg.prefetch_next_k && i + k < r->n_chunks;
+			     k++)
+				if (CHUNK_PEEK(&r->chunks[i + k], state) == CHUNK_COMPRESSED)
+					arena_prefetch_queue_push(a, r, i + k);
+	}
+	*ret_ptr = r->base + offset;
+	return 0;
+}
+
+int arena_unpin(struct arena_region *r, size_t offset, size_t length)
+{
+	struct arena *a;
+	uint32_t first, last;
+	int ret;
+
+	ret = range_check(r, offset, length);
+	if (ret < 0)
+		return ret;
+	a = r->arena;
+	first = (uint32_t)(offset >> a->chunk_shift);
+	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
+	/* check first so a bad unpin changes nothing; pins cannot drop to 0 meanwhile
+	 * unless the caller races its own unpins */
+	for (uint32_t i = first; i <= last; i++)
+		if (CHUNK_PEEK(&r->chunks[i], pins) == 0)
+			return -EPERM;
+	for (uint32_t i = first; i <= last; i++) {
+		struct chunk *c = &r->chunks[i];
+
+		chunk_lock(c);
+		if (c->pins > 0)
+			CHUNK_SET(c, pins, (uint16_t)(c->pins - 1));
+		chunk_unlock(c);
+	}
+	return 0;
+}
+
+int arena_read(struct arena_region *r, size_t offset, void *buf, size_t length)
+{
+	void *p;
+	int ret;
+
+	if (!buf)
+		return -EINVAL;
+	ret = arena_pin(r, offset, length, ARENA_PIN_READ, &p);
+	if (ret < 0)
+		return ret;
+	memcpy(buf, p, length);
+	return arena_unpin(r, offset, length);
+}
+
+int arena_write(struct arena_region *r, size_t offset, const void *buf, size_t length)
+{
+	void *p;
+	int ret;
+
+	if (!buf)
+		return -EINVAL;
+	ret = arena_pin(r, offset, length, ARENA_PIN_WRITE, &p);
+	if (ret < 0)
+		return ret;
+	memcpy(p, buf, length);
+	return arena_unpin(r, offset, length);
+}
+
+int arena_region_discard(struct arena_region *r, size_t offset, size_t length)
+{
+	struct arena *a;
+	size_t chunk, end, wfirst, wend;
+	int ret;
+
+	ret = range_check(r, offset, length);
+	if (ret < 0)
+		return ret;
+	a = r->arena;
+	chunk = a->cfg.chunk_size_bytes;
+	end = offset + length;
+	wfirst = (offset + chunk - 1) & ~(chunk - 1);
+	wend = end & ~(chunk - 1);
+
+	/* partial chunks at the ends: zero through a write pin */
+	if (wfirst >= wend) {
+		void *p;
+
+		ret = arena_pin(r, offset, length, ARENA_PIN_WRITE, &p);
+		if (ret < 0)
+			return ret;
+		memset(p, 0, length);
+		return arena_unpin(r, offset, length);
+	}
+	if (offset < wfirst) {
+		void *p;
+
+		ret = arena_pin(r, offset, wfirst - offset, ARENA_PIN_WRITE, &p);
+		if (ret < 0)
+			return ret;
+		memset(p, 0, wfirst - offset);
+		(void)arena_unpin(r, offset, wfirst - offset);
+	}
+	if (wend < end) {
+		void *p;
+
+		ret = arena_pin(r, wend, end - wend, ARENA_PIN_WRITE, &p);
+		if (ret < 0)
+			return ret;
+		memset(p, 0, end - wend);
+		(void)arena_unpin(r, wend, end - wend);
+	}
+	for (size_t off = wfirst; off < wend; off += chunk) {
+		uint32_t i = (uint32_t)(off >> a->chunk_shift);
+		struct chunk *c = &r->chunks[i];
+
+		chunk_lock(c);
+		if (c->pins > 0) {
+			chunk_unlock(c);
+			return -EBUSY;
+		}
+		if (c->state == CHUNK_COMPRESSED) {
+			store_free(&a->store, c->obj);
+			c->obj = NULL;
+			c->obj_size = 0;
+		}
+		if (c->state != CHUNK_ZERO)
+			(void)madvise(chunk_ptr(a, r, i), chunk, MADV_DONTNEED);
+		CHUNK_SET(c, state, CHUNK_ZERO);
+		CHUNK_SET(c, flags, (uint8_t)(c->flags & CF_WORKING_SET));
+		chunk_unlock(c);
+	}
+	return 0;
+}
+
+/* ---- prefetch ---- */
+
+int arena_prefetch(struct arena_region *r, size_t offset, size_t length)
+{
+	struct arena *a;
+	uint32_t first, last;
+	int ret;
+
+	ret = range_check(r, offset, length);
+	if (ret < 0)
+		return ret;
+	a = r->arena;
+	first = (uint32_t)(offset >> a->chunk_shift);
+	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
+	for (uint32_t i = first; i <= last; i++) {
+		struct chunk *c = &r->chunks[i];
+
+		chunk_lock(c);
+		if (c->state == CHUNK_COMPRESSED)
+			ret = chunk_decompress_locked(a, r, i, false);
+		chunk_unlock(c);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int arena_hint_will_need(struct arena_region *r, size_t offset, size_t length)
+{
+	struct arena *a;
+	uint32_t first, last;
+	int ret;
+
+	ret = range_check(r, offset, length);
+	if (ret < 0)
+		return ret;
+	a = r->arena;
+	if (!atomic_load_explicit(&a->prefetch_active, memory_order_relaxed)) {
+		(void)arena_prefetch(r, offset, length);
+		return 0;
+	}
+	first = (uint32_t)(offset >> a->chunk_shift);
+	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
+	for (uint32_t i = first; i <= last; i++)
+		if (CHUNK_PEEK(&r->chunks[i], state) == CHUNK_COMPRESSED)
+			arena_prefetch_queue_push(a, r, i);
+	return 0;
+}
+
+int arena_phase_hint(struct arena *a, enum arena_phase phase)
+{
+	uint64_t now;
+	bool queue;
+
+	if (!a || (unsigned)phase >= _ARENA_PHASE_MAX)
+		return -EINVAL;
+	atomic_store(&a->phase, (uint32_t)phase);
+	now = atomic_load_explicit(&a->epoch, memory_order_relaxed);
+	queue = atomic_load_explicit(&a->prefetch_active, memory_order_relaxed);
+
+	pthread_rwlock_rdlock(&a->regions_lock);
+	for (struct arena_region *r = a->regions; r; r = r->next)
+		for (uint32_t i = 0; i < r->n_chunks; i++) {
+			struct chunk *c = &r->chunks[i];
+			bool push = false;
+
+			chunk_lock(c);
+			if (phase == ARENA_PHASE_IDLE) {
+				if (c->state != CHUNK_ZERO &&
+				    chunk_hotness(a, c, now) != ARENA_COLD)
+					CHUNK_SET(c, flags, (uint8_t)(c->flags | CF_WORKING_SET));
+			} else if (c->flags & CF_WORKING_SET) {
+				CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_WORKING_SET));
+				if (c->state == CHUNK_COMPRESSED) {
+					if (queue)
+						push = true;
+					else
+						(void)chunk_decompress_locked(a, r, i, false);
+				}
+			}
+			chunk_unlock(c);
+			if (push)
+				arena_prefetch_queue_push(a, r, i);
+		}
+	pthread_rwlock_unlock(&a->regions_lock);
+	return 0;
+}
+
+/* ---- test hooks ---- */
+
+int arena_test_stored_payload(struct arena_region *r, size_t offset, uint8_t **ret_payload,
+			      uint32_t *ret_size)
+{
+	struct chunk *c;
+	int ret = 0;
+
+	if (!r || offset >= r->size)
+		return -EINVAL;
+	c = &r->chunks[offset >> r->arena->chunk_shift];
+	chunk_lock(c);
+	if (c->state != CHUNK_COMPRESSED) {
+		ret = -ENODATA;
+	} else {
+		*ret_payload = store_obj_payload(c->obj);
+		*ret_size = c->obj_size;
+	}
+	chunk_unlock(c);
+	return ret;
+}
+
+int arena_test_chunk_state(struct arena_region *r, size_t offset)
+{
+	if (!r || offset >= r->size)
+		return -EINVAL;
+	return CHUNK_PEEK(&r->chunks[offset >> r->arena->chunk_shift], state);
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/* arena/arena.h: libarena, a user-space compression arena. The header is the manual:
+ * every call says what it returns and how it fails. See also libarena(3), docs/arena.md. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Overview
+ * --------
+ * An arena hands out regions of anonymous memory. Each region is cut into fixed-size
+ * chunks (arena_config.chunk_size_bytes). A chunk is in one of three states:
+ *
+ *   ZERO        all bytes zero; nothing stored, no pages resident
+ *   RAW         plain bytes in the region's pages
+ *   COMPRESSED  held in the arena's compressed store; the region's pages for the chunk
+ *               have been returned to the kernel (MADV_DONTNEED), so RSS really drops
+ *
+ * Memory may be read or written only while pinned: arena_pin() makes a byte range
+ * RAW (decompressing on demand), returns a pointer to it and keeps it RAW until the
+ * matching arena_unpin(). Chunks that are not pinned may be compressed at any time by
+ * arena_region_compress(), arena_compress_bytes() or the background loops. Bytes
+ * outside a pin must not be touched: a compressed chunk's pages read as zero.
+ *
+ * Hotness (HOT/WARM/COLD) of a chunk comes from the epochs in which it was pinned
+ * (recency) and how often (frequency). Epochs advance with arena_epoch_advance() or
+ * the background hotness loop.
+ *
+ * Which codec compresses a chunk is decided by the fairness policy (policy/fairness.h):
+ *   fair_score = bytes_saved / (compress_cpu_ms + readback_factor * decompress_cpu_ms)
+ * over the allowed candidates (LZ4 fast at the configured accelerations, LZ4 default,
+ * zstd at the configured low levels; zstd for COLD chunks only). A chunk is admitted
+ * only if it saves at least min_savings_permyriad of its size; otherwise it stays RAW
+ * and is not retried until it is written again. All-zero chunks are stored as nothing.
+ *
+ * Data is never lost: a chunk's pages are released only after its compressed copy is
+ * complete in the store; every stored chunk carries a CRC32C checked before it is
+ * decompressed. A mismatch (-EBADMSG) or a failed allocation (-ENOMEM) is returned to
+ * the caller and counted; the caller never sees wrong bytes.
+ *
+ * Locking model
+ * -------------
+ * Every function is thread-safe unless it says otherwise. Internally:
+ *   - each chunk has its own lock (a futex word), held while the chunk changes state
+ *     (compress, decompress, discard) and while its pin count changes; pins of
+ *     different chunks never contend;
+ *   - the compressed store has one mutex, held only to allocate, free or move store
+ *     objects, never while a codec runs;
+ *   - the region list is a rwlock: region alloc/free take it for writing; whole-arena
+ *     scans (arena_compress_bytes, arena_decompress_bytes, stats, the loops) take it
+ *     for reading;
+ *   - lock order: region list -> chunk -> store. Compaction only try-locks chunks.
+ * A pin never blocks on another chunk's codec work. A pin of a chunk that is being
+ * compressed at that moment waits for that one chunk (tens of microseconds).
+ * The caller must not free a region while another thread uses it, nor call
+ * arena_free() while other threads use the arena.
+ *
+ * Errors
+ * ------
+ * Functions that can fail return 0 (or a documented positive value) on success and a
+ * negative errno on failure. Results go out through trailing ret_* pointers, written
+ * only on success. The library never prints, never exits, never raises signals.
+ */
+
+/* ---- version and export ---- */
+
+#define ARENA_VERSION_MAJOR 0
+#define ARENA_VERSION_MINOR 1
+#define ARENA_VERSION_PATCH 0
+#define ARENA_VERSION_NUMBER \
+	(ARENA_VERSION_MAJOR * 10000 + ARENA_VERSION_MINOR * 100 + ARENA_VERSION_PATCH)
+
+#define ARENA_EXPORT __attribute__((visibility("default")))
+
+/* ARENA_VERSION_NUMBER of the library actually linked (may differ from the header's). */
+ARENA_EXPORT unsigned arena_version_number(void);
+
+/* "MAJOR.MINOR.PATCH" of the library actually linked; static storage, never NULL. */
+ARENA_EXPORT const char *arena_version_string(void);
+
+/* ---- enums ---- */
+
+enum arena_hotness {
+	ARENA_HOT = 0, /* pinned within the last hot_epochs epochs */
+	ARENA_WARM = 1, /* pinned within cold_epochs epochs, or often */
+	ARENA_COLD = 2, /* neither */
+	/* ordered: "hotter than X" means a smaller value than X */
+	_ARENA_HOTNESS_MAX,
+};
+
+enum arena_codec {
+	ARENA_CODEC_LZ4_FAST = 0, /* LZ4_compress_fast, acceleration >= 2 */
+	ARENA_CODEC_LZ4 = 1, /* LZ4 default (acceleration 1) */
+	ARENA_CODEC_ZSTD = 2, /* zstd, low levels; COLD chunks only */
+	_ARENA_CODEC_MAX,
+};
+
+/* Masks of allowed codecs. */
+#define ARENA_CODEC_BIT(c) (1U << (c))
+#define ARENA_CODECS_LZ4_FAST ARENA_CODEC_BIT(ARENA_CODEC_LZ4_FAST)
+#define ARENA_CODECS_LZ4 ARENA_CODEC_BIT(ARENA_CODEC_LZ4)
+#define ARENA_CODECS_ZSTD ARENA_CODEC_BIT(ARENA_CODEC_ZSTD)
+#define ARENA_CODECS_ALL (ARENA_CODECS_LZ4_FAST | ARENA_CODECS_LZ4 | ARENA_CODECS_ZSTD)
+
+/* "hot", "warm", "cold" / "lz4-fast", "lz4", "zstd"; NULL when out of range. */
+ARENA_EXPORT const char *arena_hotness_to_string(enum arena_hotness h);
+ARENA_EXPORT const char *arena_codec_to_string(enum arena_codec c);
+
+/* ---- configuration ---- */
+
+#define ARENA_CHUNK_SIZE_MIN (4U << 10)
+#define ARENA_CHUNK_SIZE_MAX (1U << 20)
+#define ARENA_CHUNK_SIZE_DEFAULT (4U << 10) /* why: docs/arena.md, "Chunk size" */
+#define ARENA_LEVELS_MAX 4
+#define ARENA_LZ4_ACCEL_MIN 2 /* "LZ4 fast" means acceleration >= 2 */
+#define ARENA_LZ4_ACCEL_MAX 65537
+#define ARENA_ZSTD_LEVEL_MIN (-7) /* zstd's fast negative levels */
+#define ARENA_ZSTD_LEVEL_MAX 9 /* "low levels": above 9 the CPU cost never pays here */
+
+struct arena_config {
+	/* Power of two in [ARENA_CHUNK_SIZE_MIN, ARENA_CHUNK_SIZE_MAX]. */
+	uint32_t chunk_size_bytes;
+	/* Admission threshold: a chunk is compressed only if it saves at least this
+	 * share of its size (stored header included). 0..10000; default 500 (5%). */
+	uint32_t min_savings_permyriad;
+	/* Cap on the compressed store's mapped bytes; 0 = no cap. When set it must hold
+	 * at least two store segments (see arena_store_segment_bytes()): one segment is
+	 * kept in reserve for compaction. */
+	uint64_t store_capacity_bytes;
+	/* Compact the store when (mapped - live) / mapped exceeds this; default 2500. */
+	uint32_t max_fragmentation_permyriad;
+	/* ARENA_CODECS_* mask, nonzero; default ARENA_CODECS_ALL. */
+	uint32_t codecs;
+	/* LZ4 fast accelerations to consider, each in [ARENA_LZ4_ACCEL_MIN,
+	 * ARENA_LZ4_ACCEL_MAX]; default {4, 16}. n may be 0 only if LZ4_FAST is off. */
+	int32_t lz4_fast_accelerations[ARENA_LEVELS_MAX];
+	uint32_t n_lz4_fast_accelerations;
+	/* zstd levels to consider, each in [ARENA_ZSTD_LEVEL_MIN, ARENA_ZSTD_LEVEL_MAX],
+	 * 0 excluded; default {1, 3}. n may be 0 only if ZSTD is off. */
+	int32_t zstd_levels[ARENA_LEVELS_MAX];
+	uint32_t n_zstd_levels;
+	/* Hotness: HOT if pinned within hot_epochs epochs (default 1: this epoch or the
+	 * previous one); WARM if within cold_epochs (default 4), or within twice that
+	 * when pinned often (8+ pins, halved per idle epoch, when last pinned); else
+	 * COLD. 0 <= hot_epochs < cold_epochs <= 64. */
+	uint32_t hot_epochs;
+	uint32_t cold_epochs;
+	/* On a demand decompression of chunk i, queue chunks i+1..i+k of the region for
+	 * the prefetch loop (only while it runs). Default 2; at most 64. */
+	uint32_t prefetch_next_k;
+	/* Cost model upkeep: the first 2 chunks of each data class are measured with
+	 * every allowed candidate; after that one chunk in sample_interval (per class)
+	 * also measures one other candidate, round robin. The chosen codec is observed
+	 * on every compression and readback anyway. Default 64; 0 = never sample. */
+	uint32_t sample_interval;
+	/* No flags are defined; must be 0. */
+	uint32_t flags;
+};
+
+/* Fill *cfg with the defaults above. */
+ARENA_EXPORT void arena_config_init(struct arena_config *cfg);
+
+/* ---- arena lifecycle ---- */
+
+struct arena;
+
+/*
+ * Create an arena. cfg may be NULL for the defaults. Returns 0 and *ret_arena, or
+ * -EINVAL if cfg is out of range (each field documents its range), -ENOMEM.
+ */
+ARENA_EXPORT int arena_new(const struct arena_config *cfg, struct arena **ret_arena);
+
+/*
+ * Stop the background loops if running, free every region and the store. Accepts
+ * NULL. Always returns NULL. No other thread may use the arena during or after.
+ */
+ARENA_EXPORT struct arena *arena_free(struct arena *arena);
+
+/* The arena's configuration as validated (defaults filled in). Never fails. */
+ARENA_EXPORT void arena_config_get(const struct arena *arena, struct arena_config *ret_cfg);
+
+/* Bytes of one compressed-store segment for this arena (the unit of the capacity cap
+ * and of compaction): max(256 KiB, 2 * chunk size). */
+ARENA_EXPORT uint64_t arena_store_segment_bytes(const struct arena *arena);
+
+/* ---- regions ---- */
+
+struct arena_region;
+
+/*
+ * Allocate a region of size_bytes (> 0), rounded up to whole chunks. Its bytes read
+ * as zero; it holds no resident memory until written. flags must be 0.
+ * Returns 0 and *ret_region, -EINVAL (size 0, flags), -ENOMEM (mmap or metadata).
+ */
+ARENA_EXPORT int arena_region_alloc(struct arena *arena, size_t size_bytes, uint32_t flags,
+				    struct arena_region **ret_region);
+
+/* Free a region and everything it holds (pinned or not; pointers from arena_pin()
+ * become invalid). Accepts NULL. Always returns NULL. */
+ARENA_EXPORT struct arena_region *arena_region_free(struct arena_region *region);
+
+/* Usable size of the region in bytes (the size asked for, rounded up to chunks). */
+ARENA_EXPORT size_t arena_region_size(const struct arena_region *region);
+
+/* The arena a region belongs to. */
+ARENA_EXPORT struct arena *arena_region_arena(const struct arena_region *region);
+
+/* ---- access ---- */
+
+#define ARENA_PIN_READ (1U << 0)
+#define ARENA_PIN_WRITE (1U << 1) /* implies read; clears "incompressible" marks */
+
+/*
+ * Pin [offset, offset + length) of region for reading or writing: decompress every
+ * chunk of the range that is compressed (a demand decompression, counted as a
+ * readback and a stall), count an access for hotness, and keep the chunks RAW until
+ * arena_unpin() of the same range. Pins nest and may overlap (per-chunk counts).
+ * *ret_ptr points at byte offset of the region; the whole range is contiguous.
+ *
+ * Returns 0 and *ret_ptr, or
+ *   -EINVAL    length 0, range outside the region, flags not READ and/or WRITE
+ *   -EBADMSG   a chunk's stored copy failed its checksum or did not decompress to
+ *              exactly one chunk; the chunk stays compressed (each retry fails the
+ *              same way until arena_region_discard() drops it); counted in
+ *              errors_checksum
+ *   -ENOMEM    memory for the decompressed pages (MADV_POPULATE_WRITE) or for a
+ *              codec context could not be allocated; counted in errors_nomem; the
+ *              chunk stays compressed and a later retry may succeed
+ *   -EOVERFLOW a chunk has 65535 pins already
+ * On failure nothing stays pinned (chunks already decompressed stay RAW).
+ */
+ARENA_EXPORT int arena_pin(struct arena_region *region, size_t offset, size_t length,
+			   uint32_t flags, void **ret_ptr);
+
+/* Drop one pin of every chunk of the range. Returns 0, -EINVAL if the range is out
+ * of the region, -EPERM if some chunk of it is not pinned (nothing is changed). */
+ARENA_EXPORT int arena_unpin(struct arena_region *region, size_t offset, size_t length);
+
+/* Copy out / in through a pin: pin, memcpy, unpin. Same errors as arena_pin(). */
+ARENA_EXPORT int arena_read(struct arena_region *region, size_t offset, void *buf, size_t length);
+ARENA_EXPORT int arena_write(struct arena_region *region, size_t offset, const void *buf,
+			     size_t length);
+
+/*
+ * Drop the contents of every whole chunk inside [offset, offset + length): they read
+ * as zero afterwards and hold no memory (like MADV_DONTNEED on anonymous memory).
+ * Partial chunks at either end are zeroed through a pin. Returns 0, -EINVAL (range),
+ * -EBUSY if a whole chunk of the range is pinned (nothing dropped from that chunk on),
+ * or an arena_pin() error for a partial chunk.
+ */
+ARENA_EXPORT int arena_region_discard(struct arena_region *region, size_t offset, size_t length);
+
+/* Hotness of the chunk holding byte offset, as of the current epoch.
+ * Returns 0 and *ret, -EINVAL if offset is outside the region. */
+ARENA_EXPORT int arena_region_hotness(const struct arena_region *region, size_t offset,
+				      enum arena_hotness *ret);
+
+/* ---- explicit compression ---- */
+
+/* Returned (>= 0) by the compression calls below. */
+#define ARENA_COMPRESS_DONE 0 /* target reached, or every eligible chunk processed */
+#define ARENA_COMPRESS_PARTIAL 1 /* ran out of eligible chunks before the target */
+#define ARENA_COMPRESS_STORE_FULL 2 /* stopped: the store cap was reached */
+
+/* Options for one compression request; NULL means "as configured". */
+struct arena_compress_opts {
+	uint32_t codecs; /* ARENA_CODECS_* subset of the arena's; 0 = arena's */
+	uint32_t min_savings_permyriad; /* ARENA_MIN_SAVINGS_ARENA = arena's */
+	uint32_t flags; /* none defined; must be 0 */
+};
+#define ARENA_MIN_SAVINGS_ARENA UINT32_MAX
+
+/* Fill *opts with "as configured". */
+ARENA_EXPORT void arena_compress_opts_init(struct arena_compress_opts *opts);
+
+/*
+ * Compress every unpinned chunk of [offset, offset + length) of region, whatever its
+ * hotness (zstd still only for COLD chunks). Zero chunks are released, rejected
+ * chunks stay RAW. *ret_bytes_freed (may be NULL) gets the resident bytes released:
+ * chunk size minus stored size, summed.
+ * Returns ARENA_COMPRESS_DONE, ARENA_COMPRESS_STORE_FULL (data intact, the rest
+ * stays RAW), or -EINVAL (range, opts), -ENOMEM (codec context or store metadata).
+ */
+ARENA_EXPORT int arena_region_compress(struct arena_region *region, size_t offset, size_t length,
+				       const struct arena_compress_opts *opts,
+				       uint64_t *ret_bytes_freed);
+
+/*
+ * Free about target_bytes of resident memory by compressing unpinned RAW chunks of
+ * every region, coldest first (COLD by age, then WARM, then HOT), taking no chunk
+ * hotter than max_hotness ("up to class X": ARENA_COLD takes COLD chunks only,
+ * ARENA_WARM takes WARM and COLD, ARENA_HOT takes all). target_bytes 0 means "all
+ * eligible chunks".
+ * *ret_bytes_freed (may be NULL) gets the bytes released (may exceed the target by
+ * less than one chunk). Returns ARENA_COMPRESS_DONE, ARENA_COMPRESS_PARTIAL,
+ * ARENA_COMPRESS_STORE_FULL, or -EINVAL (max_hotness, opts), -ENOMEM.
+ */
+ARENA_EXPORT int arena_compress_bytes(struct arena *arena, uint64_t target_bytes,
+				      enum arena_hotness max_hotness,
+				      const struct arena_compress_opts *opts,
+				      uint64_t *ret_bytes_freed);
+
+/*
+ * The reverse, for when memory is plentiful again (the daemon's RELAX): decompress
+ * compressed chunks of every region, hottest first (by hotness, then most recent),
+ * taking no chunk colder than min_hotness, until about target_bytes of resident
+ * memory were added (0 = all). Counted as prefetches, not readbacks.
+ * *ret_bytes_restored (may be NULL). Returns 0, -EINVAL, or the first -EBADMSG /
+ * -ENOMEM met (chunks restored before it stay restored).
+ */
+ARENA_EXPORT int arena_decompress_bytes(struct arena *arena, uint64_t target_bytes,
+					enum arena_hotness min_hotness,
+					uint64_t *ret_bytes_restored);
+
+/* ---- prefetch and hints ---- */
+
+/*
+ * Decompress the compressed chunks of the range now, in the calling thread, without
+ * pinning them (a later pin finds them RAW unless compressed again meanwhile).
+ * Returns 0, -EINVAL, -EBADMSG, -ENOMEM as arena_pin().
+ */
+ARENA_EXPORT int arena_prefetch(struct arena_region *region, size_t offset, size_t length);
+
+/*
+ * Hint: the range will be pinned soon. With the prefetch loop running the chunks are
+ * queued for it and the call returns at once (the queue holds 4096 chunks; older
+ * entries are dropped when full, counted in prefetch_dropped); otherwise this is
+ * arena_prefetch(). Returns 0 or -EINVAL (range); prefetch errors are only counted.
+ */
+ARENA_EXPORT int arena_hint_will_need(struct arena_region *region, size_t offset, size_t length);
+
+enum arena_phase {
+	ARENA_PHASE_ACTIVE = 0, /* default: compress only COLD in the background */
+	ARENA_PHASE_IDLE = 1, /* idle: remember the working set, compress WARM too */
+	_ARENA_PHASE_MAX,
+};
+
+/*
+ * Phase hint. Entering IDLE records the current working set (HOT and WARM chunks)
+ * and lets the compression loop take WARM chunks. Entering ACTIVE queues the
+ * recorded working set for the prefetch loop (or decompresses it now if the loop is
+ * not running) so the next burst does not stall. Returns 0, -EINVAL (phase).
+ */
+ARENA_EXPORT int arena_phase_hint(struct arena *arena, enum arena_phase phase);
+
+/* ---- hotness epochs ---- */
+
+/* End the current hotness epoch (what the hotness loop does every epoch_ms).
+ * Returns the new epoch number. */
+ARENA_EXPORT uint64_t arena_epoch_advance(struct arena *arena);
+
+/* ---- background loops ---- */
+
+#define ARENA_LOOP_HOTNESS (1U << 0) /* advance an epoch every epoch_ms */
+#define ARENA_LOOP_COMPRESS (1U << 1) /* compress eligible chunks every compress_ms */
+#define ARENA_LOOP_PREFETCH (1U << 2) /* serve hints, next-k and phase prefetch */
+#define ARENA_LOOPS_ALL (ARENA_LOOP_HOTNESS | ARENA_LOOP_COMPRESS | ARENA_LOOP_PREFETCH)
+
+struct arena_loops_config {
+	uint32_t loops; /* ARENA_LOOP_* mask, nonzero; default ARENA_LOOPS_ALL */
+	uint32_t epoch_ms; /* 10..60000; default 250 */
+	uint32_t compress_ms; /* 10..60000; default 500 */
+	/* Hottest class compressed in ACTIVE phase (IDLE adds WARM); default COLD. */
+	uint32_t compress_max_hotness; /* enum arena_hotness */
+	/* At most this many bytes freed per compression pass; 0 = no limit (default). */
+	uint64_t compress_budget_bytes;
+};
+
+/* Fill *cfg with the defaults above. */
+ARENA_EXPORT void arena_loops_config_init(struct arena_loops_config *cfg);
+
+/*
+ * Start one background thread running the selected loops. cfg may be NULL for the
+ * defaults. Returns 0, -EINVAL (cfg), -EALREADY (running), or -errno from
+ * pthread_create(). The thread blocks all signals.
+ */
+ARENA_EXPORT int arena_loops_start(struct arena *arena, const struct arena_loops_config *cfg);
+
+/* Stop and join the background thread (a compression pass in progress finishes its
+ * current chunk first). Returns 0, or -ESRCH if no loops were running. */
+ARENA_EXPORT int arena_loops_stop(struct arena *arena);
+
+/* ---- statistics ---- */
+
+/*
+ * A snapshot. Byte and chunk counts describe the current state; fields marked
+ * "cumulative" count since arena_new(). Ratios are 0.0 when their denominator is 0.
+ */
+struct arena_stats {
+	uint64_t epoch;
+	uint32_t chunk_size_bytes;
+	uint32_t regions;
+
+	/* current state */
+	uint64_t logical_bytes; /* sum of region sizes */
+	uint64_t resident_bytes; /* raw_bytes + store_resident_bytes */
+	uint64_t raw_bytes; /* RAW chunks (counted whole, touched or not) */
+	uint64_t zero_bytes; /* logical bytes of ZERO chunks */
+	uint64_t compressed_logical_bytes; /* logical bytes of COMPRESSED chunks */
+	uint64_t compressed_payload_bytes; /* codec output of COMPRESSED chunks */
+	uint64_t rejected_bytes; /* RAW chunks judged incompressible, not written since */
+	uint64_t compressible_cold_bytes; /* COLD RAW chunks not marked incompressible */
+	uint64_t hotness_bytes[_ARENA_HOTNESS_MAX]; /* logical bytes per class */
+	uint64_t chunks_total;
+	uint64_t chunks_raw;
+	uint64_t chunks_zero;
+	uint64_t chunks_rejected; /* subset of chunks_raw */
+	uint64_t chunks_pinned;
+	uint64_t chunks_by_codec[_ARENA_CODEC_MAX]; /* COMPRESSED chunks per codec */
+
+	/* the compressed store */
+	uint64_t store_capacity_bytes; /* the cap; 0 = none */
+	uint64_t store_mapped_bytes; /* segments mapped */
+	uint64_t store_resident_bytes; /* mapped segments' written part, page-rounded */
+	uint64_t store_live_bytes; /* live objects (headers + payload) */
+	uint32_t store_fragmentation_permyriad; /* (resident - live) / resident */
+	uint32_t store_segments;
+	uint64_t compactions; /* cumulative: compaction passes */
+	uint64_t compaction_moved_bytes; /* cumulative */
+
+	/* ratios, current state (see docs/arena.md, "Stats") */
+	double ratio_e2e_post_comp; /* logical_bytes / resident_bytes */
+	double ratio_admitted_post_comp; /* (compressed+zero logical) / store live bytes */
+	double ratio_codec_post_comp; /* compressed_logical / compressed_payload */
+	double admit_rate_post_comp; /* (compressed+zero chunks) / (those + rejected) */
+
+	/* cumulative work */
+	uint64_t compress_attempts; /* chunks considered for compression */
+	uint64_t compress_admitted; /* of which stored (codec or zero) */
+	uint64_t compress_rejected; /* of which kept RAW (savings below threshold) */
+	uint64_t compress_store_full; /* attempts refused because the store was full */
+	/* CPU time in codecs (CLOCK_THREAD_CPUTIME_ID). Reading that clock is a system
+	 * call, so for chunks under 64 KiB one codec call in (64 KiB / chunk size, at
+	 * most 16) is timed and scaled: an estimate there, exact from 64 KiB up. */
+	uint64_t compress_cpu_ns; /* compress side (chosen codec; sampling excluded) */
+	uint64_t decompress_cpu_ns; /* decompress side (readbacks and prefetches) */
+	uint64_t compress_cpu_ns_by_codec[_ARENA_CODEC_MAX];
+	uint64_t decompress_cpu_ns_by_codec[_ARENA_CODEC_MAX];
+	uint64_t compress_in_bytes_by_codec[_ARENA_CODEC_MAX]; /* admitted input */
+	uint64_t compress_out_bytes_by_codec[_ARENA_CODEC_MAX]; /* admitted output */
+	uint64_t sample_cpu_ns; /* thread CPU time spent measuring candidates */
+	uint64_t samples; /* chunks measured with every candidate */
+	uint64_t readbacks; /* demand decompressions (a pin found the chunk compressed) */
+	uint64_t prefetches; /* decompressions ahead of a pin (prefetch, hints, relax) */
+	uint64_t prefetch_dropped; /* hints dropped, queue full */
+	uint64_t zero_fills; /* pins of ZERO chunks (no codec work) */
+
+	/* demand-decompression stalls: wall time from a pin's start to its chunk RAW */
+	uint64_t stalls;
+	uint64_t stall_p50_ns; /* upper bound of its histogram bucket (<= 12.5% above) */
+	uint64_t stall_p99_ns;
+	uint64_t stall_max_ns;
+
+	/* errors, cumulative: returned to a caller (or counted, for background work) */
+	uint64_t errors_checksum; /* stored copy failed its checksum or decode */
+	uint64_t errors_nomem; /* allocation failed while decompressing */
+};
+
+/* Fill *ret with a snapshot (a consistent view per chunk; figures read while other
+ * threads work may be off by the chunks in flight). Store segments left empty by
+ * readbacks are unmapped first, so the figures are what the process holds.
+ * Returns 0, or -EINVAL for NULL arguments. */
+ARENA_EXPORT int arena_stats_get(struct arena *arena, struct arena_stats *ret);
+
+/*
+ * Format stats as one JSON object (no newline) into buf. Returns the length written
+ * (excluding the NUL, always written when buf_size > 0), or -ENOBUFS if buf_size is
+ * too small (4096 always suffices).
+ */
+ARENA_EXPORT int arena_stats_to_json(const struct arena_stats *stats, char *buf, size_t buf_size);
+
+/*
+ * Reserved for the controller client (a later version): enrolling the arena with
+ * memctld and answering its COMPRESS / RELAX requests uses arena_compress_bytes() and
+ * arena_decompress_bytes() with the daemon's target, hotness and codec mask.
+ */
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* policy/fairness.h: the codec fairness policy: score candidates by bytes saved per CPU
+ * millisecond, admit or reject a chunk, and learn per-codec costs online. Pure code. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * For a chunk of n bytes and a candidate codec setting c:
+ *
+ *   bytes_saved(c) = n - stored_size(c)            (stored_size includes the store's
+ *                                                   per-object overhead)
+ *   fair_score(c)  = bytes_saved / (compress_cpu_ms + readback_factor * decompress_cpu_ms)
+ *
+ * Rules (DESIGN.md, "Fairness policy"):
+ *   - candidates: LZ4 fast (accelerations >= 2), LZ4 default, zstd at low levels;
+ *   - a candidate is eligible only if its estimated savings >= min_savings_permyriad
+ *     of n; no eligible candidate -> the chunk is not admitted (stays raw);
+ *   - zstd is eligible for COLD chunks only;
+ *   - readback_factor = readback_base[hotness] + readback_per_read * expected_reads,
+ *     where expected_reads is the observed number of demand decompressions per
+ *     compression for chunks like this one: decode cost weighs more for memory that
+ *     is read back more;
+ *   - the highest score wins; LZ4 fast (the first LZ4 fast candidate) is the
+ *     baseline: a challenger must beat it by switch_margin_permyriad, and a data
+ *     class with no measurements yet is served by the priors.
+ *
+ * Costs per (data class, candidate) are EWMAs of measured samples: ratio
+ * (stored/input), compress and decompress CPU ns per input byte. The caller (libarena)
+ * measures thread CPU time on sampled chunks and feeds fair_model_observe().
+ * Nothing here does I/O, reads a clock or allocates.
+ */
+
+enum fair_codec {
+	FAIR_CODEC_LZ4_FAST = 0,
+	FAIR_CODEC_LZ4 = 1,
+	FAIR_CODEC_ZSTD = 2,
+	_FAIR_CODEC_MAX,
+};
+
+enum fair_hotness {
+	FAIR_HOT = 0,
+	FAIR_WARM = 1,
+	FAIR_COLD = 2,
+	_FAIR_HOTNESS_MAX,
+};
+
+/* Coarse data classes from fair_classify(); costs are learned per class. */
+enum fair_class {
+	FAIR_CLASS_ZERO_HEAVY = 0, /* >= half of the sampled words are zero */
+	FAIR_CLASS_LOW_ENTROPY = 1, /* text-like: small effective alphabet */
+	FAIR_CLASS_MID_ENTROPY = 2, /* mixed */
+	FAIR_CLASS_HIGH_ENTROPY = 3, /* random-like, few repeated words */
+	_FAIR_CLASS_MAX,
+};
+
+#define FAIR_CANDIDATES_MAX 12
+
+struct fair_candidate {
+	uint32_t codec; /* enum fair_codec */
+	int32_t level; /* LZ4 fast: acceleration >= 2; LZ4: 1; zstd: level != 0 */
+};
+
+struct fair_params {
+	uint32_t min_savings_permyriad; /* 0..10000; default 500 */
+	uint32_t overhead_bytes; /* store overhead per compressed chunk; default 0 */
+	uint32_t switch_margin_permyriad; /* default 200: beat the baseline by 2% */
+	double readback_base[_FAIR_HOTNESS_MAX]; /* default HOT 4, WARM 1, COLD 0.25 */
+	double readback_per_read; /* default 1.0 */
+	double ewma_alpha; /* (0, 1]; default 0.25 */
+};
+
+struct fair_cost {
+	double ratio; /* stored bytes / input bytes, codec output only */
+	double compress_ns_per_byte;
+	double decompress_ns_per_byte;
+	uint32_t n_ratio; /* samples folded into each field; 0 = prior */
+	uint32_t n_compress;
+	uint32_t n_decompress;
+};
+
+struct fair_model {
+	struct fair_params params;
+	struct fair_candidate cand[FAIR_CANDIDATES_MAX];
+	uint32_t n_cand;
+	uint32_t baseline; /* index of the baseline candidate */
+	struct fair_cost cost[_FAIR_CLASS_MAX][FAIR_CANDIDATES_MAX];
+};
+
+/* One chunk to decide for. */
+struct fair_input {
+	uint64_t bytes; /* > 0 */
+	uint32_t hotness; /* enum fair_hotness */
+	uint32_t data_class; /* enum fair_class */
+	double expected_reads; /* >= 0 */
+	uint32_t codecs; /* mask of (1 << enum fair_codec) allowed; 0 = all */
+	uint32_t min_savings_permyriad; /* UINT32_MAX = params' */
+};
+
+/* One measurement of candidate i on a chunk; a zero field means "not measured". */
+struct fair_sample {
+	uint64_t in_bytes; /* > 0 */
+	uint64_t out_bytes; /* codec output */
+	uint64_t compress_ns;
+	uint64_t decompress_ns;
+};
+
+struct fair_decision {
+	bool admit;
+	uint32_t candidate; /* index into the model's candidates; valid if admit */
+	double score; /* fair_score of the pick */
+	double est_bytes_saved; /* estimated, overhead included */
+	double readback_factor;
+};
+
+/* Defaults documented in struct fair_params. */
+void fair_params_init(struct fair_params *p);
+
+/* Validate params (ranges above). Returns 0 or -EINVAL. */
+int fair_params_check(const struct fair_params *p);
+
+/*
+ * Set up a model over n candidates (1..FAIR_CANDIDATES_MAX, no duplicates, levels
+ * in range for their codec) with priors for every class. Returns 0, or -EINVAL for
+ * bad params or candidates.
+ */
+int fair_model_init(struct fair_model *m, const struct fair_params *p,
+		    const struct fair_candidate *cand, size_t n);
+
+/* Index of (codec, level) in the model, or -ENOENT. */
+int fair_model_find(const struct fair_model *m, uint32_t codec, int32_t level);
+
+/*
+ * Fold one measurement of candidate cand_idx on a chunk of class data_class into the
+ * model (EWMA; the first sample replaces the prior). Fields equal to 0 are skipped,
+ * except out_bytes which counts when compress_ns is set. Returns 0 or -EINVAL.
+ */
+int fair_model_observe(struct fair_model *m, uint32_t data_class, uint32_t cand_idx,
+		       const struct fair_sample *s);
+
+/* readback_base[hotness] + readback_per_read * expected_reads (hotness clamped). */
+double fair_readback_factor(const struct fair_params *p, uint32_t hotness, double expected_reads);
+
+/* bytes_saved / (compress_cpu_ms + readback_factor * decompress_cpu_ms); 0 when
+ * bytes_saved <= 0; the denominator is floored at 1 ns so the score stays finite. */
+double fair_score(double bytes_saved, double compress_cpu_ms, double decompress_cpu_ms,
+		  double readback_factor);
+
+/*
+ * Decide for one chunk from the model's estimates. Returns 0 and *ret (ret->admit
+ * false when no candidate is eligible), or -EINVAL (bytes 0, class or hotness out of
+ * range).
+ */
+int fair_choose(const struct fair_model *m, const struct fair_input *in, struct fair_decision *ret);
+
+/*
+ * The same rules over measured samples (samples[i] for the model's candidate i; a
+ * sample with out_bytes 0 means "not tried"): what an oracle trying every candidate on
+ * this chunk would pick. Returns 0 and *ret, or -EINVAL.
+ */
+int fair_choose_measured(const struct fair_model *m, const struct fair_input *in,
+			 const struct fair_sample *samples, size_t n_samples,
+			 struct fair_decision *ret);
+
+/* Classify a buffer by sampling at most 1 KiB of it (zero words, effective alphabet,
+ * repeated words). Deterministic; n may be 0 (ZERO_HEAVY). */
+enum fair_class fair_classify(const void *data, size_t n);
+
+/* "lz4-fast", "lz4", "zstd" / "zero-heavy", ...; NULL when out of range. */
+const char *fair_codec_to_string(uint32_t codec);
+const char *fair_class_to_string(uint32_t data_class);

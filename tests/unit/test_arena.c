@@ -1,0 +1,1096 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/unit/test_arena.c: libarena: round trips for every codec, data kind and chunk
+ * size, zero and incompressible chunks, the store cap, corruption, RSS, threads, loops. */
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "arena/arena-internal.h"
+#include "arena/arena.h"
+#include "common/macro.h"
+#include "ipc/ipc.h"
+
+enum data_kind {
+	DATA_ZERO_HEAVY, /* 70% zero pages, the rest text */
+	DATA_TEXT,
+	DATA_MIXED, /* text, zero, base64-ish and random pages */
+	DATA_RANDOM,
+	_DATA_KIND_MAX,
+};
+
+static const char *const kind_names[] = { "zero-heavy", "text", "mixed", "random" };
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *s >> 11;
+}
+
+static void fill_page(uint8_t *p, size_t n, int page_kind, uint64_t *seed)
+{
+	static const char *const words[] = { "memory ",	 "arena ",    "chunk ",	    "cold ",
+					     "hot ",	 "compress ", "status=ok ", "latency=12ms ",
+					     "user=42 ", "\n" };
+	size_t off = 0;
+
+	switch (page_kind) {
+	case 0: /* zero */
+		memset(p, 0, n);
+		break;
+	case 1: /* text */
+		while (off < n) {
+			const char *w = words[rng_next(seed) % ELEMENTSOF(words)];
+			size_t l = MIN(strlen(w), n - off);
+
+			memcpy(p + off, w, l);
+			off += l;
+		}
+		break;
+	case 2: /* base64-ish: 6 bits of entropy per byte */
+		for (size_t i = 0; i < n; i++)
+			p[i] = (uint8_t)('0' + rng_next(seed) % 64);
+		break;
+	default: /* random */
+		for (size_t i = 0; i + 8 <= n; i += 8) {
+			uint64_t v = rng_next(seed) ^ (rng_next(seed) << 40);
+
+			memcpy(p + i, &v, 8);
+		}
+		for (size_t i = n & ~(size_t)7; i < n; i++)
+			p[i] = (uint8_t)rng_next(seed);
+		break;
+	}
+}
+
+static void fill(uint8_t *p, size_t n, enum data_kind kind, uint64_t seed)
+{
+	for (size_t off = 0; off < n; off += 4096) {
+		size_t len = MIN((size_t)4096, n - off);
+		int pk;
+
+		switch (kind) {
+		case DATA_ZERO_HEAVY:
+			pk = rng_next(&seed) % 10 < 7 ? 0 : 1;
+			break;
+		case DATA_TEXT:
+			pk = 1;
+			break;
+		case DATA_MIXED:
+			pk = (int)(rng_next(&seed) % 4);
+			break;
+		default:
+			pk = 3;
+			break;
+		}
+		fill_page(p + off, len, pk, &seed);
+	}
+}
+
+static struct arena *arena_make(uint32_t chunk, uint32_t codecs, uint64_t cap)
+{
+	struct arena_config cfg;
+	struct arena *a = NULL;
+
+	arena_config_init(&cfg);
+	cfg.chunk_size_bytes = chunk;
+	cfg.codecs = codecs;
+	cfg.store_capacity_bytes = cap;
+	assert_int_equal(arena_new(&cfg, &a), 0);
+	assert_non_null(a);
+	return a;
+}
+
+static void age(struct arena *a, int epochs)
+{
+	for (int i = 0; i < epochs; i++)
+		arena_epoch_advance(a);
+}
+
+static void region_put(struct arena_region *r, size_t off, const uint8_t *src, size_t n)
+{
+	assert_int_equal(arena_write(r, off, src, n), 0);
+}
+
+/* Check [base, base + n) of r against expect, step bytes per pin. */
+static void region_check_at(struct arena_region *r, size_t base, const uint8_t *expect, size_t n,
+			    size_t step)
+{
+	for (size_t off = 0; off < n; off += step) {
+		size_t len = MIN(step, n - off);
+		uint8_t *p;
+
+		assert_int_equal(arena_pin(r, base + off, len, ARENA_PIN_READ, (void **)&p), 0);
+		if (memcmp(p, expect + off, len) != 0) {
+			size_t k = 0;
+
+			while (p[k] == expect[off + k])
+				k++;
+			fail_msg("mismatch at %zu: %02x, want %02x", base + off + k, p[k],
+				 expect[off + k]);
+		}
+		assert_int_equal(arena_unpin(r, base + off, len), 0);
+	}
+}
+
+static void region_check(struct arena_region *r, const uint8_t *expect, size_t n, size_t step)
+{
+	region_check_at(r, 0, expect, n, step);
+}
+
+static struct arena_stats stats(struct arena *a)
+{
+	struct arena_stats s;
+
+	assert_int_equal(arena_stats_get(a, &s), 0);
+	return s;
+}
+
+/* ---- configuration and lifecycle ---- */
+
+static void test_arena_config_init_defaults(void **state)
+{
+	struct arena_config c;
+	struct arena *a = NULL;
+
+	arena_config_init(&c);
+	assert_int_equal(c.chunk_size_bytes, ARENA_CHUNK_SIZE_DEFAULT);
+	assert_int_equal(c.min_savings_permyriad, 500);
+	assert_int_equal(c.codecs, ARENA_CODECS_ALL);
+	assert_int_equal(arena_new(NULL, &a), 0);
+	arena_config_get(a, &c);
+	assert_int_equal(c.chunk_size_bytes, ARENA_CHUNK_SIZE_DEFAULT);
+	assert_true(arena_store_segment_bytes(a) >= 2ULL * c.chunk_size_bytes);
+	assert_null(arena_free(a));
+	assert_null(arena_free(NULL));
+	assert_null(arena_region_free(NULL));
+}
+
+static void test_arena_new_invalid_config(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		int64_t value;
+		size_t size;
+	} table[] = {
+#define F(field, v)                                             \
+#field "=" #v, offsetof(struct arena_config, field), v, \
+		sizeof(((struct arena_config *)0)->field)
+		{ F(chunk_size_bytes, 2048) },
+		{ F(chunk_size_bytes, 2U << 20) },
+		{ F(chunk_size_bytes, 12288) },
+		{ F(chunk_size_bytes, 0) },
+		{ F(min_savings_permyriad, 10001) },
+		{ F(max_fragmentation_permyriad, 10001) },
+		{ F(codecs, 0) },
+		{ F(codecs, 8) },
+		{ F(n_lz4_fast_accelerations, 5) },
+		{ F(n_lz4_fast_accelerations, 0) },
+		{ F(n_zstd_levels, 0) },
+		{ F(n_zstd_levels, 5) },
+		{ F(hot_epochs, 4) },
+		{ F(cold_epochs, 65) },
+		{ F(prefetch_next_k, 65) },
+		{ F(flags, 1) },
+		{ F(store_capacity_bytes, 4096) },
+#undef F
+	};
+	struct arena *a = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+		struct arena_config c;
+
+		arena_config_init(&c);
+		if (table[i].size == 8) {
+			uint64_t v = (uint64_t)table[i].value;
+
+			memcpy((uint8_t *)&c + table[i].off, &v, 8);
+		} else {
+			uint32_t v = (uint32_t)table[i].value;
+
+			memcpy((uint8_t *)&c + table[i].off, &v, 4);
+		}
+		if (arena_new(&c, &a) != -EINVAL)
+			fail_msg("%s: accepted", table[i].name);
+	}
+	{
+		struct arena_config c;
+
+		arena_config_init(&c);
+		c.lz4_fast_accelerations[0] = 1;
+		assert_int_equal(arena_new(&c, &a), -EINVAL);
+		arena_config_init(&c);
+		c.zstd_levels[1] = 0;
+		assert_int_equal(arena_new(&c, &a), -EINVAL);
+		arena_config_init(&c);
+		c.zstd_levels[0] = 19;
+		assert_int_equal(arena_new(&c, &a), -EINVAL);
+		/* zstd off: no levels needed */
+		arena_config_init(&c);
+		c.codecs = ARENA_CODECS_LZ4;
+		c.n_zstd_levels = 0;
+		c.n_lz4_fast_accelerations = 0;
+		assert_int_equal(arena_new(&c, &a), 0);
+		a = arena_free(a);
+	}
+	assert_int_equal(arena_new(NULL, NULL), -EINVAL);
+}
+
+static void test_arena_version_number_matches_header(void **state)
+{
+	char buf[32];
+
+	assert_int_equal(arena_version_number(), ARENA_VERSION_NUMBER);
+	snprintf(buf, sizeof(buf), "%d.%d.%d", ARENA_VERSION_MAJOR, ARENA_VERSION_MINOR,
+		 ARENA_VERSION_PATCH);
+	assert_string_equal(arena_version_string(), buf);
+	assert_string_equal(arena_codec_to_string(ARENA_CODEC_LZ4), "lz4");
+	assert_string_equal(arena_hotness_to_string(ARENA_COLD), "cold");
+	assert_null(arena_hotness_to_string(_ARENA_HOTNESS_MAX));
+}
+
+/* ---- round trips ---- */
+
+static void test_arena_region_compress_round_trip_codecs_kinds(void **state)
+{
+	static const uint32_t codecs[] = { ARENA_CODECS_LZ4_FAST, ARENA_CODECS_LZ4,
+					   ARENA_CODECS_ZSTD, ARENA_CODECS_ALL };
+	const size_t n = 2U << 20;
+	uint8_t *data = malloc(n);
+
+	assert_non_null(data);
+	for (size_t ci = 0; ci < ELEMENTSOF(codecs); ci++)
+		for (int kind = 0; kind < _DATA_KIND_MAX; kind++) {
+			struct arena *a = arena_make(64U << 10, codecs[ci], 0);
+			struct arena_region *r;
+			struct arena_stats s;
+			uint64_t freed = 0;
+
+			assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+			fill(data, n, (enum data_kind)kind, 100 + ci * 10 + (size_t)kind);
+			region_put(r, 0, data, n);
+			age(a, 8); /* COLD, so zstd is allowed */
+			assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed),
+					 ARENA_COMPRESS_DONE);
+			s = stats(a);
+			if (kind == DATA_RANDOM) {
+				/* incompressible: everything stays raw, nothing stored */
+				assert_int_equal(s.chunks_raw, s.chunks_total);
+				assert_int_equal(s.chunks_rejected, s.chunks_total);
+				assert_int_equal(s.store_live_bytes, 0);
+				assert_int_equal(freed, 0);
+			} else {
+				uint64_t by_codec = 0;
+
+				assert_true(freed > n / 4);
+				for (int c = 0; c < _ARENA_CODEC_MAX; c++) {
+					by_codec += s.chunks_by_codec[c];
+					if (!(codecs[ci] & ARENA_CODEC_BIT(c)))
+						assert_int_equal(s.chunks_by_codec[c], 0);
+				}
+				assert_true(by_codec + s.chunks_zero > 0);
+				assert_true(s.ratio_e2e_post_comp > 1.3);
+			}
+			region_check(r, data, n, 4096 * 3);
+			s = stats(a);
+			assert_int_equal(s.errors_checksum, 0);
+			assert_int_equal(s.chunks_raw + s.chunks_zero, s.chunks_total);
+			arena_region_free(r);
+			arena_free(a);
+			(void)kind_names;
+		}
+	free(data);
+}
+
+static void test_arena_region_compress_round_trip_chunk_sizes(void **state)
+{
+	for (uint32_t chunk = ARENA_CHUNK_SIZE_MIN; chunk <= ARENA_CHUNK_SIZE_MAX; chunk <<= 1) {
+		size_t n = MAX((size_t)4 * chunk, (size_t)1 << 20) + 1234; /* partial last chunk */
+		struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+		uint8_t *data = malloc(n);
+		struct arena_region *r;
+		struct arena_stats s;
+		uint64_t freed;
+
+		assert_non_null(data);
+		assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+		assert_int_equal(arena_region_size(r) % chunk, 0);
+		assert_true(arena_region_size(r) >= n);
+		fill(data, n, DATA_MIXED, chunk);
+		region_put(r, 0, data, n);
+		age(a, 8);
+		assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, NULL, &freed),
+				 ARENA_COMPRESS_DONE);
+		s = stats(a);
+		assert_true(s.compress_admitted > 0);
+		assert_true(freed > 0);
+		/* unaligned reads that straddle chunk boundaries */
+		region_check(r, data, n, chunk / 2 + 7);
+		arena_region_free(r);
+		arena_free(a);
+		free(data);
+	}
+}
+
+static void test_arena_region_compress_all_zero(void **state)
+{
+	struct arena *a = arena_make(16U << 10, ARENA_CODECS_ALL, 0);
+	const size_t n = 1U << 20;
+	uint8_t *zero = calloc(1, n);
+	struct arena_region *r;
+	struct arena_stats s;
+	uint64_t freed;
+	void *p;
+
+	assert_non_null(zero);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	/* written (pages touched) but zero */
+	assert_int_equal(arena_pin(r, 0, n, ARENA_PIN_WRITE, &p), 0);
+	memset(p, 0, n);
+	assert_int_equal(arena_unpin(r, 0, n), 0);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(freed, n);
+	s = stats(a);
+	assert_int_equal(s.chunks_zero, s.chunks_total);
+	assert_int_equal(s.store_live_bytes, 0);
+	assert_int_equal(s.store_resident_bytes, 0);
+	assert_int_equal(s.resident_bytes, 0);
+	assert_true(s.admit_rate_post_comp == 1.0);
+	assert_int_equal(arena_test_chunk_state(r, 0), CHUNK_ZERO);
+	region_check(r, zero, n, 8192);
+	arena_region_free(r);
+	arena_free(a);
+	free(zero);
+}
+
+static void test_arena_region_compress_incompressible(void **state)
+{
+	struct arena *a = arena_make(64U << 10, ARENA_CODECS_ALL, 0);
+	const size_t n = 1U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	struct arena_stats s, s2;
+	uint64_t freed;
+
+	assert_non_null(data);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	fill(data, n, DATA_RANDOM, 7);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(freed, 0);
+	s = stats(a);
+	assert_int_equal(s.compress_rejected, s.chunks_total);
+	assert_int_equal(s.rejected_bytes, n);
+	assert_true(s.admit_rate_post_comp == 0.0);
+	assert_int_equal(arena_test_chunk_state(r, 0), CHUNK_RAW);
+
+	/* not retried until written */
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_DONE);
+	s2 = stats(a);
+	assert_int_equal(s2.compress_attempts, s.compress_attempts);
+	/* a read pin keeps the mark, a write pin clears it */
+	region_check(r, data, n, 65536);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(stats(a).compress_attempts, s.compress_attempts);
+	memset(data, 'x', 65536);
+	region_put(r, 0, data, 65536);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(stats(a).compress_attempts, s.compress_attempts + 1);
+	assert_int_equal(arena_test_chunk_state(r, 0), CHUNK_COMPRESSED);
+	region_check(r, data, n, 65536);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+static void test_arena_compress_bytes_store_full(void **state)
+{
+	/* a cap of two segments: one usable, one kept for compaction */
+	struct arena *a = arena_make(64U << 10, ARENA_CODECS_LZ4, 512U << 10);
+	const size_t n = 16U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	struct arena_stats s;
+	uint64_t freed = 0;
+	int ret;
+
+	assert_non_null(data);
+	assert_int_equal(arena_store_segment_bytes(a), 256U << 10);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	fill(data, n, DATA_TEXT, 3);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	ret = arena_compress_bytes(a, 0, ARENA_COLD, NULL, &freed);
+	assert_int_equal(ret, ARENA_COMPRESS_STORE_FULL);
+	s = stats(a);
+	assert_true(s.compress_store_full > 0);
+	assert_true(s.store_mapped_bytes <= 512U << 10);
+	assert_true(s.chunks_by_codec[ARENA_CODEC_LZ4] > 0);
+	assert_true(s.chunks_raw > 0);
+	assert_true(freed > 0);
+	/* region compress says the same, cleanly */
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_STORE_FULL);
+	/* every byte intact, compressed or not */
+	region_check(r, data, n, 65536);
+	assert_int_equal(stats(a).errors_checksum, 0);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+static void test_arena_pin_corrupted_store_detected(void **state)
+{
+	struct arena *a = arena_make(16U << 10, ARENA_CODECS_ALL, 0);
+	const size_t n = 256U << 10, chunk = 16U << 10;
+	uint8_t *data = malloc(n), *payload, *sentinel = malloc(chunk);
+	struct arena_region *r;
+	struct arena_stats s;
+	uint32_t size;
+	void *p;
+
+	assert_non_null(data);
+	assert_non_null(sentinel);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	fill(data, n, DATA_TEXT, 11);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+
+	/* flip one byte in the stored copy of chunk 2 */
+	assert_int_equal(arena_test_stored_payload(r, 2 * chunk, &payload, &size), 0);
+	assert_true(size > 8);
+	payload[size / 2] ^= 0x40;
+
+	memset(sentinel, 0xa5, chunk);
+	assert_int_equal(arena_pin(r, 2 * chunk, 100, ARENA_PIN_READ, &p), -EBADMSG);
+	assert_int_equal(arena_read(r, 2 * chunk, sentinel, chunk), -EBADMSG);
+	for (size_t i = 0; i < chunk; i++)
+		assert_int_equal(sentinel[i], 0xa5); /* nothing handed out */
+	/* a range over a good and the bad chunk fails whole, and unpins the good one */
+	assert_int_equal(arena_pin(r, chunk, 2 * chunk, ARENA_PIN_READ, &p), -EBADMSG);
+	assert_int_equal(arena_unpin(r, chunk, 1), -EPERM);
+	s = stats(a);
+	assert_int_equal(s.errors_checksum, 3);
+	assert_int_equal(arena_test_chunk_state(r, 2 * chunk), CHUNK_COMPRESSED);
+
+	/* the other chunks are fine */
+	region_check(r, data, 2 * chunk, 4096);
+	region_check_at(r, 3 * chunk, data + 3 * chunk, n - 3 * chunk, 4096);
+	/* relax reports it too */
+	assert_int_equal(arena_decompress_bytes(a, 0, ARENA_COLD, NULL), -EBADMSG);
+	/* discarding the chunk makes it usable again, as zeros */
+	assert_int_equal(arena_region_discard(r, 2 * chunk, chunk), 0);
+	assert_int_equal(arena_read(r, 2 * chunk, sentinel, chunk), 0);
+	for (size_t i = 0; i < chunk; i++)
+		assert_int_equal(sentinel[i], 0);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+	free(sentinel);
+}
+
+/* ---- RSS ---- */
+
+static uint64_t rss_bytes(void)
+{
+	unsigned long size, resident;
+	FILE *f = fopen("/proc/self/statm", "re");
+	int n;
+
+	assert_non_null(f);
+	n = fscanf(f, "%lu %lu", &size, &resident);
+	fclose(f);
+	assert_int_equal(n, 2);
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void test_arena_compress_bytes_rss_drops(void **state)
+{
+	const size_t n = 256U << 20;
+	struct arena *a = arena_make(ARENA_CHUNK_SIZE_DEFAULT, ARENA_CODECS_ALL, 0);
+	struct arena_region *r;
+	struct arena_stats s;
+	uint64_t before, after, freed;
+	uint64_t seed = 5;
+	uint8_t *p;
+
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	assert_int_equal(arena_pin(r, 0, n, ARENA_PIN_WRITE, (void **)&p), 0);
+	/* compressible, no zero pages: every byte of savings is codec work */
+	for (size_t off = 0; off < n; off += 4096)
+		fill_page(p + off, 4096, 1, &seed);
+	assert_int_equal(arena_unpin(r, 0, n), 0);
+	age(a, 8);
+
+	before = rss_bytes();
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, NULL, &freed), ARENA_COMPRESS_DONE);
+	after = rss_bytes();
+	s = stats(a);
+	print_message("rss %.1f -> %.1f MiB, stats freed %.1f MiB, ratio_e2e %.2f\n",
+		      before / 1048576.0, after / 1048576.0, freed / 1048576.0,
+		      s.ratio_e2e_post_comp);
+	assert_true(freed > n / 2);
+	assert_true(before > after);
+	assert_true(before - after >= freed / 10 * 9);
+	assert_true(s.logical_bytes - s.resident_bytes >= freed / 10 * 9);
+
+	/* spot-check contents */
+	seed = 5;
+	for (size_t off = 0; off < n; off += 4096) {
+		uint8_t page[4096];
+
+		fill_page(page, sizeof(page), 1, &seed);
+		if (off % (1U << 20) == 0) {
+			uint8_t got[4096];
+
+			assert_int_equal(arena_read(r, off, got, sizeof(got)), 0);
+			assert_memory_equal(got, page, sizeof(page));
+		}
+	}
+	arena_region_free(r);
+	arena_free(a);
+}
+
+/* ---- hotness and ordering ---- */
+
+static void test_arena_region_hotness_epochs(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_ALL, 0);
+	struct arena_region *r;
+	enum arena_hotness h;
+	uint8_t b = 1;
+
+	assert_int_equal(arena_region_alloc(a, 8 * 4096, 0, &r), 0);
+	assert_int_equal(arena_write(r, 0, &b, 1), 0);
+	assert_int_equal(arena_region_hotness(r, 0, &h), 0);
+	assert_int_equal(h, ARENA_HOT);
+	age(a, 1);
+	assert_int_equal(arena_region_hotness(r, 0, &h), 0);
+	assert_int_equal(h, ARENA_HOT); /* hot_epochs = 1 */
+	age(a, 1);
+	assert_int_equal(arena_region_hotness(r, 0, &h), 0);
+	assert_int_equal(h, ARENA_WARM);
+	age(a, 3);
+	assert_int_equal(arena_region_hotness(r, 0, &h), 0);
+	assert_int_equal(h, ARENA_COLD);
+
+	/* frequent use keeps a chunk WARM past cold_epochs */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(arena_write(r, 4096, &b, 1), 0);
+	age(a, 5);
+	assert_int_equal(arena_region_hotness(r, 4096, &h), 0);
+	assert_int_equal(h, ARENA_WARM);
+	age(a, 8);
+	assert_int_equal(arena_region_hotness(r, 4096, &h), 0);
+	assert_int_equal(h, ARENA_COLD);
+	assert_int_equal(arena_region_hotness(r, 8 * 4096, &h), -EINVAL);
+	arena_region_free(r);
+	arena_free(a);
+}
+
+static void test_arena_compress_bytes_coldest_first(void **state)
+{
+	struct arena *a = arena_make(64U << 10, ARENA_CODECS_LZ4, 0);
+	const size_t n = 1U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *cold, *warm, *hot;
+	uint64_t freed;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 1);
+	assert_int_equal(arena_region_alloc(a, n, 0, &cold), 0);
+	assert_int_equal(arena_region_alloc(a, n, 0, &warm), 0);
+	assert_int_equal(arena_region_alloc(a, n, 0, &hot), 0);
+	region_put(cold, 0, data, n);
+	age(a, 10);
+	region_put(warm, 0, data, n);
+	age(a, 3);
+	region_put(hot, 0, data, n);
+
+	/* a small target: only cold chunks go */
+	assert_int_equal(arena_compress_bytes(a, 64U << 10, ARENA_HOT, NULL, &freed),
+			 ARENA_COMPRESS_DONE);
+	assert_true(freed >= 64U << 10 || freed > 0);
+	assert_int_equal(arena_test_chunk_state(warm, 0), CHUNK_RAW);
+	assert_int_equal(arena_test_chunk_state(hot, 0), CHUNK_RAW);
+	/* up to COLD only: warm and hot stay */
+	assert_int_equal(arena_compress_bytes(a, UINT64_MAX / 2, ARENA_COLD, NULL, &freed),
+			 ARENA_COMPRESS_PARTIAL);
+	assert_int_equal(arena_test_chunk_state(cold, n - 1), CHUNK_COMPRESSED);
+	assert_int_equal(arena_test_chunk_state(warm, 0), CHUNK_RAW);
+	/* up to WARM: warm goes, hot stays */
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_WARM, NULL, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(arena_test_chunk_state(warm, n - 1), CHUNK_COMPRESSED);
+	assert_int_equal(arena_test_chunk_state(hot, 0), CHUNK_RAW);
+	assert_int_equal(arena_compress_bytes(a, 0, 3, NULL, &freed), -EINVAL);
+
+	/* relax, hottest first: warm comes back before cold */
+	assert_int_equal(arena_decompress_bytes(a, 64U << 10, ARENA_COLD, &freed), 0);
+	assert_true(freed > 0);
+	assert_int_equal(arena_test_chunk_state(cold, 0), CHUNK_COMPRESSED);
+	assert_int_equal(arena_decompress_bytes(a, 0, ARENA_WARM, &freed), 0);
+	assert_int_equal(arena_test_chunk_state(warm, n - 1), CHUNK_RAW);
+	assert_int_equal(arena_test_chunk_state(cold, 0), CHUNK_COMPRESSED);
+	assert_true(stats(a).prefetches > 0);
+	assert_int_equal(stats(a).readbacks, 0);
+	region_check(cold, data, n, 4096);
+	region_check(warm, data, n, 4096);
+	arena_region_free(hot);
+	arena_region_free(warm);
+	arena_region_free(cold);
+	arena_free(a);
+	free(data);
+}
+
+static void test_arena_compress_bytes_zstd_only_cold(void **state)
+{
+	struct arena *a = arena_make(64U << 10, ARENA_CODECS_ZSTD, 0);
+	const size_t n = 1U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	uint64_t freed;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 9);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	/* HOT: zstd is the only codec allowed, and not for HOT chunks */
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(freed, 0);
+	assert_int_equal(stats(a).chunks_by_codec[ARENA_CODEC_ZSTD], 0);
+	age(a, 8);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(stats(a).chunks_by_codec[ARENA_CODEC_ZSTD], n / (64U << 10));
+	region_check(r, data, n, 4096);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+static void test_arena_compress_opts_override(void **state)
+{
+	struct arena *a = arena_make(64U << 10, ARENA_CODECS_ALL, 0);
+	struct arena_compress_opts o;
+	const size_t n = 1U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	uint64_t freed;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 13);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	arena_compress_opts_init(&o);
+	o.flags = 1;
+	assert_int_equal(arena_region_compress(r, 0, n, &o, &freed), -EINVAL);
+	arena_compress_opts_init(&o);
+	o.min_savings_permyriad = 10001;
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, &o, &freed), -EINVAL);
+	/* a 99% savings threshold: nothing admitted */
+	arena_compress_opts_init(&o);
+	o.min_savings_permyriad = 9900;
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, &o, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(freed, 0);
+	assert_int_equal(stats(a).chunks_rejected, n / (64U << 10));
+	/* rewrite so the marks go, then LZ4 default only */
+	region_put(r, 0, data, n);
+	age(a, 8);
+	arena_compress_opts_init(&o);
+	o.codecs = ARENA_CODECS_LZ4;
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, &o, &freed), ARENA_COMPRESS_DONE);
+	assert_int_equal(stats(a).chunks_by_codec[ARENA_CODEC_LZ4], n / (64U << 10));
+	region_check(r, data, n, 8192);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+/* ---- access API edges ---- */
+
+static void test_arena_pin_invalid(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_ALL, 0);
+	struct arena_region *r;
+	void *p;
+
+	assert_int_equal(arena_region_alloc(a, 0, 0, &r), -EINVAL);
+	assert_int_equal(arena_region_alloc(a, 4096, 1, &r), -EINVAL);
+	assert_int_equal(arena_region_alloc(a, 10000, 0, &r), 0);
+	assert_int_equal(arena_region_size(r), 3 * 4096);
+	assert_ptr_equal(arena_region_arena(r), a);
+	assert_int_equal(arena_pin(r, 0, 0, ARENA_PIN_READ, &p), -EINVAL);
+	assert_int_equal(arena_pin(r, 3 * 4096, 1, ARENA_PIN_READ, &p), -EINVAL);
+	assert_int_equal(arena_pin(r, 4096, 2 * 4096 + 1, ARENA_PIN_READ, &p), -EINVAL);
+	assert_int_equal(arena_pin(r, SIZE_MAX, 2, ARENA_PIN_READ, &p), -EINVAL);
+	assert_int_equal(arena_pin(r, 0, 1, 0, &p), -EINVAL);
+	assert_int_equal(arena_pin(r, 0, 1, 4, &p), -EINVAL);
+	assert_int_equal(arena_unpin(r, 0, 1), -EPERM);
+	assert_int_equal(arena_unpin(r, 0, 0), -EINVAL);
+	/* nested pins */
+	assert_int_equal(arena_pin(r, 0, 4096, ARENA_PIN_READ, &p), 0);
+	assert_int_equal(arena_pin(r, 0, 8192, ARENA_PIN_WRITE, &p), 0);
+	assert_int_equal(stats(a).chunks_pinned, 2);
+	/* pinned chunks are not compressed, nor discarded */
+	assert_int_equal(arena_region_compress(r, 0, 8192, NULL, NULL), ARENA_COMPRESS_DONE);
+	assert_int_equal(arena_test_chunk_state(r, 0), CHUNK_RAW);
+	assert_int_equal(arena_region_discard(r, 0, 4096), -EBUSY);
+	assert_int_equal(arena_unpin(r, 0, 8192), 0);
+	assert_int_equal(arena_unpin(r, 4096, 1), -EPERM);
+	assert_int_equal(arena_unpin(r, 0, 4096), 0);
+	assert_int_equal(stats(a).chunks_pinned, 0);
+	assert_int_equal(arena_read(r, 0, NULL, 1), -EINVAL);
+	arena_region_free(r);
+	arena_free(a);
+}
+
+static void test_arena_region_discard_partial(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_ALL, 0);
+	const size_t n = 16 * 4096;
+	uint8_t *data = malloc(n), *got = malloc(n);
+	struct arena_region *r;
+
+	assert_non_null(data);
+	assert_non_null(got);
+	fill(data, n, DATA_TEXT, 21);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	/* drop [100, 3*4096 + 5): partial, two whole chunks, partial */
+	assert_int_equal(arena_region_discard(r, 100, 3 * 4096 + 5 - 100), 0);
+	memset(data + 100, 0, 3 * 4096 + 5 - 100);
+	assert_int_equal(arena_test_chunk_state(r, 4096), CHUNK_ZERO);
+	assert_int_equal(arena_test_chunk_state(r, 2 * 4096), CHUNK_ZERO);
+	assert_int_equal(arena_test_chunk_state(r, 3 * 4096), CHUNK_RAW);
+	assert_int_equal(arena_read(r, 0, got, n), 0);
+	assert_memory_equal(got, data, n);
+	/* inside one chunk */
+	assert_int_equal(arena_region_discard(r, 5 * 4096 + 10, 20), 0);
+	memset(data + 5 * 4096 + 10, 0, 20);
+	assert_int_equal(arena_read(r, 0, got, n), 0);
+	assert_memory_equal(got, data, n);
+	assert_int_equal(arena_region_discard(r, n, 1), -EINVAL);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+	free(got);
+}
+
+static void test_arena_prefetch_makes_pins_free(void **state)
+{
+	struct arena *a = arena_make(16U << 10, ARENA_CODECS_ALL, 0);
+	const size_t n = 1U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	struct arena_stats s;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 31);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	assert_int_equal(arena_prefetch(r, 0, n / 2), 0);
+	/* without the loop, a hint prefetches now */
+	assert_int_equal(arena_hint_will_need(r, n / 2, n / 4), 0);
+	assert_int_equal(arena_hint_will_need(r, n, 1), -EINVAL);
+	s = stats(a);
+	assert_int_equal(s.prefetches, (n * 3 / 4) / (16U << 10));
+	assert_int_equal(s.readbacks, 0);
+	region_check(r, data, n * 3 / 4, 4096);
+	assert_int_equal(stats(a).readbacks, 0);
+	region_check(r, data, n, 4096);
+	s = stats(a);
+	assert_int_equal(s.readbacks, (n / 4) / (16U << 10));
+	assert_int_equal(s.stalls, s.readbacks);
+	assert_true(s.stall_p50_ns > 0 && s.stall_p50_ns <= s.stall_p99_ns);
+	assert_true(s.stall_p99_ns <= s.stall_max_ns + s.stall_max_ns / 8 + 1);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+/* ---- compaction ---- */
+
+static void test_arena_store_compaction_bounds_fragmentation(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_LZ4, 0);
+	const size_t n = 8U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	struct arena_stats s;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 41);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, NULL, NULL), ARENA_COMPRESS_DONE);
+	s = stats(a);
+	assert_true(s.store_fragmentation_permyriad < 1000);
+
+	/* read back 3 chunks of 4: holes everywhere in the store */
+	for (size_t off = 0; off < n; off += 4096)
+		if ((off / 4096) % 4 != 0)
+			assert_int_equal(arena_prefetch(r, off, 4096), 0);
+	s = stats(a);
+	assert_true(s.store_fragmentation_permyriad > 5000);
+
+	/* the next compression pass compacts: fragmentation back under the bound */
+	assert_int_equal(arena_compress_bytes(a, 4096, ARENA_COLD, NULL, NULL),
+			 ARENA_COMPRESS_DONE);
+	s = stats(a);
+	assert_true(s.compactions > 0);
+	assert_true(s.compaction_moved_bytes > 0);
+	assert_true(s.store_fragmentation_permyriad <= 2500);
+	region_check(r, data, n, 4096);
+	assert_int_equal(stats(a).errors_checksum, 0);
+	arena_region_free(r);
+	assert_int_equal(stats(a).store_mapped_bytes, 0);
+	arena_free(a);
+	free(data);
+}
+
+/* ---- threads ---- */
+
+struct worker {
+	struct arena *a;
+	struct arena_region *r;
+	const uint8_t *data;
+	size_t off, len;
+	int id;
+	int errors;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t seed = (uint64_t)w->id + 1;
+
+	for (int it = 0; it < 3000; it++) {
+		size_t len = 1 + rng_next(&seed) % 9000;
+		size_t off = w->off + rng_next(&seed) % (w->len - len);
+		uint8_t *p;
+
+		/* own slice: read-check, sometimes rewrite the same bytes */
+		if (arena_pin(w->r, off, len, (it & 3) ? ARENA_PIN_READ : ARENA_PIN_WRITE,
+			      (void **)&p) < 0) {
+			w->errors++;
+			continue;
+		}
+		if (memcmp(p, w->data + off, len) != 0)
+			w->errors++;
+		if (!(it & 3))
+			memcpy(p, w->data + off, len);
+		arena_unpin(w->r, off, len);
+		/* the whole region is readable by everyone */
+		off = rng_next(&seed) % (arena_region_size(w->r) - 64);
+		if (arena_pin(w->r, off, 64, ARENA_PIN_READ, (void **)&p) < 0 ||
+		    memcmp(p, w->data + off, 64) != 0)
+			w->errors++;
+		else
+			arena_unpin(w->r, off, 64);
+		if (it % 500 == 0)
+			arena_region_compress(w->r, w->off, w->len, NULL, NULL);
+	}
+	return NULL;
+}
+
+static void test_arena_pin_concurrent_4_threads(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_ALL, 4U << 20);
+	const size_t n = 8U << 20;
+	uint8_t *data = malloc(n);
+	struct worker w[4];
+	pthread_t t[4];
+	struct arena_region *r;
+	struct arena_stats s;
+
+	assert_non_null(data);
+	fill(data, n, DATA_MIXED, 51);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ a, r, data, i * (n / 4), n / 4, i, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	/* meanwhile: epochs, compression of everything, relax */
+	for (int i = 0; i < 40; i++) {
+		arena_epoch_advance(a);
+		arena_compress_bytes(a, 0, ARENA_HOT, NULL, NULL);
+		if (i % 8 == 0)
+			arena_decompress_bytes(a, 1U << 20, ARENA_COLD, NULL);
+		usleep(2000);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].errors, 0);
+	}
+	s = stats(a);
+	assert_true(s.readbacks > 0);
+	assert_int_equal(s.errors_checksum + s.errors_nomem, 0);
+	assert_int_equal(s.chunks_pinned, 0);
+	region_check(r, data, n, 65536);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+/* ---- loops ---- */
+
+static bool wait_until(struct arena *a, bool (*cond)(const struct arena_stats *), int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		struct arena_stats s = stats(a);
+
+		if (cond(&s))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static bool all_compressed(const struct arena_stats *s)
+{
+	return s->chunks_raw == 0;
+}
+
+static bool some_prefetched(const struct arena_stats *s)
+{
+	return s->prefetches > 0 && s->chunks_raw > 0;
+}
+
+static void test_arena_loops_start_compress_and_prefetch(void **state)
+{
+	struct arena *a = arena_make(16U << 10, ARENA_CODECS_ALL, 0);
+	struct arena_loops_config lc;
+	const size_t n = 2U << 20;
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 61);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+
+	arena_loops_config_init(&lc);
+	lc.epoch_ms = 5;
+	assert_int_equal(arena_loops_start(a, &lc), -EINVAL);
+	lc.epoch_ms = 10;
+	lc.compress_ms = 20;
+	assert_int_equal(arena_loops_stop(a), -ESRCH);
+	assert_int_equal(arena_loops_start(a, &lc), 0);
+	assert_int_equal(arena_loops_start(a, &lc), -EALREADY);
+
+	/* idle: the loop takes the region once it is cold (5 epochs = 50 ms) */
+	assert_int_equal(arena_phase_hint(a, ARENA_PHASE_IDLE), 0);
+	assert_true(wait_until(a, all_compressed, 5000));
+	/* active again: the working set (everything was HOT at IDLE) comes back */
+	assert_int_equal(arena_phase_hint(a, ARENA_PHASE_ACTIVE), 0);
+	assert_true(wait_until(a, some_prefetched, 5000));
+	assert_int_equal(arena_phase_hint(a, 7), -EINVAL);
+	/* hints are queued and served while the loop runs */
+	assert_int_equal(arena_hint_will_need(r, 0, n), 0);
+	region_check(r, data, n, 4096);
+	assert_int_equal(arena_loops_stop(a), 0);
+	assert_int_equal(stats(a).errors_checksum, 0);
+	/* loops stop with the arena too */
+	assert_int_equal(arena_loops_start(a, NULL), 0);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+/* ---- stats ---- */
+
+static void test_arena_stats_to_json_and_ipc(void **state)
+{
+	struct arena *a = arena_make(64U << 10, ARENA_CODECS_ALL, 0);
+	const size_t n = 1U << 20;
+	uint8_t *data = malloc(n);
+	struct ipc_arena_stats ipc;
+	struct arena_region *r;
+	struct arena_stats s;
+	char buf[4096], small[64];
+	int len;
+
+	assert_non_null(data);
+	fill(data, n, DATA_ZERO_HEAVY, 71);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, NULL, NULL), ARENA_COMPRESS_DONE);
+	s = stats(a);
+	assert_int_equal(s.logical_bytes, n);
+	assert_int_equal(s.hotness_bytes[ARENA_COLD], n);
+	assert_int_equal(s.raw_bytes + s.zero_bytes + s.compressed_logical_bytes, n);
+	assert_true(s.ratio_codec_post_comp > 1.0);
+	assert_true(s.ratio_e2e_post_comp >= s.ratio_admitted_post_comp * 0.5);
+	assert_true(s.compress_cpu_ns > 0);
+
+	len = arena_stats_to_json(&s, buf, sizeof(buf));
+	assert_true(len > 0 && (size_t)len == strlen(buf));
+	assert_non_null(strstr(buf, "\"ratio_e2e_post_comp\":"));
+	assert_non_null(strstr(buf, "\"admit_rate_post_comp\":"));
+	assert_true(buf[0] == '{' && buf[len - 1] == '}');
+	assert_int_equal(arena_stats_to_json(&s, small, sizeof(small)), -ENOBUFS);
+
+	arena_stats_to_ipc(&s, &ipc);
+	assert_int_equal(ipc.logical_bytes, s.logical_bytes);
+	assert_int_equal(ipc.resident_bytes, s.resident_bytes);
+	assert_int_equal(ipc.chunks_zero, s.chunks_zero);
+	assert_int_equal(ipc.chunks_lz4 + ipc.chunks_zstd,
+			 s.chunks_by_codec[0] + s.chunks_by_codec[1] + s.chunks_by_codec[2]);
+	assert_int_equal(ipc.admit_rate_permyriad,
+			 (uint32_t)(s.admit_rate_post_comp * 10000.0 + 0.5));
+	assert_true(ipc.admit_rate_permyriad <= 10000);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arena_config_init_defaults),
+		cmocka_unit_test(test_arena_new_invalid_config),
+		cmocka_unit_test(test_arena_version_number_matches_header),
+		cmocka_unit_test(test_arena_region_compress_round_trip_codecs_kinds),
+		cmocka_unit_test(test_arena_region_compress_round_trip_chunk_sizes),
+		cmocka_unit_test(test_arena_region_compress_all_zero),
+		cmocka_unit_test(test_arena_region_compress_incompressible),
+		cmocka_unit_test(test_arena_compress_bytes_store_full),
+		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
+		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
+		cmocka_unit_test(test_arena_region_hotness_epochs),
+		cmocka_unit_test(test_arena_compress_bytes_coldest_first),
+		cmocka_unit_test(test_arena_compress_bytes_zstd_only_cold),
+		cmocka_unit_test(test_arena_compress_opts_override),
+		cmocka_unit_test(test_arena_pin_invalid),
+		cmocka_unit_test(test_arena_region_discard_partial),
+		cmocka_unit_test(test_arena_prefetch_makes_pins_free),
+		cmocka_unit_test(test_arena_store_compaction_bounds_fragmentation),
+		cmocka_unit_test(test_arena_pin_concurrent_4_threads),
+		cmocka_unit_test(test_arena_loops_start_compress_and_prefetch),
+		cmocka_unit_test(test_arena_stats_to_json_and_ipc),
+	};
+
+	/* TEST_FILTER=pattern runs a subset (cmocka glob) */
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/unit/test_fairness.c: the codec fairness policy: scores, admission, the zstd
+ * rule, readback weighting, the online cost model and the data classifier. */
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/macro.h"
+#include "policy/fairness.h"
+
+enum { C_FAST = 0, C_LZ4 = 1, C_ZSTD = 2 };
+
+static const struct fair_candidate cands[] = {
+	[C_FAST] = { FAIR_CODEC_LZ4_FAST, 4 },
+	[C_LZ4] = { FAIR_CODEC_LZ4, 1 },
+	[C_ZSTD] = { FAIR_CODEC_ZSTD, 1 },
+};
+
+/* A model whose costs for class MID are set by hand (ratio, compress ns/B,
+ * decompress ns/B per candidate). */
+static void model_with(struct fair_model *m, const double costs[3][3])
+{
+	struct fair_params p;
+
+	fair_params_init(&p);
+	assert_int_equal(fair_model_init(m, &p, cands, ELEMENTSOF(cands)), 0);
+	for (int i = 0; i < 3; i++) {
+		m->cost[FAIR_CLASS_MID_ENTROPY][i].ratio = costs[i][0];
+		m->cost[FAIR_CLASS_MID_ENTROPY][i].compress_ns_per_byte = costs[i][1];
+		m->cost[FAIR_CLASS_MID_ENTROPY][i].decompress_ns_per_byte = costs[i][2];
+	}
+}
+
+static struct fair_input input(uint32_t hot, double reads)
+{
+	return (struct fair_input){
+		.bytes = 65536,
+		.hotness = hot,
+		.data_class = FAIR_CLASS_MID_ENTROPY,
+		.expected_reads = reads,
+		.codecs = 0,
+		.min_savings_permyriad = UINT32_MAX,
+	};
+}
+
+static void test_fair_score_basic(void **state)
+{
+	assert_true(fair_score(0, 1, 1, 1) == 0.0);
+	assert_true(fair_score(-5, 1, 1, 1) == 0.0);
+	assert_true(fabs(fair_score(1000, 1.0, 1.0, 1.0) - 500.0) < 1e-9);
+	assert_true(fabs(fair_score(1000, 1.0, 1.0, 3.0) - 250.0) < 1e-9);
+	/* a zero-cost denominator is floored, the score stays finite */
+	assert_true(isfinite(fair_score(1000, 0, 0, 0)));
+	assert_true(fair_score(1000, 0, 0, 0) > 1e6);
+}
+
+static void test_fair_readback_factor_grows(void **state)
+{
+	struct fair_params p;
+
+	fair_params_init(&p);
+	assert_true(fair_readback_factor(&p, FAIR_HOT, 0) > fair_readback_factor(&p, FAIR_WARM, 0));
+	assert_true(fair_readback_factor(&p, FAIR_WARM, 0) >
+		    fair_readback_factor(&p, FAIR_COLD, 0));
+	assert_true(fair_readback_factor(&p, FAIR_COLD, 3) >
+		    fair_readback_factor(&p, FAIR_COLD, 1));
+	/* hostile inputs do not produce NaN */
+	assert_true(isfinite(fair_readback_factor(&p, 99, NAN)));
+	assert_true(fair_readback_factor(&p, FAIR_COLD, -1) ==
+		    fair_readback_factor(&p, FAIR_COLD, 0));
+}
+
+static void test_fair_params_check_invalid(void **state)
+{
+	struct fair_params p;
+
+	fair_params_init(&p);
+	assert_int_equal(fair_params_check(&p), 0);
+	assert_int_equal(fair_params_check(NULL), -EINVAL);
+
+	p.min_savings_permyriad = 10001;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	fair_params_init(&p);
+	p.ewma_alpha = 0.0;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	p.ewma_alpha = 1.5;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	p.ewma_alpha = NAN;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	fair_params_init(&p);
+	p.readback_base[FAIR_HOT] = -1;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	fair_params_init(&p);
+	p.readback_per_read = INFINITY;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	fair_params_init(&p);
+	p.switch_margin_permyriad = 20000;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+}
+
+static void test_fair_model_init_invalid(void **state)
+{
+	static const struct {
+		struct fair_candidate c[2];
+		size_t n;
+	} bad[] = {
+		{ { { FAIR_CODEC_LZ4_FAST, 1 } }, 1 }, /* "fast" needs acceleration >= 2 */
+		{ { { FAIR_CODEC_LZ4, 2 } }, 1 }, /* LZ4 default is level 1 */
+		{ { { FAIR_CODEC_ZSTD, 0 } }, 1 }, /* zstd level 0 is ambiguous */
+		{ { { FAIR_CODEC_ZSTD, 23 } }, 1 },
+		{ { { 7, 1 } }, 1 }, /* unknown codec */
+		{ { { FAIR_CODEC_LZ4, 1 }, { FAIR_CODEC_LZ4, 1 } }, 2 }, /* duplicate */
+		{ { { FAIR_CODEC_LZ4, 1 } }, 0 }, /* empty */
+	};
+	struct fair_candidate many[FAIR_CANDIDATES_MAX + 1];
+	struct fair_params p;
+	struct fair_model m;
+
+	fair_params_init(&p);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		assert_int_equal(fair_model_init(&m, &p, bad[i].c, bad[i].n), -EINVAL);
+	for (size_t i = 0; i < ELEMENTSOF(many); i++)
+		many[i] = (struct fair_candidate){ FAIR_CODEC_LZ4_FAST, (int32_t)(2 + i) };
+	assert_int_equal(fair_model_init(&m, &p, many, ELEMENTSOF(many)), -EINVAL);
+	assert_int_equal(fair_model_init(&m, &p, many, FAIR_CANDIDATES_MAX), 0);
+	p.ewma_alpha = 0;
+	assert_int_equal(fair_model_init(&m, &p, cands, 3), -EINVAL);
+}
+
+static void test_fair_model_init_baseline_is_lz4_fast(void **state)
+{
+	const struct fair_candidate order[] = { { FAIR_CODEC_ZSTD, 1 },
+						{ FAIR_CODEC_LZ4, 1 },
+						{ FAIR_CODEC_LZ4_FAST, 8 } };
+	struct fair_params p;
+	struct fair_model m;
+
+	fair_params_init(&p);
+	assert_int_equal(fair_model_init(&m, &p, order, 3), 0);
+	assert_int_equal(m.baseline, 2);
+	assert_int_equal(fair_model_find(&m, FAIR_CODEC_LZ4, 1), 1);
+	assert_int_equal(fair_model_find(&m, FAIR_CODEC_LZ4_FAST, 9), -ENOENT);
+}
+
+/*
+ * The decision table. Costs per candidate: {ratio, compress ns/B, decompress ns/B}
+ * for LZ4 fast(4), LZ4, zstd(1). The policy must pick `want` (-1: not admitted).
+ */
+static void test_fair_choose_table(void **state)
+{
+	static const struct {
+		const char *name;
+		double costs[3][3];
+		uint32_t hot;
+		double reads;
+		uint32_t codecs;
+		uint32_t min_savings;
+		int want;
+	} table[] = {
+		{ "incompressible: nothing saves 5%",
+		  { { 0.97, 0.3, 0.1 }, { 0.96, 1.0, 0.1 }, { 0.96, 2.0, 0.5 } },
+		  FAIR_COLD,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  -1 },
+		{ "just above the 5% threshold is admitted",
+		  { { 0.94, 0.3, 0.1 }, { 0.99, 1.0, 0.1 }, { 0.99, 2.0, 0.5 } },
+		  FAIR_HOT,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  C_FAST },
+		{ "a 10% threshold rejects what 5% admits",
+		  { { 0.94, 0.3, 0.1 }, { 0.99, 1.0, 0.1 }, { 0.99, 2.0, 0.5 } },
+		  FAIR_HOT,
+		  0,
+		  0,
+		  1000,
+		  -1 },
+		{ "threshold 0 admits any saving",
+		  { { 0.999, 0.3, 0.1 }, { 0.9995, 1.0, 0.1 }, { 0.9995, 2.0, 0.5 } },
+		  FAIR_HOT,
+		  0,
+		  0,
+		  0,
+		  C_FAST },
+		{ "zstd best on ratio, but HOT: never zstd",
+		  { { 0.60, 1.0, 0.3 }, { 0.58, 1.5, 0.3 }, { 0.20, 1.2, 0.3 } },
+		  FAIR_HOT,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  C_FAST },
+		{ "zstd best on ratio, WARM: never zstd",
+		  { { 0.60, 1.0, 0.3 }, { 0.58, 1.5, 0.3 }, { 0.20, 1.2, 0.3 } },
+		  FAIR_WARM,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  C_FAST },
+		{ "zstd best on ratio and COLD: zstd",
+		  { { 0.60, 1.0, 0.3 }, { 0.58, 1.5, 0.3 }, { 0.20, 1.2, 0.3 } },
+		  FAIR_COLD,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  C_ZSTD },
+		{ "COLD, few reads: zstd's ratio pays for its slow decoder",
+		  { { 0.60, 1.0, 0.2 }, { 0.58, 1.4, 0.2 }, { 0.30, 1.2, 1.5 } },
+		  FAIR_COLD,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  C_ZSTD },
+		{ "COLD, many observed reads: the faster decoder wins",
+		  { { 0.60, 1.0, 0.2 }, { 0.58, 1.4, 0.2 }, { 0.30, 1.2, 1.5 } },
+		  FAIR_COLD,
+		  8,
+		  0,
+		  UINT32_MAX,
+		  C_FAST },
+		{ "challenger within the 2% margin: the baseline stays",
+		  { { 0.50, 1.00, 0.2 }, { 0.495, 1.00, 0.2 }, { 0.99, 9, 9 } },
+		  FAIR_HOT,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  C_FAST },
+		{ "challenger clearly better: LZ4 default",
+		  { { 0.80, 1.00, 0.2 }, { 0.40, 1.05, 0.2 }, { 0.99, 9, 9 } },
+		  FAIR_HOT,
+		  0,
+		  0,
+		  UINT32_MAX,
+		  C_LZ4 },
+		{ "baseline not in the mask",
+		  { { 0.50, 0.5, 0.2 }, { 0.49, 1.4, 0.2 }, { 0.35, 2.5, 1.0 } },
+		  FAIR_HOT,
+		  0,
+		  1U << FAIR_CODEC_LZ4,
+		  UINT32_MAX,
+		  C_LZ4 },
+		{ "zstd-only mask on a HOT chunk: nothing eligible",
+		  { { 0.50, 0.5, 0.2 }, { 0.49, 1.4, 0.2 }, { 0.35, 2.5, 1.0 } },
+		  FAIR_HOT,
+		  0,
+		  1U << FAIR_CODEC_ZSTD,
+		  UINT32_MAX,
+		  -1 },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+		struct fair_input in = input(table[i].hot, table[i].reads);
+		struct fair_decision d;
+		struct fair_model m;
+
+		model_with(&m, table[i].costs);
+		in.codecs = table[i].codecs;
+		in.min_savings_permyriad = table[i].min_savings;
+		assert_int_equal(fair_choose(&m, &in, &d), 0);
+		if (table[i].want < 0) {
+			if (d.admit)
+				fail_msg("%s: admitted candidate %u", table[i].name, d.candidate);
+		} else if (!d.admit || (int)d.candidate != table[i].want) {
+			fail_msg("%s: want %d, got admit=%d candidate=%u", table[i].name,
+				 table[i].want, d.admit, d.candidate);
+		}
+	}
+}
+
+static void test_fair_choose_readback_factor_shifts_to_faster_decoder(void **state)
+{
+	/* zstd saves more; its decoder is 10x slower: as expected reads grow, the
+	 * choice must move to LZ4 at some point and never come back */
+	const double costs[3][3] = { { 0.50, 1.0, 0.2 }, { 0.47, 1.3, 0.2 }, { 0.33, 1.5, 2.0 } };
+	struct fair_model m;
+	bool switched = false;
+
+	model_with(&m, costs);
+	for (double reads = 0; reads <= 16; reads += 0.5) {
+		struct fair_input in = input(FAIR_COLD, reads);
+		struct fair_decision d;
+
+		assert_int_equal(fair_choose(&m, &in, &d), 0);
+		assert_true(d.admit);
+		if (d.candidate != C_ZSTD)
+			switched = true;
+		else
+			assert_false(switched);
+		assert_true(d.readback_factor >= fair_readback_factor(&m.params, FAIR_COLD, 0));
+	}
+	assert_true(switched);
+}
+
+static void test_fair_choose_invalid_input(void **state)
+{
+	const double costs[3][3] = { { 0.5, 1, 1 }, { 0.5, 1, 1 }, { 0.5, 1, 1 } };
+	struct fair_decision d;
+	struct fair_model m;
+	struct fair_input in;
+
+	model_with(&m, costs);
+	in = input(FAIR_COLD, 0);
+	in.bytes = 0;
+	assert_int_equal(fair_choose(&m, &in, &d), -EINVAL);
+	in = input(3, 0);
+	assert_int_equal(fair_choose(&m, &in, &d), -EINVAL);
+	in = input(FAIR_COLD, 0);
+	in.data_class = _FAIR_CLASS_MAX;
+	assert_int_equal(fair_choose(&m, &in, &d), -EINVAL);
+	in = input(FAIR_COLD, 0);
+	in.min_savings_permyriad = 10001;
+	assert_int_equal(fair_choose(&m, &in, &d), -EINVAL);
+}
+
+static void test_fair_model_observe_ewma(void **state)
+{
+	const double costs[3][3] = { { 0.5, 1, 1 }, { 0.5, 1, 1 }, { 0.5, 1, 1 } };
+	struct fair_sample s = { .in_bytes = 1000, .out_bytes = 200, .compress_ns = 500 };
+	struct fair_cost *c;
+	struct fair_model m;
+
+	model_with(&m, costs);
+	c = &m.cost[FAIR_CLASS_LOW_ENTROPY][C_LZ4];
+	assert_int_equal(c->n_ratio, 0);
+	/* first sample replaces the prior */
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_LOW_ENTROPY, C_LZ4, &s), 0);
+	assert_true(fabs(c->ratio - 0.2) < 1e-12);
+	assert_true(fabs(c->compress_ns_per_byte - 0.5) < 1e-12);
+	assert_int_equal(c->n_decompress, 0);
+	/* second moves by alpha (0.25) */
+	s.out_bytes = 600;
+	s.compress_ns = 0; /* not measured: ratio only */
+	s.decompress_ns = 2000;
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_LOW_ENTROPY, C_LZ4, &s), 0);
+	assert_true(fabs(c->ratio - (0.2 + 0.25 * (0.6 - 0.2))) < 1e-12);
+	assert_true(fabs(c->compress_ns_per_byte - 0.5) < 1e-12);
+	assert_true(fabs(c->decompress_ns_per_byte - 2.0) < 1e-12);
+	assert_int_equal(c->n_ratio, 2);
+	assert_int_equal(c->n_compress, 1);
+	assert_int_equal(c->n_decompress, 1);
+	/* other classes untouched */
+	assert_int_equal(m.cost[FAIR_CLASS_MID_ENTROPY][C_LZ4].n_ratio, 0);
+	/* hostile indexes */
+	assert_int_equal(fair_model_observe(&m, _FAIR_CLASS_MAX, 0, &s), -EINVAL);
+	assert_int_equal(fair_model_observe(&m, 0, 3, &s), -EINVAL);
+	s.in_bytes = 0;
+	assert_int_equal(fair_model_observe(&m, 0, 0, &s), -EINVAL);
+}
+
+static void test_fair_model_observe_learning_changes_choice(void **state)
+{
+	/* priors say LZ4 fast; measurements showing LZ4 default saves far more for the
+	 * same CPU must move the choice */
+	const double costs[3][3] = { { 0.5, 1.0, 0.2 }, { 0.5, 1.4, 0.2 }, { 0.4, 2, 1 } };
+	struct fair_sample fast = {
+		.in_bytes = 65536, .out_bytes = 60000, .compress_ns = 60000, .decompress_ns = 10000
+	};
+	struct fair_sample lz4 = {
+		.in_bytes = 65536, .out_bytes = 20000, .compress_ns = 70000, .decompress_ns = 12000
+	};
+	struct fair_input in = input(FAIR_HOT, 0);
+	struct fair_decision d;
+	struct fair_model m;
+
+	model_with(&m, costs);
+	assert_int_equal(fair_choose(&m, &in, &d), 0);
+	assert_int_equal(d.candidate, C_FAST);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &fast), 0);
+		assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_LZ4, &lz4), 0);
+	}
+	assert_int_equal(fair_choose(&m, &in, &d), 0);
+	assert_true(d.admit);
+	assert_int_equal(d.candidate, C_LZ4);
+}
+
+static void test_fair_choose_measured_oracle(void **state)
+{
+	const double costs[3][3] = { { 0.5, 1, 1 }, { 0.5, 1, 1 }, { 0.5, 1, 1 } };
+	struct fair_sample s[3] = {
+		[C_FAST] = { 4096, 3000, 4000, 1000 },
+		[C_LZ4] = { 4096, 1000, 5000, 1000 },
+		[C_ZSTD] = { 4096, 500, 20000, 4000 },
+	};
+	struct fair_input in = input(FAIR_HOT, 0);
+	struct fair_decision d;
+	struct fair_model m;
+
+	model_with(&m, costs);
+	in.bytes = 4096;
+	assert_int_equal(fair_choose_measured(&m, &in, s, 3, &d), 0);
+	assert_true(d.admit);
+	assert_int_equal(d.candidate, C_LZ4); /* zstd is out: HOT */
+	/* untried candidates (out_bytes 0) are skipped */
+	s[C_LZ4].out_bytes = 0;
+	assert_int_equal(fair_choose_measured(&m, &in, s, 3, &d), 0);
+	assert_int_equal(d.candidate, C_FAST);
+	/* nothing saves 5% */
+	s[C_FAST].out_bytes = 4000;
+	assert_int_equal(fair_choose_measured(&m, &in, s, 3, &d), 0);
+	assert_false(d.admit);
+	/* wrong sample count */
+	assert_int_equal(fair_choose_measured(&m, &in, s, 2, &d), -EINVAL);
+}
+
+static void fill_text(uint8_t *p, size_t n)
+{
+	static const char words[] = "the quick brown fox jumps over a lazy dog while memory ";
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)words[(i * 7 + i / 61) % (sizeof(words) - 1)];
+}
+
+static void fill_random(uint8_t *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		p[i] = (uint8_t)(seed >> 56);
+	}
+}
+
+static void test_fair_classify_kinds(void **state)
+{
+	static uint8_t buf[65536];
+	const size_t n = sizeof(buf);
+
+	memset(buf, 0, n);
+	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_ZERO_HEAVY);
+	assert_int_equal(fair_classify(buf, 0), FAIR_CLASS_ZERO_HEAVY);
+	assert_int_equal(fair_classify(buf, 5), FAIR_CLASS_ZERO_HEAVY);
+
+	fill_text(buf, n);
+	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_LOW_ENTROPY);
+
+	fill_random(buf, n, 1);
+	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_HIGH_ENTROPY);
+	/* the same at 4 KiB */
+	assert_int_equal(fair_classify(buf, 4096), FAIR_CLASS_HIGH_ENTROPY);
+
+	/* a 512-byte random block repeated: random bytes, yet very compressible */
+	for (size_t i = 512; i < n; i++)
+		buf[i] = buf[i % 512];
+	assert_int_not_equal(fair_classify(buf, n), FAIR_CLASS_HIGH_ENTROPY);
+
+	/* 70% zero pages, the rest random: zero-heavy */
+	fill_random(buf, n, 2);
+	memset(buf, 0, n * 7 / 10);
+	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_ZERO_HEAVY);
+
+	/* random over 64 symbols (base64-like): mixed */
+	fill_random(buf, n, 3);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)('0' + buf[i] % 64);
+	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_MID_ENTROPY);
+	/* deterministic */
+	assert_int_equal(fair_classify(buf, n), fair_classify(buf, n));
+}
+
+static void test_fair_strings(void **state)
+{
+	assert_string_equal(fair_codec_to_string(FAIR_CODEC_LZ4_FAST), "lz4-fast");
+	assert_string_equal(fair_codec_to_string(FAIR_CODEC_ZSTD), "zstd");
+	assert_null(fair_codec_to_string(_FAIR_CODEC_MAX));
+	assert_string_equal(fair_class_to_string(FAIR_CLASS_HIGH_ENTROPY), "high-entropy");
+	assert_null(fair_class_to_string(99));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fair_score_basic),
+		cmocka_unit_test(test_fair_readback_factor_grows),
+		cmocka_unit_test(test_fair_params_check_invalid),
+		cmocka_unit_test(test_fair_model_init_invalid),
+		cmocka_unit_test(test_fair_model_init_baseline_is_lz4_fast),
+		cmocka_unit_test(test_fair_choose_table),
+		cmocka_unit_test(test_fair_choose_readback_factor_shifts_to_faster_decoder),
+		cmocka_unit_test(test_fair_choose_invalid_input),
+		cmocka_unit_test(test_fair_model_observe_ewma),
+		cmocka_unit_test(test_fair_model_observe_learning_changes_choice),
+		cmocka_unit_test(test_fair_choose_measured_oracle),
+		cmocka_unit_test(test_fair_classify_kinds),
+		cmocka_unit_test(test_fair_strings),
+	};
+
+	/* TEST_FILTER=pattern runs a subset (cmocka glob) */
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
