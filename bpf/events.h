@@ -14,6 +14,7 @@ enum ev_type {
 	EV_FORK = 2,
 	EV_EXIT = 3,
 	EV_RSS = 4,
+	EV_CGROUP_ATTACH = 5, /* ev_lifecycle: a task of pid moved to another cgroup */
 };
 
 /* lifecycle.bpf.c: one record per exec, fork (new thread-group leader) and
@@ -54,9 +55,10 @@ struct ev_prog_stats {
 _Static_assert(sizeof(struct ev_prog_stats) == 32, "ev_prog_stats layout");
 
 /* rss.bpf.c: per-mm coalescing state, the value of the hash map "rss_state"
- * (key: the struct mm_struct address as __u64). User space may read it each
- * tick to see changes still below the threshold. Counters are pages, as the
- * kernel keeps them, indexed like the kernel's MM_* enum. */
+ * (key: the struct mm_struct address as __u64). Synced from a per-CPU cache
+ * when a record may be due, so user space reading it each tick sees changes
+ * below the threshold only roughly. Counters are pages, as the kernel keeps
+ * them, indexed like the kernel's MM_* enum. */
 enum ev_rss_counter {
 	EV_RSS_FILE = 0, /* MM_FILEPAGES */
 	EV_RSS_ANON = 1, /* MM_ANONPAGES */
@@ -66,15 +68,16 @@ enum ev_rss_counter {
 };
 
 struct ev_rss_state {
-	__u32 pid; /* tgid of the mm's owner at the last record */
+	__u32 pid; /* owner's tgid at the last record (0 while fork copies) */
 	__u32 _pad;
-	__u64 pages[EV_RSS_NR_COUNTERS]; /* approximate counters at the last event */
+	__u64 pages[EV_RSS_NR_COUNTERS]; /* approximate counters at the last sync */
 	__u64 last_rss_pages; /* file + anon + shmem at the last record */
 	__u64 last_swap_pages; /* swap entries at the last record */
 	__u64 last_record_ns; /* bpf_ktime_get_boot_ns() of the last record */
+	__u64 next_jiffies; /* jiffies64 when rss_interval_ns has passed again */
 	__u64 pending_events; /* rss_stat events since the last record */
 };
-_Static_assert(sizeof(struct ev_rss_state) == 72, "ev_rss_state layout");
+_Static_assert(sizeof(struct ev_rss_state) == 80, "ev_rss_state layout");
 
 /* vmscan.bpf.c: reclaim counters, no records. One element summed per CPU in
  * the per-CPU array "reclaim_global", and one per memory cgroup in the hash

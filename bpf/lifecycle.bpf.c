@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* bpf/lifecycle.bpf.c: exec, fork and exit of thread-group leaders into a ring
- * buffer (struct ev_lifecycle). tp_btf: typed task pointers, no tracefs needed. */
+/* bpf/lifecycle.bpf.c: exec, fork and exit of thread-group leaders and cgroup
+ * migrations into a ring buffer (struct ev_lifecycle). tp_btf: typed task pointers, no tracefs needed. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
 #include "events.h"
+
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h; not in BTF (a #define) */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -64,16 +66,25 @@ int BPF_PROG(lifecycle_exec, struct task_struct *p)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(lifecycle_fork, struct task_struct *parent, struct task_struct *child)
 {
-	/* a new thread is not a new process */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	/* a new thread is not a new process; kernel threads have no memory to watch */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) ||
+	    BPF_CORE_READ(child, flags) & PF_KTHREAD)
 		return 0;
 	return emit(EV_FORK, child, 0);
+}
+
+/* A task moved between cgroups (any hierarchy): the daemon re-resolves the
+ * process's memory cgroup, since nothing else tells it. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(lifecycle_cgroup, struct cgroup *dst, const char *path, struct task_struct *task)
+{
+	return emit(EV_CGROUP_ATTACH, task, 0);
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(lifecycle_exit, struct task_struct *p)
 {
-	if (BPF_CORE_READ(p, pid) != BPF_CORE_READ(p, tgid))
+	if (BPF_CORE_READ(p, pid) != BPF_CORE_READ(p, tgid) || BPF_CORE_READ(p, flags) & PF_KTHREAD)
 		return 0;
 	return emit(EV_EXIT, p, BPF_CORE_READ(p, exit_code));
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* daemon/bpf-loader.c: feature probes decide what loads (never kernel versions);
- * open -> set rodata -> load -> attach in one function per program. */
+ * open -> set rodata and map sizes -> load -> attach, one function per program. */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -9,11 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/time-util.h"
 #include "daemon/bpf-loader.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
+#include "faults.skel.h"
 #include "lifecycle.skel.h"
+#include "rss.skel.h"
+#include "vmscan.skel.h"
 
 struct bpf_loader {
 	sd_event *event;
@@ -22,15 +27,24 @@ struct bpf_loader {
 	struct btf *vmlinux;
 	struct ring_buffer *rb;
 	sd_event_source *rb_source;
+	int ncpus;
 	struct lifecycle_bpf *lifecycle;
+	struct rss_bpf *rss;
+	struct vmscan_bpf *vmscan;
+	struct faults_bpf *faults;
+	struct bpf_map *stats_map[_BPF_PROG_MAX];
 	struct bpf_prog_state progs[_BPF_PROG_MAX];
 };
 
 static const char *const prog_names[_BPF_PROG_MAX] = {
 	[BPF_PROG_LIFECYCLE] = "lifecycle",
+	[BPF_PROG_RSS] = "rss",
+	[BPF_PROG_RECLAIM] = "reclaim",
+	[BPF_PROG_FAULTS] = "faults",
 };
 
-_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+				       va_list ap)
 {
 	char buf[512];
 	size_t n;
@@ -75,7 +89,8 @@ static bool tracepoint_exists(struct bpf_loader *l, const char *tp)
 	return btf__find_by_name_kind(l->vmlinux, name, BTF_KIND_TYPEDEF) >= 0;
 }
 
-_printf_(3, 4) static void prog_off(struct bpf_loader *l, enum bpf_prog_id id, const char *fmt, ...)
+_printf_(3, 4) static void prog_off(struct bpf_loader *l, enum bpf_prog_id id, const char *fmt,
+				    ...)
 {
 	struct bpf_prog_state *p = &l->progs[id];
 	va_list ap;
@@ -87,67 +102,118 @@ _printf_(3, 4) static void prog_off(struct bpf_loader *l, enum bpf_prog_id id, c
 	log_warning("BPF program %s not loaded: %s; carrying on without it", p->name, p->reason);
 }
 
-static int on_lifecycle_record(void *ctx, void *data, size_t size)
-{
-	struct bpf_loader *l = ctx;
+struct tp_prog {
+	const char *tp;
+	struct bpf_program *prog;
+	bool required; /* the program is useless without this one */
+};
 
-	if (size < sizeof(struct ev_lifecycle))
-		return 0; /* a record from an older program build; not ours to guess */
-	if (l->cb.lifecycle)
-		l->cb.lifecycle(l->userdata, data);
-	return 0;
-}
-
-static int ringbuf_add(struct bpf_loader *l, int map_fd, ring_buffer_sample_fn fn)
+/*
+ * Turn off the programs whose tracepoints are missing. Returns true if the
+ * object should still load; fills missing with a comma-separated list.
+ */
+static bool probe_tracepoints(struct bpf_loader *l, enum bpf_prog_id id, struct tp_prog *tps,
+			      size_t n, char *missing, size_t size)
 {
-	if (!l->rb) {
-		l->rb = ring_buffer__new(map_fd, fn, l, NULL);
-		return l->rb ? 0 : negative_errno();
-	}
-	return ring_buffer__add(l->rb, map_fd, fn, l) < 0 ? negative_errno() : 0;
-}
-
-static int lifecycle_load(struct bpf_loader *l, const struct memctld_config *c)
-{
-	static const struct {
-		const char *tp;
-		size_t prog_offset;
-	} tps[] = {
-		{ "sched_process_exec", offsetof(struct lifecycle_bpf, progs.lifecycle_exec) },
-		{ "sched_process_fork", offsetof(struct lifecycle_bpf, progs.lifecycle_fork) },
-		{ "sched_process_exit", offsetof(struct lifecycle_bpf, progs.lifecycle_exit) },
-	};
-	struct lifecycle_bpf *skel;
-	char missing[64] = "";
+	bool required_missing = false;
 	unsigned n_on = 0;
-	int r;
 
-	if (!c->bpf_lifecycle) {
-		snprintf(l->progs[BPF_PROG_LIFECYCLE].reason, sizeof(l->progs[0].reason),
-			 "disabled in config");
-		return 0;
-	}
-	skel = lifecycle_bpf__open();
-	if (!skel) {
-		prog_off(l, BPF_PROG_LIFECYCLE, "open failed: %s", strerror(errno));
-		return 0;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(tps); i++) {
-		struct bpf_program *prog =
-			*(struct bpf_program **)((char *)skel + tps[i].prog_offset);
-
+	missing[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
 		if (tracepoint_exists(l, tps[i].tp)) {
 			n_on++;
 			continue;
 		}
-		bpf_program__set_autoload(prog, false);
-		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+		bpf_program__set_autoload(tps[i].prog, false);
+		required_missing |= tps[i].required;
+		snprintf(missing + strlen(missing), size - strlen(missing), "%s%s",
 			 missing[0] ? "," : "", tps[i].tp);
 	}
-	if (n_on == 0) {
-		prog_off(l, BPF_PROG_LIFECYCLE, "tracepoints missing: %s", missing);
+	if (n_on == 0 || required_missing) {
+		prog_off(l, id, "tracepoint%s missing: %s", strchr(missing, ',') ? "s" : "",
+			 missing);
+		return false;
+	}
+	return true;
+}
+
+/* After load+attach: record the outcome; r < 0 turns the program off. */
+static bool prog_loaded(struct bpf_loader *l, enum bpf_prog_id id, int r, const char *missing,
+			struct bpf_map *stats)
+{
+	struct bpf_prog_state *p = &l->progs[id];
+
+	if (r < 0) {
+		prog_off(l, id, "load/attach failed: %s", strerror(-r));
+		return false;
+	}
+	p->loaded = true;
+	l->stats_map[id] = stats;
+	if (missing[0]) {
+		/* the reason is a summary; the warning below has the whole list */
+		snprintf(p->reason, sizeof(p->reason), "partial: missing %.*s",
+			 (int)sizeof(p->reason) - 20, missing);
+		log_warning("BPF program %s: tracepoint(s) %s missing, those events are off",
+			    p->name, missing);
+	}
+	return true;
+}
+
+static bool disabled(struct bpf_loader *l, enum bpf_prog_id id, bool enabled)
+{
+	if (!enabled)
+		snprintf(l->progs[id].reason, sizeof(l->progs[id].reason), "disabled in config");
+	return !enabled;
+}
+
+static int on_lifecycle_record(void *ctx, void *data, size_t size)
+{
+	struct bpf_loader *l = ctx;
+
+	if (size >= sizeof(struct ev_lifecycle) && l->cb.lifecycle)
+		l->cb.lifecycle(l->userdata, data);
+	return 0;
+}
+
+static int on_rss_record(void *ctx, void *data, size_t size)
+{
+	struct bpf_loader *l = ctx;
+
+	if (size >= sizeof(struct ev_rss) && l->cb.rss)
+		l->cb.rss(l->userdata, data);
+	return 0;
+}
+
+static int ringbuf_add(struct bpf_loader *l, struct bpf_map *map, ring_buffer_sample_fn fn)
+{
+	if (!l->rb) {
+		l->rb = ring_buffer__new(bpf_map__fd(map), fn, l, NULL);
+		return l->rb ? 0 : negative_errno();
+	}
+	return ring_buffer__add(l->rb, bpf_map__fd(map), fn, l) < 0 ? negative_errno() : 0;
+}
+
+static void lifecycle_load(struct bpf_loader *l, const struct memctld_config *c)
+{
+	struct lifecycle_bpf *skel;
+	char missing[320];
+	int r;
+
+	if (disabled(l, BPF_PROG_LIFECYCLE, c->bpf_lifecycle))
+		return;
+	skel = lifecycle_bpf__open();
+	if (!skel)
+		return prog_off(l, BPF_PROG_LIFECYCLE, "open failed: %s", strerror(errno));
+	struct tp_prog tps[] = {
+		{ "sched_process_exec", skel->progs.lifecycle_exec, false },
+		{ "sched_process_fork", skel->progs.lifecycle_fork, false },
+		{ "sched_process_exit", skel->progs.lifecycle_exit, false },
+		{ "cgroup_attach_task", skel->progs.lifecycle_cgroup, false },
+	};
+	if (!probe_tracepoints(l, BPF_PROG_LIFECYCLE, tps, ELEMENTSOF(tps), missing,
+			       sizeof(missing))) {
 		lifecycle_bpf__destroy(skel);
-		return 0;
+		return;
 	}
 	r = bpf_map__set_max_entries(skel->maps.events, (uint32_t)c->ringbuf_bytes);
 	if (r >= 0)
@@ -155,21 +221,114 @@ static int lifecycle_load(struct bpf_loader *l, const struct memctld_config *c)
 	if (r >= 0)
 		r = lifecycle_bpf__attach(skel);
 	if (r >= 0)
-		r = ringbuf_add(l, bpf_map__fd(skel->maps.events), on_lifecycle_record);
-	if (r < 0) {
-		prog_off(l, BPF_PROG_LIFECYCLE, "load/attach failed: %s", strerror(-r));
+		r = ringbuf_add(l, skel->maps.events, on_lifecycle_record);
+	if (!prog_loaded(l, BPF_PROG_LIFECYCLE, r, missing, skel->maps.stats))
 		lifecycle_bpf__destroy(skel);
-		return 0;
+	else
+		l->lifecycle = skel;
+}
+
+static void rss_load(struct bpf_loader *l, const struct memctld_config *c)
+{
+	struct rss_bpf *skel;
+	char missing[320];
+	int r;
+
+	if (disabled(l, BPF_PROG_RSS, c->bpf_rss))
+		return;
+	skel = rss_bpf__open();
+	if (!skel)
+		return prog_off(l, BPF_PROG_RSS, "open failed: %s", strerror(errno));
+	struct tp_prog tps[] = {
+		{ "rss_stat", skel->progs.rss_stat, true },
+		/* without it, per-mm state is freed by the teardown check instead */
+		{ "sched_process_exit", skel->progs.rss_process_exit, false },
+	};
+	if (!probe_tracepoints(l, BPF_PROG_RSS, tps, ELEMENTSOF(tps), missing, sizeof(missing))) {
+		rss_bpf__destroy(skel);
+		return;
 	}
-	l->lifecycle = skel;
-	l->progs[BPF_PROG_LIFECYCLE].loaded = true;
-	if (missing[0]) {
-		snprintf(l->progs[BPF_PROG_LIFECYCLE].reason, sizeof(l->progs[0].reason),
-			 "partial: missing %s", missing);
-		log_warning("BPF program lifecycle: tracepoint(s) %s missing, those events are off",
-			    missing);
+	skel->rodata->rss_threshold_bytes = c->rss_threshold_bytes;
+	skel->rodata->rss_interval_ns = c->rss_interval_usec * NSEC_PER_USEC;
+	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
+	r = bpf_map__set_max_entries(skel->maps.events, (uint32_t)c->ringbuf_bytes);
+	if (r >= 0)
+		r = rss_bpf__load(skel);
+	if (r >= 0)
+		r = rss_bpf__attach(skel);
+	if (r >= 0)
+		r = ringbuf_add(l, skel->maps.events, on_rss_record);
+	if (!prog_loaded(l, BPF_PROG_RSS, r, missing, skel->maps.stats))
+		rss_bpf__destroy(skel);
+	else
+		l->rss = skel;
+}
+
+static void vmscan_load(struct bpf_loader *l, const struct memctld_config *c)
+{
+	struct vmscan_bpf *skel;
+	char missing[320];
+	int r;
+
+	if (disabled(l, BPF_PROG_RECLAIM, c->bpf_reclaim))
+		return;
+	skel = vmscan_bpf__open();
+	if (!skel)
+		return prog_off(l, BPF_PROG_RECLAIM, "open failed: %s", strerror(errno));
+	struct tp_prog tps[] = {
+		{ "mm_vmscan_kswapd_wake", skel->progs.kswapd_wake, false },
+		{ "mm_vmscan_kswapd_sleep", skel->progs.kswapd_sleep, false },
+		{ "mm_vmscan_direct_reclaim_begin", skel->progs.direct_reclaim_begin, false },
+		{ "mm_vmscan_direct_reclaim_end", skel->progs.direct_reclaim_end, false },
+		{ "mm_vmscan_memcg_reclaim_begin", skel->progs.memcg_reclaim_begin, false },
+		{ "mm_vmscan_memcg_reclaim_end", skel->progs.memcg_reclaim_end, false },
+		{ "mm_vmscan_memcg_softlimit_reclaim_begin", skel->progs.softlimit_reclaim_begin,
+		  false },
+		{ "mm_vmscan_memcg_softlimit_reclaim_end", skel->progs.softlimit_reclaim_end,
+		  false },
+		{ "mm_vmscan_write_folio", skel->progs.write_folio, false },
+	};
+
+	if (!probe_tracepoints(l, BPF_PROG_RECLAIM, tps, ELEMENTSOF(tps), missing,
+			       sizeof(missing))) {
+		vmscan_bpf__destroy(skel);
+		return;
 	}
-	return 0;
+	r = vmscan_bpf__load(skel);
+	if (r >= 0)
+		r = vmscan_bpf__attach(skel);
+	if (!prog_loaded(l, BPF_PROG_RECLAIM, r, missing, skel->maps.stats))
+		vmscan_bpf__destroy(skel);
+	else
+		l->vmscan = skel;
+}
+
+static void faults_load(struct bpf_loader *l, const struct memctld_config *c)
+{
+	struct faults_bpf *skel;
+	char missing[320];
+	int r;
+
+	if (disabled(l, BPF_PROG_FAULTS, c->bpf_faults))
+		return;
+	skel = faults_bpf__open();
+	if (!skel)
+		return prog_off(l, BPF_PROG_FAULTS, "open failed: %s", strerror(errno));
+	struct tp_prog tps[] = {
+		{ "page_fault_user", skel->progs.page_fault_user, true },
+	};
+	if (!probe_tracepoints(l, BPF_PROG_FAULTS, tps, ELEMENTSOF(tps), missing,
+			       sizeof(missing))) {
+		faults_bpf__destroy(skel);
+		return;
+	}
+	r = faults_bpf__load(skel);
+	if (r >= 0)
+		r = faults_bpf__attach(skel);
+	if (!prog_loaded(l, BPF_PROG_FAULTS, r, missing, skel->maps.stats))
+		faults_bpf__destroy(skel);
+	else
+		l->faults = skel;
 }
 
 static int on_ringbuf_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -181,6 +340,12 @@ static int on_ringbuf_ready(sd_event_source *s, int fd, uint32_t revents, void *
 	if (r < 0)
 		log_warning_errno(r, "Failed to consume BPF ring buffer: %m, ignoring");
 	return 0;
+}
+
+void bpf_loader_drain(struct bpf_loader *l)
+{
+	if (l && l->rb)
+		ring_buffer__consume(l->rb);
 }
 
 int bpf_loader_new(const struct memctld_config *config, sd_event *event,
@@ -195,18 +360,24 @@ int bpf_loader_new(const struct memctld_config *config, sd_event *event,
 	l->event = sd_event_ref(event);
 	l->cb = *cb;
 	l->userdata = userdata;
+	l->ncpus = libbpf_num_possible_cpus();
 	for (size_t i = 0; i < _BPF_PROG_MAX; i++)
 		l->progs[i].name = prog_names[i];
 
 	libbpf_set_print(libbpf_print);
 	l->vmlinux = btf__load_vmlinux_btf();
 	if (!l->vmlinux)
-		log_warning_errno(
-			negative_errno(),
-			"Kernel BTF not readable (/sys/kernel/btf/vmlinux): %m; "
-			"no BPF program can load, carrying on with /proc and cgroup files only");
+		log_warning_errno(negative_errno(),
+				  "Kernel BTF not readable (/sys/kernel/btf/vmlinux): %m; "
+				  "no BPF program can load, carrying on with /proc and cgroup files only");
 
 	lifecycle_load(l, config);
+	rss_load(l, config);
+	vmscan_load(l, config);
+	faults_load(l, config);
+	/* probing is done: vmlinux BTF is several MiB of heap we no longer need */
+	btf__free(l->vmlinux);
+	l->vmlinux = NULL;
 
 	if (l->rb) {
 		r = sd_event_add_io(event, &l->rb_source, ring_buffer__epoll_fd(l->rb), EPOLLIN,
@@ -228,6 +399,9 @@ struct bpf_loader *bpf_loader_free(struct bpf_loader *l)
 	sd_event_source_disable_unref(l->rb_source);
 	ring_buffer__free(l->rb);
 	lifecycle_bpf__destroy(l->lifecycle);
+	rss_bpf__destroy(l->rss);
+	vmscan_bpf__destroy(l->vmscan);
+	faults_bpf__destroy(l->faults);
 	btf__free(l->vmlinux);
 	sd_event_unref(l->event);
 	free(l);
@@ -237,6 +411,11 @@ struct bpf_loader *bpf_loader_free(struct bpf_loader *l)
 const struct bpf_prog_state *bpf_loader_prog(const struct bpf_loader *l, enum bpf_prog_id id)
 {
 	return &l->progs[id];
+}
+
+bool bpf_loader_loaded(const struct bpf_loader *l, enum bpf_prog_id id)
+{
+	return l && l->progs[id].loaded;
 }
 
 uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l)
@@ -269,29 +448,99 @@ void bpf_loader_describe(const struct bpf_loader *l, char *buf, size_t size)
 	}
 }
 
-static uint64_t percpu_stats_lost(struct bpf_map *map)
+/* Per-CPU array element 0, summed. values must hold ncpus elements of size. */
+static int percpu_sum(const struct bpf_loader *l, struct bpf_map *map, size_t size,
+		      uint64_t *ret, size_t n_u64)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t lost = 0;
 	uint32_t zero = 0;
+	int r = 0;
 
-	if (ncpu <= 0 || ncpu > 4096)
-		return 0;
-	struct ev_prog_stats *v = calloc((size_t)ncpu, sizeof(*v));
+	if (l->ncpus <= 0 || l->ncpus > 4096)
+		return -EINVAL;
+	uint64_t *v = calloc((size_t)l->ncpus, size);
 	if (!v)
-		return 0;
-	if (bpf_map_lookup_elem(bpf_map__fd(map), &zero, v) == 0)
-		for (int i = 0; i < ncpu; i++)
-			lost += v[i].lost;
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &zero, v) < 0) {
+		r = negative_errno();
+	} else {
+		memset(ret, 0, n_u64 * sizeof(uint64_t));
+		for (int c = 0; c < l->ncpus; c++)
+			for (size_t i = 0; i < n_u64; i++)
+				ret[i] += v[(size_t)c * (size / sizeof(uint64_t)) + i];
+	}
 	free(v);
-	return lost;
+	return r;
+}
+
+void bpf_loader_prog_stats(const struct bpf_loader *l, enum bpf_prog_id id,
+			   struct ev_prog_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (l && l->stats_map[id])
+		percpu_sum(l, l->stats_map[id], sizeof(*ret), (uint64_t *)ret, sizeof(*ret) / 8);
 }
 
 uint64_t bpf_loader_lost(const struct bpf_loader *l)
 {
 	uint64_t lost = 0;
 
-	if (l->lifecycle)
-		lost += percpu_stats_lost(l->lifecycle->maps.stats);
+	for (size_t i = 0; i < _BPF_PROG_MAX; i++) {
+		struct ev_prog_stats s;
+
+		bpf_loader_prog_stats(l, (enum bpf_prog_id)i, &s);
+		lost += s.lost;
+	}
 	return lost;
+}
+
+int bpf_loader_faults_track(struct bpf_loader *l, pid_t pid)
+{
+	struct ev_fault_counts zero = {};
+	uint32_t key = (uint32_t)pid;
+
+	if (!l || !l->faults)
+		return -ENODEV;
+	if (bpf_map_update_elem(bpf_map__fd(l->faults->maps.tracked), &key, &zero, BPF_NOEXIST) <
+		    0 &&
+	    errno != EEXIST)
+		return negative_errno();
+	return 0;
+}
+
+void bpf_loader_faults_untrack(struct bpf_loader *l, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+
+	if (l && l->faults)
+		bpf_map_delete_elem(bpf_map__fd(l->faults->maps.tracked), &key);
+}
+
+int bpf_loader_faults_get(const struct bpf_loader *l, pid_t pid, struct ev_fault_counts *ret)
+{
+	uint32_t key = (uint32_t)pid;
+
+	if (!l || !l->faults)
+		return -ENODEV;
+	if (bpf_map_lookup_elem(bpf_map__fd(l->faults->maps.tracked), &key, ret) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int bpf_loader_reclaim_global(const struct bpf_loader *l, struct ev_reclaim_counters *ret)
+{
+	if (!l || !l->vmscan)
+		return -ENODEV;
+	return percpu_sum(l, l->vmscan->maps.reclaim_global, sizeof(*ret), (uint64_t *)ret,
+			  sizeof(*ret) / 8);
+}
+
+int bpf_loader_reclaim_cgroup(const struct bpf_loader *l, uint64_t cgroup_id,
+			      struct ev_reclaim_counters *ret)
+{
+	if (!l || !l->vmscan)
+		return -ENODEV;
+	if (bpf_map_lookup_elem(bpf_map__fd(l->vmscan->maps.reclaim_by_cgroup), &cgroup_id, ret) <
+	    0)
+		return negative_errno();
+	return 0;
 }

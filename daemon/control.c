@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include "daemon/bpf-loader.h"
+#include "daemon/cgroup-table.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
+#include "common/time-util.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/proc-table.h"
 #include "ipc/ipc.h"
 
 /* Each connection costs an fd and an event source; memctl opens one per call. */
@@ -87,11 +90,220 @@ static void fill_status(struct manager *m, struct ipc_ctl_status_reply *s)
 	s->events_rss = m->counters.events_rss;
 	s->events_lost = m->bpf ? bpf_loader_lost(m->bpf) : 0;
 	s->resyncs = m->counters.resyncs;
+	s->processes_tracked = proc_table_count(m->procs);
+	s->cgroups_tracked = cgroup_table_count(m->cgroups);
 	s->enrolled = enroll_table_count(m->enroll);
 	s->datagrams_rejected = m->counters.datagrams_rejected;
 	s->dry_run = m->config.dry_run;
-	if (m->bpf)
+	if (m->bpf) {
+		struct ev_prog_stats ps;
+
 		bpf_loader_describe(m->bpf, s->bpf_status, sizeof(s->bpf_status));
+		bpf_loader_prog_stats(m->bpf, BPF_PROG_RSS, &ps);
+		s->rss_raw_events = ps.events;
+		s->bpf_map_full = ps.map_full;
+	}
+	if (m->psi_valid) {
+		s->psi_some_avg10_permyriad = m->psi.some.avg10_permyriad;
+		s->psi_full_avg10_permyriad = m->psi.full.avg10_permyriad;
+	}
+}
+
+static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_proc_entry *out)
+{
+	struct ev_fault_counts f;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = (uint32_t)p->pid;
+	out->ppid = (uint32_t)p->ppid;
+	memcpy(out->comm, p->comm, MIN(sizeof(out->comm), sizeof(p->comm)));
+	out->comm[sizeof(out->comm) - 1] = '\0';
+	out->start_time_usec = p->start_time_usec;
+	out->rss_anon_bytes = p->rss_anon_bytes;
+	out->rss_file_bytes = p->rss_file_bytes;
+	out->rss_shmem_bytes = p->rss_shmem_bytes;
+	out->swap_bytes = p->swap_bytes;
+	/* user page faults seen by BPF since the process was tracked */
+	if (bpf_loader_faults_get(m->bpf, p->pid, &f) == 0)
+		out->minor_faults = f.faults;
+	out->growth_bytes_per_sec = growth_window_rate(&p->growth);
+	out->enrolled = enroll_table_get(m->enroll, p->pid) != NULL;
+	out->cgroup_id = p->cgroup ? p->cgroup->id : 0;
+}
+
+static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
+			struct ipc_cgroup_entry *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->path, sizeof(out->path), "%s", c->path);
+	out->hierarchy = (uint32_t)(c->valid ? (int)c->mem.hierarchy : cgroup_table_hierarchy(m->cgroups));
+	out->nr_procs = c->nr_procs;
+	out->id = c->id;
+	out->limit_bytes = out->soft_limit_bytes = UINT64_MAX;
+	if (!c->valid)
+		return;
+	out->limit_bytes = c->mem.limit_bytes;
+	out->usage_bytes = c->mem.usage_bytes;
+	if (c->mem.hierarchy == CGROUP_HIERARCHY_V1) {
+		out->soft_limit_bytes = c->mem.soft_limit_bytes;
+		out->failcnt = c->mem.failcnt;
+		out->oom_events = c->mem.oom.oom_kill;
+	} else {
+		out->soft_limit_bytes = c->mem.high_bytes;
+		out->failcnt = c->mem.events.max;
+		out->oom_events = c->mem.events.oom;
+	}
+	if (c->mem.present & CGROUP_MEM_HAS_PRESSURE) {
+		out->psi_some_avg10_permyriad = c->mem.pressure.some.avg10_permyriad;
+		out->psi_full_avg10_permyriad = c->mem.pressure.full.avg10_permyriad;
+	}
+}
+
+static int proc_cmp(const void *a, const void *b, void *arg)
+{
+	enum ipc_sort sort_key = *(const enum ipc_sort *)arg;
+	const struct proc_entry *x = *(struct proc_entry *const *)a;
+	const struct proc_entry *y = *(struct proc_entry *const *)b;
+	int64_t kx = 0, ky = 0;
+
+	switch (sort_key) {
+	case IPC_SORT_RSS:
+		kx = (int64_t)(x->rss_anon_bytes + x->rss_file_bytes + x->rss_shmem_bytes);
+		ky = (int64_t)(y->rss_anon_bytes + y->rss_file_bytes + y->rss_shmem_bytes);
+		break;
+	case IPC_SORT_GROWTH:
+		kx = growth_window_rate(&x->growth);
+		ky = growth_window_rate(&y->growth);
+		break;
+	case IPC_SORT_FAULTS: /* precomputed into seen-order below */
+	case IPC_SORT_PID:
+		break;
+	}
+	if (kx != ky)
+		return kx > ky ? -1 : 1; /* largest first */
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+struct faults_key {
+	struct proc_entry *p;
+	uint64_t faults;
+};
+
+static int faults_cmp(const void *a, const void *b)
+{
+	const struct faults_key *x = a, *y = b;
+
+	if (x->faults != y->faults)
+		return x->faults > y->faults ? -1 : 1;
+	return x->p->pid < y->p->pid ? -1 : x->p->pid > y->p->pid;
+}
+
+static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_ctl_list *q = msg->body;
+	struct ipc_ctl_list_reply rep = {};
+	_cleanup_free_ struct proc_entry **v = NULL;
+	_cleanup_free_ struct ipc_proc_entry *out = NULL;
+	uint32_t n = 0, max = ipc_entries_max(IPC_CTL_LIST_REPLY);
+	struct proc_entry *p;
+
+	v = calloc(proc_table_count(m->procs) + 1, sizeof(*v));
+	out = calloc(max, sizeof(*out));
+	if (!v || !out) {
+		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
+		return;
+	}
+	for (p = proc_table_first(m->procs); p; p = p->hh.next)
+		if (!q->cgroup[0] || (p->cgroup && strcmp(p->cgroup->path, q->cgroup) == 0))
+			v[n++] = p;
+	if (q->sort == IPC_SORT_FAULTS) {
+		_cleanup_free_ struct faults_key *k = calloc(n + 1, sizeof(*k));
+
+		if (!k) {
+			reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
+			return;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			struct ev_fault_counts f = {};
+
+			bpf_loader_faults_get(m->bpf, v[i]->pid, &f);
+			k[i] = (struct faults_key){ v[i], f.faults };
+		}
+		qsort(k, n, sizeof(*k), faults_cmp);
+		for (uint32_t i = 0; i < n; i++)
+			v[i] = k[i].p;
+	} else {
+		enum ipc_sort key = (enum ipc_sort)q->sort;
+
+		qsort_r(v, n, sizeof(*v), proc_cmp, &key);
+	}
+	rep.total = n;
+	for (uint32_t i = q->offset; i < n && rep.count < max; i++)
+		fill_proc(m, v[i], &out[rep.count++]);
+	reply(c, IPC_CTL_LIST_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
+}
+
+static void handle_cgroups(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_ctl_list *q = msg->body;
+	struct ipc_ctl_list_reply rep = {};
+	_cleanup_free_ struct ipc_cgroup_entry *out = NULL;
+	uint32_t i = 0, max = ipc_entries_max(IPC_CTL_CGROUPS_REPLY);
+
+	if (!m->cgroups) {
+		reply_error(c, -ENODEV, &msg->hdr, "no memory cgroup hierarchy found");
+		return;
+	}
+	out = calloc(max, sizeof(*out));
+	if (!out) {
+		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
+		return;
+	}
+	for (struct cgroup_entry *e = cgroup_table_first(m->cgroups); e; e = e->hh.next) {
+		if (q->cgroup[0] && strcmp(e->path, q->cgroup) != 0)
+			continue;
+		if (i++ >= q->offset && rep.count < max)
+			fill_cgroup(m, e, &out[rep.count++]);
+	}
+	rep.total = i;
+	reply(c, IPC_CTL_CGROUPS_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
+}
+
+static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_ctl_pid *q = msg->body;
+	const struct enrollment_info *en;
+	struct ipc_ctl_show_reply rep;
+	struct proc_entry *p;
+	int64_t rate;
+
+	p = proc_table_get(m->procs, (pid_t)q->pid);
+	if (!p) {
+		reply_error(c, -ESRCH, &msg->hdr, "no such process (or not tracked)");
+		return;
+	}
+	memset(&rep, 0, sizeof(rep));
+	/* a query is rare: look again at its cgroup and fault counters now */
+	proc_table_resolve_cgroup(m->procs, p);
+	fill_proc(m, p, &rep.proc);
+	proc_table_read_faults(m->procs, p, &rep.proc.minor_faults, &rep.proc.major_faults);
+	if (p->cgroup) {
+		cgroup_table_reread(m->cgroups, p->cgroup);
+		fill_cgroup(m, p->cgroup, &rep.cgroup);
+	}
+	en = enroll_table_get(m->enroll, p->pid);
+	if (en)
+		rep.arena = en->stats;
+	rep.time_to_limit_usec = UINT64_MAX;
+	rate = rep.proc.growth_bytes_per_sec;
+	if (rate > 0 && p->cgroup && p->cgroup->valid && rep.cgroup.limit_bytes != UINT64_MAX &&
+	    rep.cgroup.limit_bytes > rep.cgroup.usage_bytes)
+		rep.time_to_limit_usec =
+			(rep.cgroup.limit_bytes - rep.cgroup.usage_bytes) / (uint64_t)rate * USEC_PER_SEC;
+	reply(c, IPC_CTL_SHOW_REPLY, msg->hdr.seq, &rep, sizeof(rep), NULL, 0);
 }
 
 static const char *enroll_error_text(int r)
@@ -155,9 +367,13 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	}
 	case IPC_CTL_LIST:
+		handle_list(c, msg);
+		return;
 	case IPC_CTL_SHOW:
+		handle_show(c, msg);
+		return;
 	case IPC_CTL_CGROUPS:
-		reply_error(c, -EOPNOTSUPP, h, "the process and cgroup tables are not built yet");
+		handle_cgroups(c, msg);
 		return;
 	default:
 		reply_error(c, -EBADRQC, h, "not a control request");

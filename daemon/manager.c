@@ -2,6 +2,7 @@
 /* daemon/manager.c: memctld's event loop: signals, the tick, config reload,
  * sd_notify, sockets (own or socket-activated) and the sources feeding tables. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,12 @@
 
 #include "common/time-util.h"
 #include "daemon/bpf-loader.h"
+#include "daemon/cgroup-table.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/proc-table.h"
 #include "ipc/ipc.h"
 
 #define DEFAULT_CONFIG_PATH "/etc/memctld.conf"
@@ -57,23 +60,119 @@ uint64_t manager_uptime_usec(const struct manager *m)
 	return now_usec(CLOCK_MONOTONIC) - m->start_usec;
 }
 
+static void track(struct manager *m, const struct ev_lifecycle *e)
+{
+	struct proc_entry *p;
+	int r;
+
+	r = proc_table_add_event(m->procs, (pid_t)e->pid, (pid_t)e->ppid, e->comm, e->time_ns, &p);
+	if (r == -ESRCH)
+		return; /* already gone; its exit record follows */
+	if (r < 0) {
+		log_warning_errno(r, "Failed to track process %u: %m, ignoring", e->pid);
+		return;
+	}
+	r = bpf_loader_faults_track(m->bpf, (pid_t)e->pid);
+	if (r < 0 && r != -ENODEV)
+		log_debug_errno(r, "Cannot count faults of %u: %m", e->pid);
+}
+
 static void on_lifecycle(void *userdata, const struct ev_lifecycle *e)
 {
 	struct manager *m = userdata;
+	struct proc_entry *p;
 
 	switch (e->type) {
 	case EV_EXEC:
 		m->counters.events_exec++;
+		track(m, e);
 		break;
 	case EV_FORK:
 		m->counters.events_fork++;
+		track(m, e);
 		break;
 	case EV_EXIT:
 		m->counters.events_exit++;
+		bpf_loader_faults_untrack(m->bpf, (pid_t)e->pid);
+		proc_table_remove(m->procs, (pid_t)e->pid);
+		break;
+	case EV_CGROUP_ATTACH:
+		p = proc_table_get(m->procs, (pid_t)e->pid);
+		if (p)
+			proc_table_mark_cgroup_stale(m->procs, p);
 		break;
 	default:
 		break;
 	}
+}
+
+static void on_rss(void *userdata, const struct ev_rss *e)
+{
+	struct manager *m = userdata;
+	struct proc_entry *p = proc_table_get(m->procs, (pid_t)e->pid);
+
+	m->counters.events_rss++;
+	/* Records of two ring buffers interleave: an RSS record may be consumed
+	 * after its process's exit record, while the process is still in
+	 * do_exit(). Adding it from /proc then would make a ghost; unknown pids
+	 * come in through fork/exec records or a resync instead. */
+	if (!p)
+		return;
+	proc_table_rss(p, e->time_ns, e->anon_bytes, e->file_bytes, e->shmem_bytes, e->swap_bytes);
+}
+
+static void on_reaped(void *userdata, pid_t pid)
+{
+	struct manager *m = userdata;
+
+	bpf_loader_faults_untrack(m->bpf, pid);
+}
+
+static int on_exit_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+
+	proc_table_reap(m->procs, on_reaped, m);
+	return 0;
+}
+
+/* Reconcile the process table with /proc: at start, and after the kernel
+ * dropped records (a full ring buffer), since then an exec or exit may be
+ * missing. */
+static void manager_resync(struct manager *m, const char *why)
+{
+	struct proc_entry *p;
+	int r;
+
+	bpf_loader_drain(m->bpf);
+	r = proc_table_resync(m->procs);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to list %s: %m, process table may be stale",
+				  m->config.proc_root);
+		return;
+	}
+	m->counters.resyncs++;
+	for (p = proc_table_first(m->procs); p; p = p->hh.next)
+		bpf_loader_faults_track(m->bpf, p->pid);
+	proc_table_resolve_cgroups(m->procs);
+	log_debug("Resynchronised from %s (%s): %d change(s), %u processes", m->config.proc_root,
+		  why, r, proc_table_count(m->procs));
+}
+
+static void manager_sample(struct manager *m)
+{
+	unsigned gone;
+
+	proc_table_resolve_cgroups(m->procs);
+	if (m->cgroups) {
+		gone = cgroup_table_refresh(m->cgroups, now_usec(CLOCK_MONOTONIC));
+		if (gone > 0) {
+			/* their processes moved or died: look again next tick */
+			log_debug("%u cgroup(s) vanished", gone);
+			proc_table_resolve_cgroups(m->procs);
+		}
+	}
+	m->psi_valid = cgroup_pressure_read("/proc/pressure/memory", &m->psi) >= 0;
 }
 
 static void manager_notify_status(struct manager *m)
@@ -91,6 +190,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	int r;
 
 	if (lost > m->lost_reported) {
+		manager_resync(m, "records lost");
 		log_warning("BPF ring buffer full: %" PRIu64 " records lost (%" PRIu64 " in all)",
 			    lost - m->lost_reported, lost);
 		eventlog_add(&m->eventlog, IPC_EVENT_LOST_RECORDS, 0,
@@ -98,6 +198,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			     lost - m->lost_reported);
 		m->lost_reported = lost;
 	}
+	manager_sample(m);
 	manager_notify_status(m);
 
 	r = sd_event_source_set_time(s, usec + m->config.tick_usec);
@@ -299,6 +400,9 @@ struct manager *manager_free(struct manager *m)
 	m->enroll = enroll_table_free(m->enroll);
 	m->control = control_server_free(m->control);
 	manager_sockets_unlink(m);
+	sd_event_source_disable_unref(m->exit_source);
+	m->procs = proc_table_free(m->procs);
+	m->cgroups = cgroup_table_free(m->cgroups);
 	m->bpf = bpf_loader_free(m->bpf);
 	sd_event_source_disable_unref(m->tick_source);
 	sd_event_unref(m->event);
@@ -310,6 +414,7 @@ int manager_run(struct manager *m)
 {
 	static const struct bpf_loader_callbacks bpf_cb = {
 		.lifecycle = on_lifecycle,
+		.rss = on_rss,
 	};
 	char desc[IPC_PATH_MAX];
 	int dgram_fd, control_fd, r;
@@ -348,6 +453,25 @@ int manager_run(struct manager *m)
 		return r;
 	bpf_loader_describe(m->bpf, desc, sizeof(desc));
 	log_info("BPF: %s", desc);
+
+	/* tables after BPF: a process born during the scan is in the ring buffer */
+	r = cgroup_table_new(m->config.cgroup_root, 0, &m->cgroups);
+	if (r < 0)
+		log_warning_errno(r, "No memory cgroup hierarchy found%s%s: %m; cgroup figures are off",
+				  m->config.cgroup_root[0] ? " at " : "", m->config.cgroup_root);
+	else
+		log_info("Memory cgroups: v%d at %s", cgroup_table_hierarchy(m->cgroups),
+			 cgroup_table_root(m->cgroups));
+	r = proc_table_new(m->config.proc_root, m->cgroups, &m->procs);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the process table: %m");
+	r = sd_event_add_io(m->event, &m->exit_source, proc_table_exit_fd(m->procs), EPOLLIN,
+			    on_exit_fd, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch process exits: %m");
+	manager_resync(m, "start");
+	manager_sample(m);
+	m->counters.resyncs = 0; /* the start scan is not a resync after loss */
 
 	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
 				       m->config.tick_usec, 0, on_tick, m);

@@ -9,11 +9,14 @@
 #include <systemd/sd-event.h>
 
 #include "daemon/config.h"
+#include "daemon/cgroup-read.h"
 #include "daemon/eventlog.h"
 
 struct bpf_loader;
+struct cgroup_table;
 struct control_server;
 struct enroll_table;
+struct proc_table;
 
 struct manager_counters {
 	uint64_t events_exec;
@@ -35,9 +38,14 @@ struct manager {
 
 	sd_event *event;
 	sd_event_source *tick_source;
+	sd_event_source *exit_source; /* pidfds of tracked processes */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 
 	struct bpf_loader *bpf;
+	struct proc_table *procs;
+	struct cgroup_table *cgroups; /* NULL when no memory hierarchy was found */
+	struct cgroup_pressure psi; /* system-wide, /proc/pressure/memory */
+	bool psi_valid;
 	struct control_server *control;
 	struct enroll_table *enroll;
 	struct eventlog eventlog;

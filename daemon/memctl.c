@@ -30,6 +30,10 @@ static void help(void)
 	       "\n"
 	       "Commands:\n"
 	       "  status               daemon version, uptime, BPF programs, event counts\n"
+	       "  ps [--sort rss|growth|faults|pid] [--cgroup PATH]\n"
+	       "                       tracked processes with RSS, growth and faults\n"
+	       "  show PID             one process: RSS by type, faults, its cgroup's limit and usage\n"
+	       "  cgroups              memory cgroups of tracked processes: usage, limits, pressure\n"
 	       "  events [--since ID]  recent daemon events (enrollments, growth, compression)\n"
 	       "  enroll PID           enroll a process (root or the process's owner)\n"
 	       "  unenroll PID         unenroll a process\n"
@@ -141,12 +145,16 @@ static int cmd_status(int argc, char **argv)
 		json_add_u64(ev, "exit", s->events_exit);
 		json_add_u64(ev, "rss", s->events_rss);
 		json_add_u64(ev, "lost", s->events_lost);
+		json_add_u64(ev, "rss_raw", s->rss_raw_events);
+		json_add_u64(ev, "map_full", s->bpf_map_full);
 		json_object_object_add(o, "events", ev);
 		json_add_u64(o, "resyncs", s->resyncs);
 		json_add_u64(o, "processes_tracked", s->processes_tracked);
 		json_add_u64(o, "cgroups_tracked", s->cgroups_tracked);
 		json_add_u64(o, "enrolled", s->enrolled);
 		json_add_u64(o, "datagrams_rejected", s->datagrams_rejected);
+		json_add_u64(o, "psi_some_avg10_permyriad", s->psi_some_avg10_permyriad);
+		json_add_u64(o, "psi_full_avg10_permyriad", s->psi_full_avg10_permyriad);
 		return print_json(o);
 	}
 	format_duration(s->uptime_usec, up, sizeof(up));
@@ -156,6 +164,12 @@ static int cmd_status(int argc, char **argv)
 	printf("events:   exec %" PRIu64 ", fork %" PRIu64 ", exit %" PRIu64 ", rss %" PRIu64
 	       ", lost %" PRIu64 "\n",
 	       s->events_exec, s->events_fork, s->events_exit, s->events_rss, s->events_lost);
+	if (s->rss_raw_events)
+		printf("rss:      %" PRIu64 " records from %" PRIu64 " rss_stat events (1 per %.0f)\n",
+		       s->events_rss, s->rss_raw_events,
+		       (double)s->rss_raw_events / (double)(s->events_rss ? s->events_rss : 1));
+	printf("pressure: some %.2f%%, full %.2f%% (avg10, system)\n",
+	       (double)s->psi_some_avg10_permyriad / 100, (double)s->psi_full_avg10_permyriad / 100);
 	printf("tracking: %" PRIu64 " processes, %" PRIu64 " cgroups, %" PRIu64 " enrolled\n",
 	       s->processes_tracked, s->cgroups_tracked, s->enrolled);
 	printf("rejected: %" PRIu64 " datagrams\n", s->datagrams_rejected);
@@ -295,10 +309,315 @@ static int cmd_enroll(int argc, char **argv)
 	return 0;
 }
 
+static void format_bytes(uint64_t b, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "K", "M", "G", "T" };
+	double v = (double)b;
+	size_t u = 0;
+
+	if (b == UINT64_MAX) {
+		snprintf(buf, size, "max");
+		return;
+	}
+	while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%" PRIu64 "B", b);
+	else
+		snprintf(buf, size, "%.1f%s", v, units[u]);
+}
+
+static void format_rate(int64_t r, char *buf, size_t size)
+{
+	char b[16];
+
+	format_bytes(r < 0 ? 0 - (uint64_t)r : (uint64_t)r, b, sizeof(b));
+	if ((size_t)snprintf(buf, size, "%s%s/s", r < 0 ? "-" : r > 0 ? "+" : "", b) >= size)
+		snprintf(buf, size, "?");
+}
+
+/* Cgroup id -> path, fetched page by page (for ps's CGROUP column). */
+struct cgroup_names {
+	uint32_t n;
+	struct ipc_cgroup_entry *v;
+};
+
+static int fetch_cgroups(const char *only, struct cgroup_names *ret)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	struct ipc_ctl_list q = {};
+	struct ipc_msg msg;
+	int r;
+
+	ret->n = 0;
+	ret->v = NULL;
+	if (only)
+		snprintf(q.cgroup, sizeof(q.cgroup), "%s", only);
+	for (;;) {
+		const struct ipc_ctl_list_reply *rep;
+		void *nv;
+
+		r = call(IPC_CTL_CGROUPS, &q, sizeof(q), IPC_CTL_CGROUPS_REPLY, buf, sizeof(buf), &msg);
+		if (r < 0)
+			return r;
+		rep = msg.body;
+		nv = realloc(ret->v, (ret->n + msg.n_entries + 1) * sizeof(*ret->v));
+		if (!nv)
+			return log_error_errno(-ENOMEM, "Out of memory");
+		ret->v = nv;
+		memcpy(ret->v + ret->n, msg.entries, msg.n_entries * sizeof(*ret->v));
+		ret->n += msg.n_entries;
+		q.offset += msg.n_entries;
+		if (msg.n_entries == 0 || q.offset >= rep->total)
+			return 0;
+	}
+}
+
+static const char *cgroup_name(const struct cgroup_names *c, uint32_t id)
+{
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->v[i].id == id)
+			return c->v[i].path;
+	return "-";
+}
+
+static struct json_object *proc_json(const struct ipc_proc_entry *p, const char *cgroup)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_add_u64(o, "pid", p->pid);
+	json_add_u64(o, "ppid", p->ppid);
+	json_object_object_add(o, "comm", json_object_new_string(p->comm));
+	json_object_object_add(o, "cgroup", cgroup ? json_object_new_string(cgroup) : NULL);
+	json_add_u64(o, "rss_bytes", p->rss_anon_bytes + p->rss_file_bytes + p->rss_shmem_bytes);
+	json_add_u64(o, "rss_anon_bytes", p->rss_anon_bytes);
+	json_add_u64(o, "rss_file_bytes", p->rss_file_bytes);
+	json_add_u64(o, "rss_shmem_bytes", p->rss_shmem_bytes);
+	json_add_u64(o, "swap_bytes", p->swap_bytes);
+	json_add_u64(o, "minor_faults", p->minor_faults);
+	json_add_u64(o, "major_faults", p->major_faults);
+	json_object_object_add(o, "growth_bytes_per_sec",
+			       json_object_new_int64(p->growth_bytes_per_sec));
+	json_object_object_add(o, "enrolled", json_object_new_boolean(p->enrolled));
+	json_add_u64(o, "start_time_usec", p->start_time_usec);
+	return o;
+}
+
+static struct json_object *limit_json(uint64_t v)
+{
+	return v == UINT64_MAX ? NULL : json_object_new_uint64(v);
+}
+
+static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_add_u64(o, "id", c->id);
+	json_object_object_add(o, "path", json_object_new_string(c->path));
+	json_add_u64(o, "hierarchy", c->hierarchy);
+	json_add_u64(o, "nr_procs", c->nr_procs);
+	json_object_object_add(o, "limit_bytes", limit_json(c->limit_bytes));
+	json_object_object_add(o, "soft_limit_bytes", limit_json(c->soft_limit_bytes));
+	json_add_u64(o, "usage_bytes", c->usage_bytes);
+	json_add_u64(o, "failcnt", c->failcnt);
+	json_add_u64(o, "oom_events", c->oom_events);
+	json_add_u64(o, "psi_some_avg10_permyriad", c->psi_some_avg10_permyriad);
+	json_add_u64(o, "psi_full_avg10_permyriad", c->psi_full_avg10_permyriad);
+	return o;
+}
+
+static int cmd_ps(int argc, char **argv)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	static const char *const sorts[] = { [IPC_SORT_PID] = "pid", [IPC_SORT_RSS] = "rss",
+					     [IPC_SORT_GROWTH] = "growth",
+					     [IPC_SORT_FAULTS] = "faults" };
+	struct ipc_ctl_list q = { .sort = IPC_SORT_PID };
+	struct cgroup_names cg = {};
+	struct json_object *arr = NULL;
+	struct ipc_msg msg;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--sort") == 0 && i + 1 < argc) {
+			size_t k;
+
+			for (k = 0; k < ELEMENTSOF(sorts); k++)
+				if (strcmp(argv[i + 1], sorts[k]) == 0)
+					break;
+			if (k == ELEMENTSOF(sorts))
+				return log_error_errno(-EINVAL, "--sort: expected pid, rss, growth or faults, got %s",
+						       argv[i + 1]);
+			q.sort = (uint32_t)k;
+			i++;
+		} else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
+			if (strlen(argv[i + 1]) >= sizeof(q.cgroup))
+				return log_error_errno(-ENAMETOOLONG, "--cgroup: path too long");
+			snprintf(q.cgroup, sizeof(q.cgroup), "%s", argv[++i]);
+		} else {
+			return log_error_errno(-EINVAL, "ps: unexpected argument %s", argv[i]);
+		}
+	}
+	r = fetch_cgroups(NULL, &cg);
+	if (r == -ENODEV)
+		r = 0; /* no cgroup hierarchy: processes only */
+	if (r < 0)
+		return r;
+	if (arg_json)
+		arr = json_object_new_array();
+	else
+		printf("%7s %7s %-16s %9s %9s %9s %9s %11s %9s  %s\n", "PID", "PPID", "COMM", "RSS",
+		       "ANON", "FILE", "SHMEM", "GROWTH", "FAULTS", "CGROUP");
+	for (;;) {
+		const struct ipc_ctl_list_reply *rep;
+		const struct ipc_proc_entry *e;
+
+		r = call(IPC_CTL_LIST, &q, sizeof(q), IPC_CTL_LIST_REPLY, buf, sizeof(buf), &msg);
+		if (r < 0)
+			break;
+		rep = msg.body;
+		e = msg.entries;
+		for (uint32_t i = 0; i < msg.n_entries; i++) {
+			const char *cgp = e[i].cgroup_id ? cgroup_name(&cg, e[i].cgroup_id) : NULL;
+			char rss[16], anon[16], file[16], shm[16], gr[32];
+
+			if (arr) {
+				json_object_array_add(arr, proc_json(&e[i], cgp));
+				continue;
+			}
+			format_bytes(e[i].rss_anon_bytes + e[i].rss_file_bytes + e[i].rss_shmem_bytes,
+				     rss, sizeof(rss));
+			format_bytes(e[i].rss_anon_bytes, anon, sizeof(anon));
+			format_bytes(e[i].rss_file_bytes, file, sizeof(file));
+			format_bytes(e[i].rss_shmem_bytes, shm, sizeof(shm));
+			format_rate(e[i].growth_bytes_per_sec, gr, sizeof(gr));
+			printf("%7" PRIu32 " %7" PRIu32 " %-16s %9s %9s %9s %9s %11s %9" PRIu64 "  %s%s\n",
+			       e[i].pid, e[i].ppid, e[i].comm, rss, anon, file, shm, gr,
+			       e[i].minor_faults, cgp ?: "-", e[i].enrolled ? " [enrolled]" : "");
+		}
+		q.offset += msg.n_entries;
+		if (msg.n_entries == 0 || q.offset >= rep->total)
+			break;
+	}
+	free(cg.v);
+	if (r < 0) {
+		json_object_put(arr);
+		return r;
+	}
+	return arr ? print_json(arr) : 0;
+}
+
+static int cmd_cgroups(int argc, char **argv)
+{
+	struct cgroup_names cg;
+	struct json_object *arr = NULL;
+	int r;
+
+	if (argc != 1)
+		return log_error_errno(-EINVAL, "cgroups: unexpected argument %s", argv[1]);
+	r = fetch_cgroups(NULL, &cg);
+	if (r < 0)
+		return r;
+	if (arg_json)
+		arr = json_object_new_array();
+	else
+		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s  %s\n", "ID", "V", "PROCS", "USAGE", "LIMIT",
+		       "SOFT", "FAILCNT", "OOM", "PSI10", "PATH");
+	for (uint32_t i = 0; i < cg.n; i++) {
+		const struct ipc_cgroup_entry *c = &cg.v[i];
+		char use[16], lim[16], soft[16];
+
+		if (arr) {
+			json_object_array_add(arr, cgroup_json(c));
+			continue;
+		}
+		format_bytes(c->usage_bytes, use, sizeof(use));
+		format_bytes(c->limit_bytes, lim, sizeof(lim));
+		format_bytes(c->soft_limit_bytes, soft, sizeof(soft));
+		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %8" PRIu64 " %5" PRIu64
+		       " %6.2f%%  %s\n",
+		       c->id, c->hierarchy, c->nr_procs, use, lim, soft, c->failcnt, c->oom_events,
+		       (double)c->psi_some_avg10_permyriad / 100, c->path);
+	}
+	free(cg.v);
+	return arr ? print_json(arr) : 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	const struct ipc_ctl_show_reply *s;
+	struct ipc_ctl_pid q = {};
+	struct ipc_msg msg;
+	char a[32], b[16], c[16], d[16], e[16];
+	int r;
+
+	if (argc != 2)
+		return log_error_errno(-EINVAL, "Usage: memctl show PID");
+	r = parse_pid(argv[1], &q.pid);
+	if (r < 0)
+		return r;
+	r = call(IPC_CTL_SHOW, &q, sizeof(q), IPC_CTL_SHOW_REPLY, buf, sizeof(buf), &msg);
+	if (r < 0)
+		return r;
+	s = msg.body;
+	if (arg_json) {
+		struct json_object *o = proc_json(&s->proc, s->cgroup.path[0] ? s->cgroup.path : NULL);
+
+		json_object_object_add(o, "cgroup_detail",
+				       s->cgroup.path[0] ? cgroup_json(&s->cgroup) : NULL);
+		json_object_object_add(o, "time_to_limit_usec",
+				       s->time_to_limit_usec == UINT64_MAX ?
+					       NULL :
+					       json_object_new_uint64(s->time_to_limit_usec));
+		if (s->proc.enrolled) {
+			struct json_object *ar = json_object_new_object();
+
+			json_add_u64(ar, "logical_bytes", s->arena.logical_bytes);
+			json_add_u64(ar, "resident_bytes", s->arena.resident_bytes);
+			json_add_u64(ar, "compressed_bytes", s->arena.compressed_bytes);
+			json_add_u64(ar, "readbacks", s->arena.readbacks);
+			json_object_object_add(o, "arena", ar);
+		}
+		return print_json(o);
+	}
+	format_bytes(s->proc.rss_anon_bytes + s->proc.rss_file_bytes + s->proc.rss_shmem_bytes, a,
+		     sizeof(a));
+	format_bytes(s->proc.rss_anon_bytes, b, sizeof(b));
+	format_bytes(s->proc.rss_file_bytes, c, sizeof(c));
+	format_bytes(s->proc.rss_shmem_bytes, d, sizeof(d));
+	format_bytes(s->proc.swap_bytes, e, sizeof(e));
+	printf("pid:          %" PRIu32 " (%s), parent %" PRIu32 "%s\n", s->proc.pid, s->proc.comm,
+	       s->proc.ppid, s->proc.enrolled ? ", enrolled" : "");
+	printf("rss:          %s (anon %s, file %s, shmem %s), swap %s\n", a, b, c, d, e);
+	format_rate(s->proc.growth_bytes_per_sec, a, sizeof(a));
+	printf("growth:       %s\n", a);
+	printf("faults:       %" PRIu64 " minor, %" PRIu64 " major\n", s->proc.minor_faults,
+	       s->proc.major_faults);
+	if (s->cgroup.path[0]) {
+		format_bytes(s->cgroup.usage_bytes, a, sizeof(a));
+		format_bytes(s->cgroup.limit_bytes, b, sizeof(b));
+		printf("cgroup:       %s (v%" PRIu32 ")\n", s->cgroup.path, s->cgroup.hierarchy);
+		printf("usage/limit:  %s / %s\n", a, b);
+		if (s->time_to_limit_usec != UINT64_MAX) {
+			format_duration(s->time_to_limit_usec, a, sizeof(a));
+			printf("limit in:     %s at the current growth\n", a);
+		}
+	} else {
+		printf("cgroup:       unknown\n");
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
+	{ "ps", cmd_ps },
+	{ "show", cmd_show },
+	{ "cgroups", cmd_cgroups },
 	{ "status", cmd_status },
 	{ "events", cmd_events },
 	{ "enroll", cmd_enroll },

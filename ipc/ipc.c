@@ -24,13 +24,13 @@ _Static_assert(sizeof(struct ipc_relax) == 16, "ipc_relax layout");
 _Static_assert(sizeof(struct ipc_stats) == 144, "ipc_stats layout");
 _Static_assert(sizeof(struct ipc_bye) == 8, "ipc_bye layout");
 _Static_assert(sizeof(struct ipc_error) == 108, "ipc_error layout");
-_Static_assert(sizeof(struct ipc_ctl_status_reply) == 400, "ipc_ctl_status_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_status_reply) == 432, "ipc_ctl_status_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_list) == 264, "ipc_ctl_list layout");
 _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layout");
 _Static_assert(sizeof(struct ipc_proc_entry) == 112, "ipc_proc_entry layout");
 _Static_assert(sizeof(struct ipc_ctl_pid) == 8, "ipc_ctl_pid layout");
-_Static_assert(sizeof(struct ipc_cgroup_entry) == 320, "ipc_cgroup_entry layout");
-_Static_assert(sizeof(struct ipc_ctl_show_reply) == 592, "ipc_ctl_show_reply layout");
+_Static_assert(sizeof(struct ipc_cgroup_entry) == 328, "ipc_cgroup_entry layout");
+_Static_assert(sizeof(struct ipc_ctl_show_reply) == 600, "ipc_ctl_show_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_ok) == 8, "ipc_ctl_ok layout");
 _Static_assert(sizeof(struct ipc_ctl_events) == 16, "ipc_ctl_events layout");
 _Static_assert(sizeof(struct ipc_ctl_events_reply) == 16, "ipc_ctl_events_reply layout");
@@ -120,7 +120,7 @@ static int cgroup_entry_check(const struct ipc_cgroup_entry *e, bool may_be_empt
 	if (e->hierarchy == 0 ? !(may_be_empty && empty) : e->hierarchy > 2)
 		return -ERANGE;
 	if (e->psi_some_avg10_permyriad > IPC_PERMYRIAD_MAX ||
-	    e->psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX)
+	    e->psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX || e->reserved != 0)
 		return -ERANGE;
 	return 0;
 }
@@ -211,7 +211,8 @@ static int validate_status_reply(const struct ipc_type_info *t, const void *p)
 	struct ipc_ctl_status_reply m;
 
 	memcpy(&m, p, sizeof(m));
-	if (m.dry_run > 1 || m.reserved != 0)
+	if (m.dry_run > 1 || m.reserved != 0 || m.psi_some_avg10_permyriad > IPC_PERMYRIAD_MAX ||
+	    m.psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX)
 		return -ERANGE;
 	return 0;
 }

@@ -183,6 +183,10 @@ struct ipc_ctl_status_reply {
 	uint32_t dry_run;
 	uint32_t reserved;
 	char bpf_status[IPC_PATH_MAX]; /* "prog=loaded prog=off(reason) ..." */
+	uint64_t rss_raw_events; /* kmem:rss_stat hits folded into events_rss records */
+	uint64_t bpf_map_full; /* per-process BPF map entries refused (map full) */
+	uint64_t psi_some_avg10_permyriad; /* system-wide, /proc/pressure/memory */
+	uint64_t psi_full_avg10_permyriad;
 };
 
 enum ipc_sort {
@@ -216,7 +220,7 @@ struct ipc_proc_entry {
 	uint64_t major_faults;
 	int64_t growth_bytes_per_sec;
 	uint32_t enrolled;
-	uint32_t cgroup_index; /* index into the cgroup table, UINT32_MAX if none */
+	uint32_t cgroup_id; /* ipc_cgroup_entry.id of its memory cgroup, 0 if unknown */
 };
 
 struct ipc_ctl_pid {
@@ -235,6 +239,8 @@ struct ipc_cgroup_entry {
 	uint64_t oom_events; /* v1 oom_control under_oom count / v2 memory.events oom */
 	uint64_t psi_some_avg10_permyriad; /* v2 memory.pressure; 0 on v1 */
 	uint64_t psi_full_avg10_permyriad;
+	uint32_t id; /* the daemon's id for this cgroup (never reused), > 0 */
+	uint32_t reserved; /* must be 0 */
 };
 
 struct ipc_ctl_show_reply {

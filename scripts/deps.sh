@@ -29,9 +29,19 @@ cmds=(
 	"clang-format:clang-format"
 	"systemd-analyze:systemd"
 	"python3:python3"
+	"man:man-db"
+	"setpriv:util-linux"
+)
+
+# header-only libraries (no pkg-config file): header -> Debian package
+headers=(
+	"/usr/include/uthash.h:uthash-dev"
 )
 
 missing=()
+for h in "${headers[@]}"; do
+	[ -f "${h%%:*}" ] || missing+=("${h#*:}")
+done
 for m in "${pc_mods[@]}"; do
 	mod=${m%%:*} pkg=${m#*:}
 	# pkg-config itself may be the thing that is missing

@@ -208,13 +208,21 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(sum("sched_process_fork" in l for l in warnings), 1, warnings)
         d.stop()
 
+        # every lifecycle tracepoint, rss_stat and page faults gone: those
+        # programs are off, reclaim still loads, the daemon still answers
         d2 = Daemon(env={"MEMCTLD_TEST_MISSING_TRACEPOINTS":
-                         "sched_process_exec,sched_process_fork,sched_process_exit"})
+                         "sched_process_exec,sched_process_fork,sched_process_exit,"
+                         "cgroup_attach_task,rss_stat,page_fault_user"})
         self.addCleanup(d2.close)
         d2.wait_notify("READY=1")
         st = d2.status()
-        self.assertEqual(st["bpf"]["programs_loaded_mask"], 0)
+        self.assertEqual(st["bpf"]["programs_loaded_mask"], 1 << 2)
         self.assertIn("lifecycle=off(tracepoints missing", st["bpf"]["status"])
+        self.assertIn("rss=off(tracepoints missing: rss_stat", st["bpf"]["status"])
+        self.assertIn("faults=off(tracepoint missing: page_fault_user)", st["bpf"]["status"])
+        self.assertIn("reclaim=loaded", st["bpf"]["status"])
+        # without BPF, the /proc scan still fills the table
+        self.assertGreater(st["processes_tracked"], 0)
 
     def test_config_disables_program(self):
         d = self.start(config_text="[BPF]\nLifecycle=no\n")

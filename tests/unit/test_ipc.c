@@ -145,7 +145,7 @@ static void proc_entry_sample(struct ipc_proc_entry *e, uint32_t i)
 		.major_faults = i,
 		.growth_bytes_per_sec = -4096 + (int64_t)i,
 		.enrolled = i & 1,
-		.cgroup_index = i == 0 ? UINT32_MAX : i,
+		.cgroup_id = i,
 	};
 	snprintf(e->comm, sizeof(e->comm), "worker-%u", i);
 }
@@ -528,17 +528,17 @@ static void test_ipc_body_size_known(void **state)
 	/* the documented wire sizes (docs/protocol.md) */
 	assert_int_equal(ipc_body_size(IPC_ENROLL), 56);
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
-	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 400);
-	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 592);
+	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 432);
+	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 600);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 112);
-	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 320);
+	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 328);
 	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 128);
 }
 
 static void test_ipc_entries_max_fits(void **state)
 {
 	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 584);
-	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 204);
+	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 199);
 	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 511);
 	for (size_t i = 0; i < ELEMENTSOF(all_types); i++) {
 		uint16_t t = all_types[i];
@@ -1133,6 +1133,8 @@ static const struct range_row range_rows[] = {
 	BAD(IPC_ERROR, struct ipc_error, reserved, 1),
 	OK(IPC_ERROR, struct ipc_error, ref_type, 0xffff), /* refusing unknown types */
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, dry_run, 2),
+	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, psi_some_avg10_permyriad, 10001),
+	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, psi_full_avg10_permyriad, 10001),
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, reserved, 1),
 	OK(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, dry_run, 0),
 	BAD(IPC_CTL_LIST, struct ipc_ctl_list, sort, IPC_SORT_FAULTS + 1),
@@ -1153,6 +1155,7 @@ static const struct range_row range_rows[] = {
 	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, hierarchy, 2),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, psi_some_avg10_permyriad, 10001),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, psi_full_avg10_permyriad, 10001),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, reserved, 1),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, pid, 0),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, pid, 0x80000000U),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, reserved, 1),

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+/* daemon/proc-table.c: the process table. Entries are added from BPF exec/fork
+ * records or a /proc scan, held by pidfd, updated by coalesced RSS records,
+ * and removed on exit records or when a resync finds them gone. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/time-util.h"
+#include "daemon/cgroup-table.h"
+#include "daemon/log.h"
+#include "daemon/proc-parse.h"
+#include "daemon/proc-table.h"
+
+struct proc_table {
+	char proc_root[PATH_MAX];
+	bool real_proc; /* proc_root is the live /proc: pidfds mean something */
+	struct cgroup_table *cgroups;
+	struct proc_entry *by_pid;
+	unsigned count;
+	unsigned n_unresolved; /* entries whose cgroup needs resolving */
+	uint64_t clk_tck;
+	int exit_epoll; /* every entry's pidfd, readable when its process exits */
+};
+
+int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct proc_table **ret)
+{
+	struct proc_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->proc_root, sizeof(t->proc_root), "%s", proc_root);
+	t->real_proc = strcmp(proc_root, "/proc") == 0;
+	t->cgroups = cgroups;
+	t->clk_tck = (uint64_t)sysconf(_SC_CLK_TCK);
+	t->exit_epoll = epoll_create1(EPOLL_CLOEXEC);
+	if (t->exit_epoll < 0) {
+		free(t);
+		return negative_errno();
+	}
+	*ret = t;
+	return 0;
+}
+
+static void entry_free(struct proc_table *t, struct proc_entry *e)
+{
+	HASH_DEL(t->by_pid, e);
+	t->count--;
+	if (!e->cgroup || e->cgroup_stale)
+		t->n_unresolved--;
+	if (t->cgroups)
+		cgroup_table_unref(t->cgroups, e->cgroup);
+	if (e->pidfd >= 0)
+		close(e->pidfd);
+	free(e);
+}
+
+struct proc_table *proc_table_free(struct proc_table *t)
+{
+	struct proc_entry *e, *tmp;
+
+	if (!t)
+		return NULL;
+	HASH_ITER(hh, t->by_pid, e, tmp)
+		entry_free(t, e);
+	close(t->exit_epoll);
+	free(t);
+	return NULL;
+}
+
+unsigned proc_table_count(const struct proc_table *t)
+{
+	return t ? t->count : 0;
+}
+
+struct proc_entry *proc_table_get(struct proc_table *t, pid_t pid)
+{
+	struct proc_entry *e;
+
+	HASH_FIND_INT(t->by_pid, &pid, e);
+	return e;
+}
+
+struct proc_entry *proc_table_first(struct proc_table *t)
+{
+	return t->by_pid;
+}
+
+/* Exits are seen through the pidfd even when the BPF exit record is lost:
+ * a pidfd polls readable once its process has exited. */
+static void watch_exit(struct proc_table *t, struct proc_entry *e)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)e->pid };
+
+	if (e->pidfd >= 0 && epoll_ctl(t->exit_epoll, EPOLL_CTL_ADD, e->pidfd, &ev) < 0)
+		log_debug_errno(negative_errno(), "Cannot watch pidfd of %d: %m", (int)e->pid);
+}
+
+int proc_table_exit_fd(const struct proc_table *t)
+{
+	return t->exit_epoll;
+}
+
+unsigned proc_table_reap(struct proc_table *t, void (*cb)(void *userdata, pid_t pid),
+			 void *userdata)
+{
+	struct epoll_event evs[64];
+	unsigned n = 0;
+	int k;
+
+	while ((k = epoll_wait(t->exit_epoll, evs, (int)ELEMENTSOF(evs), 0)) > 0) {
+		for (int i = 0; i < k; i++) {
+			pid_t pid = (pid_t)evs[i].data.u64;
+
+			if (cb)
+				cb(userdata, pid);
+			proc_table_remove(t, pid); /* closing the pidfd unwatches it */
+			n++;
+		}
+		if (k < (int)ELEMENTSOF(evs))
+			break;
+	}
+	return n;
+}
+
+static int read_file(const struct proc_table *t, pid_t pid, const char *name, char *buf,
+		     size_t size)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%d/%s", t->proc_root, (int)pid, name) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	n = read(fd, buf, size - 1);
+	if (n < 0) {
+		n = errno == ESRCH ? -ESRCH : negative_errno();
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* RSS and identity from /proc/PID/stat and /proc/PID/status. */
+static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
+{
+	struct proc_stat st;
+	struct proc_status ss;
+	char buf[4096];
+	int r;
+
+	r = read_file(t, e->pid, "stat", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	r = proc_stat_parse(buf, (size_t)r, &st);
+	if (r < 0)
+		return r;
+	e->ppid = st.ppid;
+	snprintf(e->comm, sizeof(e->comm), "%.15s", st.comm);
+	e->start_time_usec = st.starttime_ticks * USEC_PER_SEC / t->clk_tck;
+
+	r = read_file(t, e->pid, "status", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	r = proc_status_parse(buf, (size_t)r, &ss);
+	if (r < 0)
+		return r;
+	if (!ss.has_mm)
+		return -ENOENT; /* a kernel thread: no memory of its own to watch */
+	e->rss_anon_bytes = ss.rss_anon_bytes;
+	e->rss_file_bytes = ss.rss_file_bytes;
+	e->rss_shmem_bytes = ss.rss_shmem_bytes;
+	e->swap_bytes = ss.vm_swap_bytes;
+	e->rss_time_usec = now_usec(CLOCK_BOOTTIME);
+	growth_window_push(&e->growth, e->rss_time_usec,
+			   e->rss_anon_bytes + e->rss_file_bytes + e->rss_shmem_bytes);
+	return 0;
+}
+
+int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e,
+			   uint64_t *ret_minor, uint64_t *ret_major)
+{
+	struct proc_stat st;
+	char buf[4096];
+	int r;
+
+	r = read_file(t, e->pid, "stat", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	r = proc_stat_parse(buf, (size_t)r, &st);
+	if (r < 0)
+		return r;
+	*ret_minor = st.minflt;
+	*ret_major = st.majflt;
+	return 0;
+}
+
+int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret)
+{
+	struct proc_entry *e = proc_table_get(t, pid);
+	int r;
+
+	if (e) {
+		if (ret)
+			*ret = e;
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->pid = pid;
+	e->pidfd = -1;
+	growth_window_init(&e->growth);
+	/* pin the process first, then read /proc, then check it is still the
+	 * same one: a PID reused in between would make the read a stranger's */
+	if (t->real_proc) {
+		e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (e->pidfd < 0 && (errno == ESRCH || errno == EINVAL)) {
+			free(e);
+			return -ESRCH;
+		}
+	}
+	r = entry_read_proc(t, e);
+	if (r == 0 && e->pidfd >= 0 && syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0)
+		r = -ESRCH;
+	if (r < 0) {
+		if (e->pidfd >= 0)
+			close(e->pidfd);
+		free(e);
+		return r;
+	}
+	HASH_ADD_INT(t->by_pid, pid, e);
+	t->count++;
+	t->n_unresolved++;
+	watch_exit(t, e);
+	if (ret)
+		*ret = e;
+	return 0;
+}
+
+int proc_table_add_event(struct proc_table *t, pid_t pid, pid_t ppid, const char *comm,
+			 uint64_t time_ns, struct proc_entry **ret)
+{
+	struct proc_entry *e = proc_table_get(t, pid);
+
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->pid = pid;
+		e->pidfd = -1;
+		growth_window_init(&e->growth);
+		if (t->real_proc) {
+			e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			if (e->pidfd < 0 && (errno == ESRCH || errno == EINVAL)) {
+				free(e);
+				return -ESRCH; /* exited before we got here: its exit record follows */
+			}
+		}
+		e->start_time_usec = time_ns / NSEC_PER_USEC;
+		HASH_ADD_INT(t->by_pid, pid, e);
+		t->count++;
+		t->n_unresolved++;
+		watch_exit(t, e);
+	}
+	e->ppid = ppid;
+	snprintf(e->comm, sizeof(e->comm), "%.15s", comm);
+	if (ret)
+		*ret = e;
+	return 0;
+}
+
+void proc_table_remove(struct proc_table *t, pid_t pid)
+{
+	struct proc_entry *e = proc_table_get(t, pid);
+
+	if (e)
+		entry_free(t, e);
+}
+
+void proc_table_rss(struct proc_entry *e, uint64_t time_ns, uint64_t anon, uint64_t file,
+		    uint64_t shmem, uint64_t swap)
+{
+	e->rss_anon_bytes = anon;
+	e->rss_file_bytes = file;
+	e->rss_shmem_bytes = shmem;
+	e->swap_bytes = swap;
+	e->rss_time_usec = time_ns / NSEC_PER_USEC;
+	growth_window_push(&e->growth, e->rss_time_usec, anon + file + shmem);
+}
+
+void proc_table_mark_cgroup_stale(struct proc_table *t, struct proc_entry *e)
+{
+	if (e->cgroup && !e->cgroup_stale) {
+		e->cgroup_stale = true;
+		t->n_unresolved++;
+	}
+}
+
+int proc_table_resolve_cgroup(struct proc_table *t, struct proc_entry *e)
+{
+	struct cgroup_entry *c = NULL;
+	char buf[4096], path[PATH_MAX];
+	struct proc_cgroup pc;
+	const char *p;
+	bool pending = !e->cgroup || e->cgroup_stale;
+	int r;
+
+	if (!t->cgroups)
+		return -ENODEV;
+	r = read_file(t, e->pid, "cgroup", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	r = proc_cgroup_parse(buf, (size_t)r, &pc);
+	if (r < 0)
+		return r;
+	p = cgroup_table_hierarchy(t->cgroups) == 1 ? pc.v1_memory_path : pc.v2_path;
+	if (!p) {
+		proc_cgroup_done(&pc);
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s", p);
+	proc_cgroup_done(&pc);
+	if (e->cgroup && strcmp(e->cgroup->path, path) == 0 && !e->cgroup->gone) {
+		if (pending)
+			t->n_unresolved--;
+		e->cgroup_stale = false;
+		return 0;
+	}
+	r = cgroup_table_ref(t->cgroups, path, &c);
+	if (r < 0)
+		return r;
+	cgroup_table_unref(t->cgroups, e->cgroup);
+	e->cgroup = c;
+	e->cgroup_stale = false;
+	if (pending)
+		t->n_unresolved--;
+	return 0;
+}
+
+unsigned proc_table_resolve_cgroups(struct proc_table *t)
+{
+	struct proc_entry *e, *tmp;
+	unsigned n = 0;
+
+	if (t->n_unresolved == 0 || !t->cgroups)
+		return 0;
+	HASH_ITER(hh, t->by_pid, e, tmp) {
+		if (e->cgroup && e->cgroup->gone)
+			proc_table_mark_cgroup_stale(t, e);
+		if (e->cgroup && !e->cgroup_stale)
+			continue;
+		if (proc_table_resolve_cgroup(t, e) == 0)
+			n++;
+	}
+	return n;
+}
+
+int proc_table_resync(struct proc_table *t)
+{
+	struct proc_entry *e, *tmp;
+	struct dirent *de;
+	int changes = 0;
+	DIR *d;
+
+	d = opendir(t->proc_root);
+	if (!d)
+		return negative_errno();
+	/* mark: pid 0 never appears in /proc, so seen = a generation bit */
+	HASH_ITER(hh, t->by_pid, e, tmp)
+		e->seen = false;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		e = proc_table_get(t, (pid_t)pid);
+		if (e) {
+			/* a pidfd that says "exited" means the PID now names another */
+			if (e->pidfd >= 0 &&
+			    syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0) {
+				entry_free(t, e);
+				changes++;
+			} else if (entry_read_proc(t, e) == 0) {
+				e->seen = true;
+				continue;
+			} else {
+				continue; /* exiting right now: the sweep drops it */
+			}
+		}
+		if (proc_table_add(t, (pid_t)pid, &e) == 0) {
+			e->seen = true;
+			changes++;
+		}
+	}
+	closedir(d);
+	/* sweep */
+	HASH_ITER(hh, t->by_pid, e, tmp) {
+		if (!e->seen) {
+			entry_free(t, e);
+			changes++;
+		}
+	}
+	return changes;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/proc-table.h: every process (thread-group leader), keyed by tgid and
+ * held by a pidfd. Built from /proc at start and after lost records, then kept
+ * by BPF events. A table: it records, it does not decide. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uthash.h>
+
+#include "policy/growth.h"
+
+struct cgroup_entry;
+struct cgroup_table;
+
+struct proc_entry {
+	pid_t pid;
+	pid_t ppid;
+	char comm[16];
+	int pidfd; /* -1 when it could not be opened (EMFILE, already gone) */
+	uint64_t start_time_usec; /* CLOCK_BOOTTIME */
+	uint64_t rss_anon_bytes;
+	uint64_t rss_file_bytes;
+	uint64_t rss_shmem_bytes;
+	uint64_t swap_bytes;
+	uint64_t rss_time_usec; /* CLOCK_BOOTTIME of the last RSS figure */
+	struct growth_window growth;
+	struct cgroup_entry *cgroup; /* NULL: unknown, resolved at the next tick */
+	bool cgroup_stale; /* migrated (cgroup_attach_task) or its cgroup vanished */
+	bool seen; /* resync's mark */
+	UT_hash_handle hh;
+};
+
+struct proc_table;
+
+int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct proc_table **ret);
+struct proc_table *proc_table_free(struct proc_table *t);
+
+unsigned proc_table_count(const struct proc_table *t);
+struct proc_entry *proc_table_get(struct proc_table *t, pid_t pid);
+/* Iterate: for (e = proc_table_first(t); e; e = e->hh.next) */
+struct proc_entry *proc_table_first(struct proc_table *t);
+
+/*
+ * Add pid if missing (reading /proc for comm, ppid, start time, RSS), and
+ * return it. -ESRCH if the process is already gone, -ENOMEM.
+ */
+int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret);
+/*
+ * Add (or update) pid from an exec/fork record without reading /proc: the
+ * record is the kernel's word on identity, and a fork storm must not cost two
+ * file reads per process. RSS follows from rss records, the cgroup from the
+ * next tick. -ESRCH if it already exited.
+ */
+int proc_table_add_event(struct proc_table *t, pid_t pid, pid_t ppid, const char *comm,
+			 uint64_t time_ns, struct proc_entry **ret);
+void proc_table_remove(struct proc_table *t, pid_t pid);
+
+/* An epoll fd, readable when a tracked process has exited; then call
+ * proc_table_reap(), which calls cb for each and removes them. */
+int proc_table_exit_fd(const struct proc_table *t);
+unsigned proc_table_reap(struct proc_table *t, void (*cb)(void *userdata, pid_t pid),
+			 void *userdata);
+
+/* Update from a coalesced RSS record (bytes and CLOCK_BOOTTIME ns). */
+void proc_table_rss(struct proc_entry *e, uint64_t time_ns, uint64_t anon, uint64_t file,
+		    uint64_t shmem, uint64_t swap);
+
+/*
+ * Reconcile with /proc: add processes the table lacks, drop those that are
+ * gone, refresh RSS of all from /proc/PID/status. Used at start and after
+ * the kernel dropped records. Returns the number of changes (added + removed)
+ * or -errno if /proc cannot be listed.
+ */
+int proc_table_resync(struct proc_table *t);
+
+/* Resolve the memory cgroup of entries that have none or a stale one. Cheap
+ * when nothing is pending. Returns how many were resolved. */
+unsigned proc_table_resolve_cgroups(struct proc_table *t);
+/* Lifetime minor and major faults from /proc/PID/stat, now. */
+int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e,
+			   uint64_t *ret_minor, uint64_t *ret_major);
+/* A task of e moved: resolve its cgroup again at the next tick. */
+void proc_table_mark_cgroup_stale(struct proc_table *t, struct proc_entry *e);
+/* Re-read one entry's cgroup from /proc now (for `memctl show`). */
+int proc_table_resolve_cgroup(struct proc_table *t, struct proc_entry *e);

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* policy/growth.h: a process's RSS series and its growth rate (least squares).
+ * Pure: fed with (time, bytes) samples, returns numbers; no I/O, no clocks. */
+#pragma once
+
+#include <stdint.h>
+
+#define GROWTH_WINDOW_SAMPLES 16
+
+/* Fixed-size ring of the most recent samples; times are CLOCK_BOOTTIME usec. */
+struct growth_window {
+	uint64_t time_usec[GROWTH_WINDOW_SAMPLES];
+	uint64_t bytes[GROWTH_WINDOW_SAMPLES];
+	uint8_t head; /* next slot to write */
+	uint8_t count;
+};
+
+void growth_window_init(struct growth_window *w);
+/* Add a sample. A sample older than the newest is ignored (returns -EINVAL);
+ * one at the same time replaces the newest. Returns 0. */
+int growth_window_push(struct growth_window *w, uint64_t time_usec, uint64_t bytes);
+/* Least-squares slope in bytes per second over the window; 0 with fewer than
+ * two samples or when all samples share one time. */
+int64_t growth_window_rate(const struct growth_window *w);
