@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "events.h"
+#include "ringbuf.h"
 
 #define PF_KTHREAD 0x00200000 /* include/linux/sched.h; not in BTF (a #define) */
 
@@ -51,7 +52,7 @@ static __always_inline int emit(__u32 type, struct task_struct *task, __u32 exit
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->time_ns = bpf_ktime_get_boot_ns();
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, ringbuf_wakeup_flags(&events));
 	if (s)
 		s->records++;
 	return 0;

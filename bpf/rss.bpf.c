@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "events.h"
+#include "ringbuf.h"
 
 /* task_struct.__state while copy_process() builds the task (include/linux/sched.h) */
 #define TASK_NEW 0x00000800
@@ -236,7 +237,7 @@ static __always_inline void rss_emit(struct ev_prog_stats *st, struct ev_rss_sta
 	e->shmem_bytes = s->pages[EV_RSS_SHMEM] << page_shift;
 	e->swap_bytes = s->pages[EV_RSS_SWAP] << page_shift;
 	e->raw_events = folded;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, ringbuf_wakeup_flags(&events));
 	if (st)
 		st->records++;
 }

@@ -43,8 +43,7 @@ static const char *const prog_names[_BPF_PROG_MAX] = {
 	[BPF_PROG_FAULTS] = "faults",
 };
 
-_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-				       va_list ap)
+_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[512];
 	size_t n;
@@ -89,8 +88,7 @@ static bool tracepoint_exists(struct bpf_loader *l, const char *tp)
 	return btf__find_by_name_kind(l->vmlinux, name, BTF_KIND_TYPEDEF) >= 0;
 }
 
-_printf_(3, 4) static void prog_off(struct bpf_loader *l, enum bpf_prog_id id, const char *fmt,
-				    ...)
+_printf_(3, 4) static void prog_off(struct bpf_loader *l, enum bpf_prog_id id, const char *fmt, ...)
 {
 	struct bpf_prog_state *p = &l->progs[id];
 	va_list ap;
@@ -215,6 +213,7 @@ static void lifecycle_load(struct bpf_loader *l, const struct memctld_config *c)
 		lifecycle_bpf__destroy(skel);
 		return;
 	}
+	skel->rodata->wakeup_bytes = c->ringbuf_bytes / 4;
 	r = bpf_map__set_max_entries(skel->maps.events, (uint32_t)c->ringbuf_bytes);
 	if (r >= 0)
 		r = lifecycle_bpf__load(skel);
@@ -251,6 +250,7 @@ static void rss_load(struct bpf_loader *l, const struct memctld_config *c)
 	skel->rodata->rss_threshold_bytes = c->rss_threshold_bytes;
 	skel->rodata->rss_interval_ns = c->rss_interval_usec * NSEC_PER_USEC;
 	skel->rodata->page_shift = (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
+	skel->rodata->wakeup_bytes = c->ringbuf_bytes / 4;
 	r = bpf_map__set_max_entries(skel->maps.events, (uint32_t)c->ringbuf_bytes);
 	if (r >= 0)
 		r = rss_bpf__load(skel);
@@ -367,9 +367,10 @@ int bpf_loader_new(const struct memctld_config *config, sd_event *event,
 	libbpf_set_print(libbpf_print);
 	l->vmlinux = btf__load_vmlinux_btf();
 	if (!l->vmlinux)
-		log_warning_errno(negative_errno(),
-				  "Kernel BTF not readable (/sys/kernel/btf/vmlinux): %m; "
-				  "no BPF program can load, carrying on with /proc and cgroup files only");
+		log_warning_errno(
+			negative_errno(),
+			"Kernel BTF not readable (/sys/kernel/btf/vmlinux): %m; "
+			"no BPF program can load, carrying on with /proc and cgroup files only");
 
 	lifecycle_load(l, config);
 	rss_load(l, config);
@@ -449,8 +450,8 @@ void bpf_loader_describe(const struct bpf_loader *l, char *buf, size_t size)
 }
 
 /* Per-CPU array element 0, summed. values must hold ncpus elements of size. */
-static int percpu_sum(const struct bpf_loader *l, struct bpf_map *map, size_t size,
-		      uint64_t *ret, size_t n_u64)
+static int percpu_sum(const struct bpf_loader *l, struct bpf_map *map, size_t size, uint64_t *ret,
+		      size_t n_u64)
 {
 	uint32_t zero = 0;
 	int r = 0;

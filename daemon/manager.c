@@ -2,6 +2,7 @@
 /* daemon/manager.c: memctld's event loop: signals, the tick, config reload,
  * sd_notify, sockets (own or socket-activated) and the sources feeding tables. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +59,19 @@ int manager_config_load(const char *path, bool required, struct memctld_config *
 uint64_t manager_uptime_usec(const struct manager *m)
 {
 	return now_usec(CLOCK_MONOTONIC) - m->start_usec;
+}
+
+/* sd-event timers are one-shot: a periodic one needs its time moved and
+ * itself enabled again, or it silently fires once (a bug this had). */
+static int timer_rearm(sd_event_source *s, uint64_t next_usec)
+{
+	int r = sd_event_source_set_time(s, next_usec);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	if (r < 0)
+		return log_error_errno(r, "Failed to re-arm a timer: %m");
+	return 0;
 }
 
 static void track(struct manager *m, const struct ev_lifecycle *e)
@@ -128,12 +142,23 @@ static void on_reaped(void *userdata, pid_t pid)
 	bpf_loader_faults_untrack(m->bpf, pid);
 }
 
-static int on_exit_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/*
+ * Drain ring buffers and reap exited processes on a short timer rather than
+ * on every record and every exit: under a 1,000 processes/s storm, a wakeup
+ * per event was most of the daemon's CPU (bench/churn: 8% of a core before,
+ * see docs/benchmarks.md after). The BPF side still forces a wakeup when a
+ * quarter of a ring is pending, so a burst cannot overflow it between drains.
+ * 100 ms keeps "tracked within 1 s of exec, gone within 1 s of exit" easy.
+ */
+#define DRAIN_INTERVAL_USEC (100 * USEC_PER_MSEC)
+
+static int on_drain(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 
+	bpf_loader_drain(m->bpf);
 	proc_table_reap(m->procs, on_reaped, m);
-	return 0;
+	return timer_rearm(s, usec + DRAIN_INTERVAL_USEC);
 }
 
 /* Reconcile the process table with /proc: at start, and after the kernel
@@ -187,7 +212,6 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 	uint64_t lost = m->bpf ? bpf_loader_lost(m->bpf) : 0;
-	int r;
 
 	if (lost > m->lost_reported) {
 		manager_resync(m, "records lost");
@@ -200,11 +224,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	}
 	manager_sample(m);
 	manager_notify_status(m);
-
-	r = sd_event_source_set_time(s, usec + m->config.tick_usec);
-	if (r < 0)
-		return log_error_errno(r, "Failed to re-arm the tick timer: %m");
-	return 0;
+	return timer_rearm(s, usec + m->config.tick_usec);
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -400,7 +420,7 @@ struct manager *manager_free(struct manager *m)
 	m->enroll = enroll_table_free(m->enroll);
 	m->control = control_server_free(m->control);
 	manager_sockets_unlink(m);
-	sd_event_source_disable_unref(m->exit_source);
+	sd_event_source_disable_unref(m->drain_source);
 	m->procs = proc_table_free(m->procs);
 	m->cgroups = cgroup_table_free(m->cgroups);
 	m->bpf = bpf_loader_free(m->bpf);
@@ -457,21 +477,25 @@ int manager_run(struct manager *m)
 	/* tables after BPF: a process born during the scan is in the ring buffer */
 	r = cgroup_table_new(m->config.cgroup_root, 0, &m->cgroups);
 	if (r < 0)
-		log_warning_errno(r, "No memory cgroup hierarchy found%s%s: %m; cgroup figures are off",
-				  m->config.cgroup_root[0] ? " at " : "", m->config.cgroup_root);
+		log_warning_errno(
+			r, "No memory cgroup hierarchy found%s%s: %m; cgroup figures are off",
+			m->config.cgroup_root[0] ? " at " : "", m->config.cgroup_root);
 	else
 		log_info("Memory cgroups: v%d at %s", cgroup_table_hierarchy(m->cgroups),
 			 cgroup_table_root(m->cgroups));
 	r = proc_table_new(m->config.proc_root, m->cgroups, &m->procs);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the process table: %m");
-	r = sd_event_add_io(m->event, &m->exit_source, proc_table_exit_fd(m->procs), EPOLLIN,
-			    on_exit_fd, m);
+	r = sd_event_add_time_relative(m->event, &m->drain_source, CLOCK_MONOTONIC,
+				       DRAIN_INTERVAL_USEC, 10 * USEC_PER_MSEC, on_drain, m);
 	if (r < 0)
-		return log_error_errno(r, "Failed to watch process exits: %m");
+		return log_error_errno(r, "Failed to add the drain timer: %m");
 	manager_resync(m, "start");
 	manager_sample(m);
 	m->counters.resyncs = 0; /* the start scan is not a resync after loss */
+	/* loading parsed vmlinux BTF (several MiB) once per object; give the
+	 * freed heap back, so steady-state RSS is what the tables need */
+	malloc_trim(0);
 
 	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
 				       m->config.tick_usec, 0, on_tick, m);

@@ -38,7 +38,7 @@ struct manager {
 
 	sd_event *event;
 	sd_event_source *tick_source;
-	sd_event_source *exit_source; /* pidfds of tracked processes */
+	sd_event_source *drain_source; /* ring buffers and exited pidfds, every 100 ms */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 
 	struct bpf_loader *bpf;

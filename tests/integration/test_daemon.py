@@ -230,6 +230,20 @@ class DaemonTest(unittest.TestCase):
         self.assertIn("lifecycle=off(disabled in config)", st["bpf"]["status"])
         self.assertNotIn("warning", d.log())
 
+    def test_tick_keeps_running(self):
+        # STATUS= goes out every tick: several in a few seconds, not just one
+        d = self.start(config_text="[Daemon]\nTickIntervalSec=200ms\n")
+        d.notify_msgs.clear()
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and \
+                sum("STATUS=" in m for m in d.notify_msgs) < 5:
+            d.notify.settimeout(0.5)
+            try:
+                d.notify_msgs.append(d.notify.recv(4096).decode())
+            except socket.timeout:
+                pass
+        self.assertGreaterEqual(sum("STATUS=" in m for m in d.notify_msgs), 5, d.notify_msgs)
+
     def test_watchdog_pings(self):
         d = self.start(watchdog_usec=200000)
         d.notify_msgs.clear()

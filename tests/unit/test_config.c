@@ -50,7 +50,7 @@ static void test_config_init_defaults(void **state)
 	assert_true(c.bpf_lifecycle && c.bpf_rss && c.bpf_reclaim && c.bpf_faults);
 	assert_int_equal(c.rss_threshold_bytes, 1 << 20);
 	assert_int_equal(c.rss_interval_usec, USEC_PER_SEC);
-	assert_int_equal(c.ringbuf_bytes, 4 << 20);
+	assert_int_equal(c.ringbuf_bytes, 256 << 10);
 	assert_string_equal(c.cgroup_root, "");
 	assert_string_equal(c.proc_root, "/proc");
 	assert_int_equal(c.max_enroll_per_uid, 64);
