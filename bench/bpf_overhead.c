@@ -16,7 +16,8 @@ static double run_toucher(size_t bytes)
 
 	if (pid == 0) {
 		long page = sysconf(_SC_PAGESIZE);
-		char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			       0);
 
 		if (p == MAP_FAILED)
 			_exit(1);
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
 		ratio[i] = b / a;
 		printf("pair=%d without_s=%.3f with_s=%.3f ratio=%.4f records=%" PRIu64
 		       " raw_events=%" PRIu64 "\n",
-		       i, a, b, b / a, s1.events_rss - s0.events_rss, s1.rss_raw_events - s0.rss_raw_events);
+		       i, a, b, b / a, s1.events_rss - s0.events_rss,
+		       s1.rss_raw_events - s0.rss_raw_events);
 		fflush(stdout);
 	}
 	printf("workload=touch_%zu_MiB_4KiB_pages pairs=%d\n", mib, pairs);
@@ -104,6 +106,7 @@ int main(int argc, char **argv)
 	       bench_median(ratio, pairs));
 	printf("records=%" PRIu64 " raw_events=%" PRIu64 "\n", records, raw);
 	printf("records_per_raw_event=%.6f raw_events_per_record=%.0f (target >= 100)\n",
-	       raw ? (double)records / (double)raw : 0, records ? (double)raw / (double)records : 0);
+	       raw ? (double)records / (double)raw : 0,
+	       records ? (double)raw / (double)records : 0);
 	return 0;
 }

@@ -63,7 +63,8 @@ int cgroup_table_new(const char *root, int hierarchy, struct cgroup_table **ret)
 
 			if (statfs(root, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
 				hierarchy = 2;
-			else if (snprintf(probe, sizeof(probe), "%s/memory.limit_in_bytes", root) > 0 &&
+			else if (snprintf(probe, sizeof(probe), "%s/memory.limit_in_bytes", root) >
+					 0 &&
 				 stat(probe, &st) == 0)
 				hierarchy = 1;
 			else
@@ -96,7 +97,7 @@ struct cgroup_table *cgroup_table_free(struct cgroup_table *t)
 	if (!t)
 		return NULL;
 	HASH_ITER(hh, t->by_path, e, tmp)
-		entry_free(t, e);
+	entry_free(t, e);
 	free(t);
 	return NULL;
 }
@@ -194,7 +195,8 @@ unsigned cgroup_table_refresh(struct cgroup_table *t, uint64_t now_usec)
 	struct cgroup_entry *e, *tmp;
 	unsigned vanished = 0;
 
-	HASH_ITER(hh, t->by_path, e, tmp) {
+	HASH_ITER(hh, t->by_path, e, tmp)
+	{
 		bool was_gone = e->gone;
 
 		if (entry_read(t, e, now_usec) == -ENOENT && !was_gone)
