@@ -31,10 +31,11 @@ struct {
 /* Key: the memory cgroup's id, i.e. the kernfs id of css->cgroup of the
  * memory controller, which is the inode number of its directory in the
  * hierarchy the memory controller is mounted on (v1: under
- * /sys/fs/cgroup/memory; v2: the cgroup2 mount). The daemon deletes the ids
- * of cgroups it has dropped. */
+ * /sys/fs/cgroup/memory; v2: the cgroup2 mount). An LRU hash: any cgroup
+ * that reclaims gets an entry, tracked by the daemon or not, and the least
+ * recently reclaiming ones make room; nobody has to delete dead ids. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__type(value, struct ev_reclaim_counters);

@@ -145,6 +145,14 @@ static int entry_read(struct cgroup_table *t, struct cgroup_entry *e, uint64_t n
 		e->valid = false;
 		return r;
 	}
+	if (!e->memcg_id) {
+		char dir[PATH_MAX];
+		struct stat st;
+
+		if ((size_t)snprintf(dir, sizeof(dir), "%s%s", t->root, e->path) < sizeof(dir) &&
+		    stat(dir, &st) == 0)
+			e->memcg_id = st.st_ino;
+	}
 	e->valid = true;
 	e->gone = false;
 	e->read_usec = now_usec;

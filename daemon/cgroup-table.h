@@ -18,6 +18,10 @@ struct cgroup_entry {
 	bool gone; /* its directory vanished; freed when nr_procs drops to 0 */
 	struct cgroup_mem mem;
 	uint64_t read_usec; /* CLOCK_MONOTONIC of the last successful read */
+	uint64_t memcg_id; /* inode of its directory = the kernel's memcg id (bpf/README.md) */
+	uint64_t reclaims; /* from BPF vmscan, read each tick */
+	uint64_t reclaim_stall_ns;
+	uint64_t reclaimed_pages;
 	UT_hash_handle hh;
 };
 

@@ -136,9 +136,13 @@ static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->path, sizeof(out->path), "%s", c->path);
-	out->hierarchy = (uint32_t)(c->valid ? (int)c->mem.hierarchy : cgroup_table_hierarchy(m->cgroups));
+	out->hierarchy =
+		(uint32_t)(c->valid ? (int)c->mem.hierarchy : cgroup_table_hierarchy(m->cgroups));
 	out->nr_procs = c->nr_procs;
 	out->id = c->id;
+	out->reclaims = c->reclaims;
+	out->reclaim_stall_usec = c->reclaim_stall_ns / NSEC_PER_USEC;
+	out->reclaimed_pages = c->reclaimed_pages;
 	out->limit_bytes = out->soft_limit_bytes = UINT64_MAX;
 	if (!c->valid)
 		return;
@@ -301,8 +305,8 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 	rate = rep.proc.growth_bytes_per_sec;
 	if (rate > 0 && p->cgroup && p->cgroup->valid && rep.cgroup.limit_bytes != UINT64_MAX &&
 	    rep.cgroup.limit_bytes > rep.cgroup.usage_bytes)
-		rep.time_to_limit_usec =
-			(rep.cgroup.limit_bytes - rep.cgroup.usage_bytes) / (uint64_t)rate * USEC_PER_SEC;
+		rep.time_to_limit_usec = (rep.cgroup.limit_bytes - rep.cgroup.usage_bytes) /
+					 (uint64_t)rate * USEC_PER_SEC;
 	reply(c, IPC_CTL_SHOW_REPLY, msg->hdr.seq, &rep, sizeof(rep), NULL, 0);
 }
 

@@ -191,6 +191,17 @@ static void manager_sample(struct manager *m)
 	proc_table_resolve_cgroups(m->procs);
 	if (m->cgroups) {
 		gone = cgroup_table_refresh(m->cgroups, now_usec(CLOCK_MONOTONIC));
+		for (struct cgroup_entry *c = cgroup_table_first(m->cgroups); c; c = c->hh.next) {
+			struct ev_reclaim_counters rc;
+
+			if (c->memcg_id &&
+			    bpf_loader_reclaim_cgroup(m->bpf, c->memcg_id, &rc) == 0) {
+				c->reclaims = rc.memcg_end + rc.softlimit_end;
+				c->reclaim_stall_ns = rc.memcg_stall_ns;
+				c->reclaimed_pages =
+					rc.memcg_reclaimed_pages + rc.softlimit_reclaimed_pages;
+			}
+		}
 		if (gone > 0) {
 			/* their processes moved or died: look again next tick */
 			log_debug("%u cgroup(s) vanished", gone);

@@ -165,11 +165,13 @@ static int cmd_status(int argc, char **argv)
 	       ", lost %" PRIu64 "\n",
 	       s->events_exec, s->events_fork, s->events_exit, s->events_rss, s->events_lost);
 	if (s->rss_raw_events)
-		printf("rss:      %" PRIu64 " records from %" PRIu64 " rss_stat events (1 per %.0f)\n",
+		printf("rss:      %" PRIu64 " records from %" PRIu64
+		       " rss_stat events (1 per %.0f)\n",
 		       s->events_rss, s->rss_raw_events,
 		       (double)s->rss_raw_events / (double)(s->events_rss ? s->events_rss : 1));
 	printf("pressure: some %.2f%%, full %.2f%% (avg10, system)\n",
-	       (double)s->psi_some_avg10_permyriad / 100, (double)s->psi_full_avg10_permyriad / 100);
+	       (double)s->psi_some_avg10_permyriad / 100,
+	       (double)s->psi_full_avg10_permyriad / 100);
 	printf("tracking: %" PRIu64 " processes, %" PRIu64 " cgroups, %" PRIu64 " enrolled\n",
 	       s->processes_tracked, s->cgroups_tracked, s->enrolled);
 	printf("rejected: %" PRIu64 " datagrams\n", s->datagrams_rejected);
@@ -359,7 +361,8 @@ static int fetch_cgroups(const char *only, struct cgroup_names *ret)
 		const struct ipc_ctl_list_reply *rep;
 		void *nv;
 
-		r = call(IPC_CTL_CGROUPS, &q, sizeof(q), IPC_CTL_CGROUPS_REPLY, buf, sizeof(buf), &msg);
+		r = call(IPC_CTL_CGROUPS, &q, sizeof(q), IPC_CTL_CGROUPS_REPLY, buf, sizeof(buf),
+			 &msg);
 		if (r < 0)
 			return r;
 		rep = msg.body;
@@ -425,13 +428,17 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 	json_add_u64(o, "oom_events", c->oom_events);
 	json_add_u64(o, "psi_some_avg10_permyriad", c->psi_some_avg10_permyriad);
 	json_add_u64(o, "psi_full_avg10_permyriad", c->psi_full_avg10_permyriad);
+	json_add_u64(o, "reclaims", c->reclaims);
+	json_add_u64(o, "reclaim_stall_usec", c->reclaim_stall_usec);
+	json_add_u64(o, "reclaimed_pages", c->reclaimed_pages);
 	return o;
 }
 
 static int cmd_ps(int argc, char **argv)
 {
 	static uint8_t buf[IPC_MSG_MAX];
-	static const char *const sorts[] = { [IPC_SORT_PID] = "pid", [IPC_SORT_RSS] = "rss",
+	static const char *const sorts[] = { [IPC_SORT_PID] = "pid",
+					     [IPC_SORT_RSS] = "rss",
 					     [IPC_SORT_GROWTH] = "growth",
 					     [IPC_SORT_FAULTS] = "faults" };
 	struct ipc_ctl_list q = { .sort = IPC_SORT_PID };
@@ -448,8 +455,10 @@ static int cmd_ps(int argc, char **argv)
 				if (strcmp(argv[i + 1], sorts[k]) == 0)
 					break;
 			if (k == ELEMENTSOF(sorts))
-				return log_error_errno(-EINVAL, "--sort: expected pid, rss, growth or faults, got %s",
-						       argv[i + 1]);
+				return log_error_errno(
+					-EINVAL,
+					"--sort: expected pid, rss, growth or faults, got %s",
+					argv[i + 1]);
 			q.sort = (uint32_t)k;
 			i++;
 		} else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
@@ -487,13 +496,15 @@ static int cmd_ps(int argc, char **argv)
 				json_object_array_add(arr, proc_json(&e[i], cgp));
 				continue;
 			}
-			format_bytes(e[i].rss_anon_bytes + e[i].rss_file_bytes + e[i].rss_shmem_bytes,
+			format_bytes(e[i].rss_anon_bytes + e[i].rss_file_bytes +
+					     e[i].rss_shmem_bytes,
 				     rss, sizeof(rss));
 			format_bytes(e[i].rss_anon_bytes, anon, sizeof(anon));
 			format_bytes(e[i].rss_file_bytes, file, sizeof(file));
 			format_bytes(e[i].rss_shmem_bytes, shm, sizeof(shm));
 			format_rate(e[i].growth_bytes_per_sec, gr, sizeof(gr));
-			printf("%7" PRIu32 " %7" PRIu32 " %-16s %9s %9s %9s %9s %11s %9" PRIu64 "  %s%s\n",
+			printf("%7" PRIu32 " %7" PRIu32 " %-16s %9s %9s %9s %9s %11s %9" PRIu64
+			       "  %s%s\n",
 			       e[i].pid, e[i].ppid, e[i].comm, rss, anon, file, shm, gr,
 			       e[i].minor_faults, cgp ?: "-", e[i].enrolled ? " [enrolled]" : "");
 		}
@@ -523,8 +534,9 @@ static int cmd_cgroups(int argc, char **argv)
 	if (arg_json)
 		arr = json_object_new_array();
 	else
-		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s  %s\n", "ID", "V", "PROCS", "USAGE", "LIMIT",
-		       "SOFT", "FAILCNT", "OOM", "PSI10", "PATH");
+		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s %8s %9s  %s\n", "ID", "V", "PROCS",
+		       "USAGE", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10", "RECLAIMS", "STALL",
+		       "PATH");
 	for (uint32_t i = 0; i < cg.n; i++) {
 		const struct ipc_cgroup_entry *c = &cg.v[i];
 		char use[16], lim[16], soft[16];
@@ -537,9 +549,10 @@ static int cmd_cgroups(int argc, char **argv)
 		format_bytes(c->limit_bytes, lim, sizeof(lim));
 		format_bytes(c->soft_limit_bytes, soft, sizeof(soft));
 		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %8" PRIu64 " %5" PRIu64
-		       " %6.2f%%  %s\n",
+		       " %6.2f%% %8" PRIu64 " %7.1fms  %s\n",
 		       c->id, c->hierarchy, c->nr_procs, use, lim, soft, c->failcnt, c->oom_events,
-		       (double)c->psi_some_avg10_permyriad / 100, c->path);
+		       (double)c->psi_some_avg10_permyriad / 100, c->reclaims,
+		       (double)c->reclaim_stall_usec / 1000, c->path);
 	}
 	free(cg.v);
 	return arr ? print_json(arr) : 0;
@@ -564,7 +577,8 @@ static int cmd_show(int argc, char **argv)
 		return r;
 	s = msg.body;
 	if (arg_json) {
-		struct json_object *o = proc_json(&s->proc, s->cgroup.path[0] ? s->cgroup.path : NULL);
+		struct json_object *o =
+			proc_json(&s->proc, s->cgroup.path[0] ? s->cgroup.path : NULL);
 
 		json_object_object_add(o, "cgroup_detail",
 				       s->cgroup.path[0] ? cgroup_json(&s->cgroup) : NULL);
@@ -615,12 +629,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "ps", cmd_ps },
-	{ "show", cmd_show },
-	{ "cgroups", cmd_cgroups },
-	{ "status", cmd_status },
-	{ "events", cmd_events },
-	{ "enroll", cmd_enroll },
+	{ "ps", cmd_ps },	    { "show", cmd_show },     { "cgroups", cmd_cgroups },
+	{ "status", cmd_status },   { "events", cmd_events }, { "enroll", cmd_enroll },
 	{ "unenroll", cmd_enroll },
 };
 

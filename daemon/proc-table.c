@@ -69,7 +69,7 @@ struct proc_table *proc_table_free(struct proc_table *t)
 	if (!t)
 		return NULL;
 	HASH_ITER(hh, t->by_pid, e, tmp)
-		entry_free(t, e);
+	entry_free(t, e);
 	close(t->exit_epoll);
 	free(t);
 	return NULL;
@@ -190,8 +190,8 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 	return 0;
 }
 
-int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e,
-			   uint64_t *ret_minor, uint64_t *ret_major)
+int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e, uint64_t *ret_minor,
+			   uint64_t *ret_major)
 {
 	struct proc_stat st;
 	char buf[4096];
@@ -358,7 +358,8 @@ unsigned proc_table_resolve_cgroups(struct proc_table *t)
 
 	if (t->n_unresolved == 0 || !t->cgroups)
 		return 0;
-	HASH_ITER(hh, t->by_pid, e, tmp) {
+	HASH_ITER(hh, t->by_pid, e, tmp)
+	{
 		if (e->cgroup && e->cgroup->gone)
 			proc_table_mark_cgroup_stale(t, e);
 		if (e->cgroup && !e->cgroup_stale)
@@ -381,7 +382,7 @@ int proc_table_resync(struct proc_table *t)
 		return negative_errno();
 	/* mark: pid 0 never appears in /proc, so seen = a generation bit */
 	HASH_ITER(hh, t->by_pid, e, tmp)
-		e->seen = false;
+	e->seen = false;
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
@@ -409,7 +410,8 @@ int proc_table_resync(struct proc_table *t)
 	}
 	closedir(d);
 	/* sweep */
-	HASH_ITER(hh, t->by_pid, e, tmp) {
+	HASH_ITER(hh, t->by_pid, e, tmp)
+	{
 		if (!e->seen) {
 			entry_free(t, e);
 			changes++;

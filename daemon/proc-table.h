@@ -79,8 +79,8 @@ int proc_table_resync(struct proc_table *t);
  * when nothing is pending. Returns how many were resolved. */
 unsigned proc_table_resolve_cgroups(struct proc_table *t);
 /* Lifetime minor and major faults from /proc/PID/stat, now. */
-int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e,
-			   uint64_t *ret_minor, uint64_t *ret_major);
+int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e, uint64_t *ret_minor,
+			   uint64_t *ret_major);
 /* A task of e moved: resolve its cgroup again at the next tick. */
 void proc_table_mark_cgroup_stale(struct proc_table *t, struct proc_entry *e);
 /* Re-read one entry's cgroup from /proc now (for `memctl show`). */

@@ -241,6 +241,9 @@ struct ipc_cgroup_entry {
 	uint64_t psi_full_avg10_permyriad;
 	uint32_t id; /* the daemon's id for this cgroup (never reused), > 0 */
 	uint32_t reserved; /* must be 0 */
+	uint64_t reclaims; /* memcg (limit/high) + v1 soft-limit reclaim runs, from BPF */
+	uint64_t reclaim_stall_usec; /* time its tasks spent in those reclaims */
+	uint64_t reclaimed_pages;
 };
 
 struct ipc_ctl_show_reply {

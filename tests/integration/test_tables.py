@@ -147,6 +147,29 @@ class TablesTest(unittest.TestCase):
             lambda: not [x for x in self.d.ctl_json("cgroups") if x["path"] == rel], timeout=3))
         self.assertTrue(self.d.proc.poll() is None)
 
+    def test_reclaim_counters_of_a_cgroup_at_its_limit(self):
+        self.start()
+        cg = self.v1_cgroup(32 << 20)
+        rel = "/" + os.path.basename(cg)
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                            os.environ.get("BUILD", "build"), "reclaim-test.dat")
+        self.addCleanup(lambda: os.path.exists(data) and os.unlink(data))
+        # 128 MiB of page cache written from inside a 32 MiB cgroup: memcg reclaim
+        p = subprocess.Popen(["sh", "-c", 'echo $$ > %s/cgroup.procs && dd if=/dev/zero of=%s '
+                              'bs=1M count=128 status=none && echo ready && exec sleep 60'
+                              % (cg, data)], stdout=subprocess.PIPE, text=True)
+        self.kill_later(p)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+
+        def reclaimed():
+            c = [x for x in self.d.ctl_json("cgroups") if x["path"] == rel]
+            return c and c[0]["reclaims"] > 0 and c[0]["reclaimed_pages"] > 0 and c[0]
+        c = wait_until(reclaimed, timeout=3)
+        self.assertTrue(c, "no reclaim counted: %s" % self.d.ctl_json("cgroups"))
+        print("reclaims=%d reclaimed_pages=%d stall_usec=%d" % (
+            c["reclaims"], c["reclaimed_pages"], c["reclaim_stall_usec"]))
+        self.assertLessEqual(c["usage_bytes"], 32 << 20)
+
     def test_cgroup_removed_while_tracked_no_error_storm(self):
         self.start()
         cg = self.v1_cgroup(256 << 20)

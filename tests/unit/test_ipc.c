@@ -529,16 +529,16 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_ENROLL), 56);
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
 	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 432);
-	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 600);
+	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 624);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 112);
-	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 328);
+	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
 	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 128);
 }
 
 static void test_ipc_entries_max_fits(void **state)
 {
 	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 584);
-	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 199);
+	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 186);
 	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 511);
 	for (size_t i = 0; i < ELEMENTSOF(all_types); i++) {
 		uint16_t t = all_types[i];
