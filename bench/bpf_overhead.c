@@ -87,6 +87,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pairs", required_argument, NULL, 'p' },
 		{ "mib", required_argument, NULL, 'm' },
+		{ "quick", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
 	uint64_t records = 0, raw = 0, bpf_ns = 0, bpf_runs = 0;
 	double cpu_with = 0;
 
-	while ((c = getopt_long(argc, argv, "p:m:h", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "p:m:qh", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'p':
 			pairs = atoi(optarg);
@@ -104,8 +105,12 @@ int main(int argc, char **argv)
 		case 'm':
 			mib = (size_t)atol(optarg);
 			break;
+		case 'q': /* a smoke run: 3 pairs of 256 MiB */
+			pairs = 3;
+			mib = 256;
+			break;
 		default:
-			printf("Usage: bpf_overhead [--pairs N (5..64, default 7)] [--mib N (default 2048)]\n"
+			printf("Usage: bpf_overhead [--pairs N (1..64, default 7)] [--mib N (default 2048)] [--quick]\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD) with the config text in\n"
 			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults).\n");
 			return c == 'h' ? 0 : 1;

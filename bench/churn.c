@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "hold", required_argument, NULL, 'n' },
+		{ "quick", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 	pid_t *held;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "r:s:n:h", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "r:s:n:qh", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'r':
 			rate = atof(optarg);
@@ -71,8 +72,12 @@ int main(int argc, char **argv)
 		case 'n':
 			hold = atol(optarg);
 			break;
+		case 'q': /* a smoke run */
+			seconds = 3;
+			hold = 1000;
+			break;
 		default:
-			printf("Usage: churn [--rate N/s (1000)] [--seconds N (30)] [--hold N (10000)]\n"
+			printf("Usage: churn [--rate N/s (1000)] [--seconds N (30)] [--hold N (10000)] [--quick]\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD).\n");
 			return c == 'h' ? 0 : 1;
 		}

@@ -16,8 +16,8 @@ cd "$top"
 
 benches=(
 	"arena|$BUILD/bench/arena"
-	# "bpf_overhead|$BUILD/bench/bpf_overhead"
-	# "churn|bench/churn.sh"
+	"bpf_overhead|$BUILD/bench/bpf_overhead"
+	"churn|$BUILD/bench/churn"
 )
 
 only=${BENCH:-}

@@ -101,6 +101,29 @@ class TablesTest(unittest.TestCase):
         # the RSS came from coalesced records, far fewer than raw events
         self.assertGreater(self.d.status()["events"]["rss"], 0)
 
+    def test_ps_sorting_and_errors(self):
+        self.start()
+        p = toucher(64)
+        self.kill_later(p)
+        self.assertTrue(wait_until(lambda: self.d.ctl_json("show", str(p.pid))["rss_bytes"]
+                                   > 64 << 20, timeout=3))
+        for key, field in (("rss", "rss_bytes"), ("faults", "minor_faults"),
+                           ("growth", "growth_bytes_per_sec")):
+            ps = self.d.ctl_json("ps", "--sort", key)
+            vals = [x[field] for x in ps]
+            self.assertEqual(vals, sorted(vals, reverse=True), key)
+        self.assertIn(p.pid, [x["pid"] for x in self.d.ctl_json("ps", "--sort", "rss")[:20]])
+        pids = [x["pid"] for x in self.d.ctl_json("ps")]
+        self.assertEqual(pids, sorted(pids))
+        text = self.d.ctl("ps").stdout.splitlines()
+        self.assertTrue(text[0].split()[:3] == ["PID", "PPID", "COMM"])
+        r = self.d.ctl("ps", "--sort", "size", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("expected pid, rss, growth or faults", r.stderr)
+        r = self.d.ctl("show", "4194000", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no such process", r.stderr)
+
     def v1_cgroup(self, limit):
         if not os.path.isdir(V1_ROOT):
             self.skipTest("skip: no cgroup v1 memory controller at %s" % V1_ROOT)
