@@ -208,24 +208,17 @@ int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e, uin
 	return 0;
 }
 
-int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret)
+/* A new entry pinned by a pidfd (on the live /proc), not yet in the table.
+ * -ESRCH if the process is already gone. */
+static int entry_new(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 {
-	struct proc_entry *e = proc_table_get(t, pid);
-	int r;
+	struct proc_entry *e = calloc(1, sizeof(*e));
 
-	if (e) {
-		if (ret)
-			*ret = e;
-		return 0;
-	}
-	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->pid = pid;
 	e->pidfd = -1;
 	growth_window_init(&e->growth);
-	/* pin the process first, then read /proc, then check it is still the
-	 * same one: a PID reused in between would make the read a stranger's */
 	if (t->real_proc) {
 		e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (e->pidfd < 0 && (errno == ESRCH || errno == EINVAL)) {
@@ -233,19 +226,41 @@ int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 			return -ESRCH;
 		}
 	}
-	r = entry_read_proc(t, e);
-	if (r == 0 && e->pidfd >= 0 && syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0)
-		r = -ESRCH;
-	if (r < 0) {
-		if (e->pidfd >= 0)
-			close(e->pidfd);
-		free(e);
-		return r;
-	}
+	*ret = e;
+	return 0;
+}
+
+static void entry_insert(struct proc_table *t, struct proc_entry *e)
+{
 	HASH_ADD_INT(t->by_pid, pid, e);
 	t->count++;
 	t->n_unresolved++;
 	watch_exit(t, e);
+}
+
+int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret)
+{
+	struct proc_entry *e = proc_table_get(t, pid);
+	int r;
+
+	if (!e) {
+		r = entry_new(t, pid, &e);
+		if (r < 0)
+			return r;
+		/* pinned first, then read, then checked alive: a PID reused in
+		 * between would have made the read a stranger's */
+		r = entry_read_proc(t, e);
+		if (r == 0 && e->pidfd >= 0 &&
+		    syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0)
+			r = -ESRCH;
+		if (r < 0) {
+			if (e->pidfd >= 0)
+				close(e->pidfd);
+			free(e);
+			return r;
+		}
+		entry_insert(t, e);
+	}
 	if (ret)
 		*ret = e;
 	return 0;
@@ -255,26 +270,14 @@ int proc_table_add_event(struct proc_table *t, pid_t pid, pid_t ppid, const char
 			 uint64_t time_ns, struct proc_entry **ret)
 {
 	struct proc_entry *e = proc_table_get(t, pid);
+	int r;
 
 	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->pid = pid;
-		e->pidfd = -1;
-		growth_window_init(&e->growth);
-		if (t->real_proc) {
-			e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-			if (e->pidfd < 0 && (errno == ESRCH || errno == EINVAL)) {
-				free(e);
-				return -ESRCH; /* exited before we got here: its exit record follows */
-			}
-		}
+		r = entry_new(t, pid, &e);
+		if (r < 0)
+			return r; /* exited before we got here: its exit record follows */
 		e->start_time_usec = time_ns / NSEC_PER_USEC;
-		HASH_ADD_INT(t->by_pid, pid, e);
-		t->count++;
-		t->n_unresolved++;
-		watch_exit(t, e);
+		entry_insert(t, e);
 	}
 	e->ppid = ppid;
 	snprintf(e->comm, sizeof(e->comm), "%.15s", comm);
