@@ -346,36 +346,54 @@ struct cgroup_names {
 	struct ipc_cgroup_entry *v;
 };
 
-static int fetch_cgroups(const char *only, struct cgroup_names *ret)
+/* Page through a list-style request (offset in q) and collect every entry
+ * into one malloc'd array. */
+static int list_all(uint16_t type, uint16_t reply_type, struct ipc_ctl_list *q, void **ret,
+		    uint32_t *ret_n)
 {
 	static uint8_t buf[IPC_MSG_MAX];
-	struct ipc_ctl_list q = {};
+	size_t esz = ipc_entry_size(reply_type);
+	uint8_t *v = NULL;
+	uint32_t n = 0;
 	struct ipc_msg msg;
 	int r;
+
+	for (;;) {
+		const struct ipc_ctl_list_reply *rep;
+		void *nv;
+
+		r = call(type, q, sizeof(*q), reply_type, buf, sizeof(buf), &msg);
+		if (r < 0) {
+			free(v);
+			return r;
+		}
+		rep = msg.body;
+		nv = realloc(v, (n + msg.n_entries + 1) * esz);
+		if (!nv) {
+			free(v);
+			return log_error_errno(-ENOMEM, "Out of memory");
+		}
+		v = nv;
+		memcpy(v + n * esz, msg.entries, msg.n_entries * esz);
+		n += msg.n_entries;
+		q->offset += msg.n_entries;
+		if (msg.n_entries == 0 || q->offset >= rep->total)
+			break;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int fetch_cgroups(const char *only, struct cgroup_names *ret)
+{
+	struct ipc_ctl_list q = {};
 
 	ret->n = 0;
 	ret->v = NULL;
 	if (only)
 		snprintf(q.cgroup, sizeof(q.cgroup), "%s", only);
-	for (;;) {
-		const struct ipc_ctl_list_reply *rep;
-		void *nv;
-
-		r = call(IPC_CTL_CGROUPS, &q, sizeof(q), IPC_CTL_CGROUPS_REPLY, buf, sizeof(buf),
-			 &msg);
-		if (r < 0)
-			return r;
-		rep = msg.body;
-		nv = realloc(ret->v, (ret->n + msg.n_entries + 1) * sizeof(*ret->v));
-		if (!nv)
-			return log_error_errno(-ENOMEM, "Out of memory");
-		ret->v = nv;
-		memcpy(ret->v + ret->n, msg.entries, msg.n_entries * sizeof(*ret->v));
-		ret->n += msg.n_entries;
-		q.offset += msg.n_entries;
-		if (msg.n_entries == 0 || q.offset >= rep->total)
-			return 0;
-	}
+	return list_all(IPC_CTL_CGROUPS, IPC_CTL_CGROUPS_REPLY, &q, (void **)&ret->v, &ret->n);
 }
 
 static const char *cgroup_name(const struct cgroup_names *c, uint32_t id)
@@ -436,7 +454,6 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 
 static int cmd_ps(int argc, char **argv)
 {
-	static uint8_t buf[IPC_MSG_MAX];
 	static const char *const sorts[] = { [IPC_SORT_PID] = "pid",
 					     [IPC_SORT_RSS] = "rss",
 					     [IPC_SORT_GROWTH] = "growth",
@@ -444,7 +461,8 @@ static int cmd_ps(int argc, char **argv)
 	struct ipc_ctl_list q = { .sort = IPC_SORT_PID };
 	struct cgroup_names cg = {};
 	struct json_object *arr = NULL;
-	struct ipc_msg msg;
+	struct ipc_proc_entry *e = NULL;
+	uint32_t n = 0;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -479,39 +497,26 @@ static int cmd_ps(int argc, char **argv)
 	else
 		printf("%7s %7s %-16s %9s %9s %9s %9s %11s %9s  %s\n", "PID", "PPID", "COMM", "RSS",
 		       "ANON", "FILE", "SHMEM", "GROWTH", "FAULTS", "CGROUP");
-	for (;;) {
-		const struct ipc_ctl_list_reply *rep;
-		const struct ipc_proc_entry *e;
+	r = list_all(IPC_CTL_LIST, IPC_CTL_LIST_REPLY, &q, (void **)&e, &n);
+	for (uint32_t i = 0; r >= 0 && i < n; i++) {
+		const char *cgp = e[i].cgroup_id ? cgroup_name(&cg, e[i].cgroup_id) : NULL;
+		char rss[16], anon[16], file[16], shm[16], gr[32];
 
-		r = call(IPC_CTL_LIST, &q, sizeof(q), IPC_CTL_LIST_REPLY, buf, sizeof(buf), &msg);
-		if (r < 0)
-			break;
-		rep = msg.body;
-		e = msg.entries;
-		for (uint32_t i = 0; i < msg.n_entries; i++) {
-			const char *cgp = e[i].cgroup_id ? cgroup_name(&cg, e[i].cgroup_id) : NULL;
-			char rss[16], anon[16], file[16], shm[16], gr[32];
-
-			if (arr) {
-				json_object_array_add(arr, proc_json(&e[i], cgp));
-				continue;
-			}
-			format_bytes(e[i].rss_anon_bytes + e[i].rss_file_bytes +
-					     e[i].rss_shmem_bytes,
-				     rss, sizeof(rss));
-			format_bytes(e[i].rss_anon_bytes, anon, sizeof(anon));
-			format_bytes(e[i].rss_file_bytes, file, sizeof(file));
-			format_bytes(e[i].rss_shmem_bytes, shm, sizeof(shm));
-			format_rate(e[i].growth_bytes_per_sec, gr, sizeof(gr));
-			printf("%7" PRIu32 " %7" PRIu32 " %-16s %9s %9s %9s %9s %11s %9" PRIu64
-			       "  %s%s\n",
-			       e[i].pid, e[i].ppid, e[i].comm, rss, anon, file, shm, gr,
-			       e[i].minor_faults, cgp ?: "-", e[i].enrolled ? " [enrolled]" : "");
+		if (arr) {
+			json_object_array_add(arr, proc_json(&e[i], cgp));
+			continue;
 		}
-		q.offset += msg.n_entries;
-		if (msg.n_entries == 0 || q.offset >= rep->total)
-			break;
+		format_bytes(e[i].rss_anon_bytes + e[i].rss_file_bytes + e[i].rss_shmem_bytes, rss,
+			     sizeof(rss));
+		format_bytes(e[i].rss_anon_bytes, anon, sizeof(anon));
+		format_bytes(e[i].rss_file_bytes, file, sizeof(file));
+		format_bytes(e[i].rss_shmem_bytes, shm, sizeof(shm));
+		format_rate(e[i].growth_bytes_per_sec, gr, sizeof(gr));
+		printf("%7" PRIu32 " %7" PRIu32 " %-16s %9s %9s %9s %9s %11s %9" PRIu64 "  %s%s\n",
+		       e[i].pid, e[i].ppid, e[i].comm, rss, anon, file, shm, gr, e[i].minor_faults,
+		       cgp ?: "-", e[i].enrolled ? " [enrolled]" : "");
 	}
+	free(e);
 	free(cg.v);
 	if (r < 0) {
 		json_object_put(arr);
