@@ -247,6 +247,8 @@ struct arena {
 	uint32_t cand_mask_by_codec[_ARENA_CODEC_MAX]; /* candidate indexes per codec */
 	uint64_t class_seen[_FAIR_CLASS_MAX]; /* under model_lock: sampling cadence */
 	uint32_t probe_next[_FAIR_CLASS_MAX]; /* under model_lock: round-robin probe */
+	uint32_t reject_run[_FAIR_CLASS_MAX]; /* under model_lock: predicted rejections
+					       * in a row (re-probe cadence) */
 	uint32_t cpu_every; /* measure thread CPU time on 1 codec call in this many */
 
 	struct arena_counters cnt;
@@ -299,5 +301,10 @@ void arena_stats_to_ipc(const struct arena_stats *s, struct ipc_arena_stats *ret
  * For tests that corrupt the store; no locking beyond the chunk's. */
 int arena_test_stored_payload(struct arena_region *region, size_t offset, uint8_t **ret_payload,
 			      uint32_t *ret_size);
+/* The codec setting a COMPRESSED chunk was stored with (the bench's fairness section
+ * needs it: LZ4 fast 4 and 16 often emit identical bytes). Returns 0, -ENODATA (not
+ * compressed), -EINVAL. */
+int arena_test_chunk_codec(struct arena_region *region, size_t offset, uint32_t *ret_codec,
+			   int32_t *ret_level);
 /* The chunk state (enum chunk_state) of the chunk holding offset, or -EINVAL. */
 int arena_test_chunk_state(struct arena_region *region, size_t offset);

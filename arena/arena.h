@@ -36,7 +36,11 @@ extern "C" {
  * over the allowed candidates (LZ4 fast at the configured accelerations, LZ4 default,
  * zstd at the configured low levels; zstd for COLD chunks only). A chunk is admitted
  * only if it saves at least min_savings_permyriad of its size; otherwise it stays RAW
- * and is not retried until it is written again. All-zero chunks are stored as nothing.
+ * and is not retried until it is written again. With one allowed candidate the bounded
+ * compression itself decides admission; with several, a rejection predicted by the
+ * cost model is still tried now and then, so a model misled by a few incompressible
+ * chunks recovers (docs/arena.md, "Fairness policy"). All-zero chunks are stored as
+ * nothing.
  *
  * Data is never lost: a chunk's pages are released only after its compressed copy is
  * complete in the store; every stored chunk carries a CRC32C checked before it is
@@ -155,8 +159,10 @@ struct arena_config {
 	uint32_t prefetch_next_k;
 	/* Cost model upkeep: the first 2 chunks of each data class are measured with
 	 * every allowed candidate; after that one chunk in sample_interval (per class)
-	 * also measures one other candidate, round robin. The chosen codec is observed
-	 * on every compression and readback anyway. Default 64; 0 = never sample. */
+	 * also measures one candidate, round robin over the allowed ones (the chosen
+	 * one included). The chosen codec's output size is observed on every
+	 * compression, its decode time on timed readbacks. Default 64; 0 = never
+	 * sample (predicted rejections are still re-tried, see above). */
 	uint32_t sample_interval;
 	/* No flags are defined; must be 0. */
 	uint32_t flags;

@@ -415,6 +415,132 @@ static void test_arena_region_compress_incompressible(void **state)
 	free(data);
 }
 
+/* 4 KiB pages of English text: compresses well with every codec. */
+static void fill_english(uint8_t *p, size_t n)
+{
+	static const char text[] = "The quick brown fox jumps over the lazy dog while the "
+				   "memory arena compresses cold chunks and returns pages. ";
+
+	for (size_t off = 0; off < n; off++)
+		p[off] = (uint8_t)text[off % (sizeof(text) - 1)];
+}
+
+/* Hex digits drawn at random: a text-like alphabet (classified with text) that LZ4
+ * cannot shrink by 5%. */
+static void fill_hex(uint8_t *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t) "0123456789abcdef"[rng_next(&seed) % 16];
+}
+
+/*
+ * One incompressible chunk, then compressible ones, under a single allowed codec: the
+ * failed compression must not teach the model "nothing here compresses" for good
+ * (0.1.0 rejected all 127 text chunks without trying them). And back: once the data
+ * turns incompressible the chunks are rejected again.
+ */
+static void test_arena_region_compress_single_codec_recovers(void **state)
+{
+	static const uint32_t masks[] = { ARENA_CODECS_LZ4, ARENA_CODECS_ALL };
+	const size_t chunk = 4096, n_chunks = 128, n = chunk * n_chunks;
+	uint8_t *data = malloc(n);
+
+	assert_non_null(data);
+	for (size_t m = 0; m < ELEMENTSOF(masks); m++) {
+		struct arena *a = arena_make(chunk, masks[m], 0);
+		struct arena_region *r;
+		struct arena_stats s;
+
+		fill(data, chunk, DATA_RANDOM, 11);
+		fill_english(data + chunk, n - chunk);
+		assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+		region_put(r, 0, data, n);
+		assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+		s = stats(a);
+		assert_int_equal(s.compress_attempts, n_chunks);
+		assert_int_equal(s.compress_admitted, n_chunks - 1);
+		assert_int_equal(s.compress_rejected, 1);
+		assert_int_equal(arena_test_chunk_state(r, 0), CHUNK_RAW);
+		region_check(r, data, n, chunk);
+
+		/* the other direction: rewritten with random data, everything stays raw */
+		fill(data, n, DATA_RANDOM, 12);
+		region_put(r, 0, data, n);
+		assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+		s = stats(a);
+		assert_int_equal(s.chunks_raw, n_chunks);
+		assert_int_equal(s.compress_rejected, 1 + n_chunks);
+		region_check(r, data, n, chunk);
+
+		/* and back again: text compresses once more */
+		fill_english(data, n);
+		region_put(r, 0, data, n);
+		assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+		assert_int_equal(stats(a).chunks_raw, 0);
+		region_check(r, data, n, chunk);
+		arena_region_free(r);
+		arena_free(a);
+	}
+	free(data);
+}
+
+/* One codec and no incompressible chunk: every chunk is admitted (the control). */
+static void test_arena_region_compress_single_codec_all_admitted(void **state)
+{
+	const size_t chunk = 4096, n = chunk * 128;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_LZ4, 0);
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+
+	assert_non_null(data);
+	fill_english(data, n);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	assert_int_equal(stats(a).compress_admitted, 128);
+	region_check(r, data, n, chunk);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+/*
+ * The multi-candidate path: chunks that share a data class with text but that no
+ * allowed codec shrinks (hex digits, HOT so no zstd) drive every estimate of the class
+ * to "no savings", sampling included. Text chunks of that class that follow must be
+ * tried again within a few chunks, not after a whole sampling interval (0.1.0 left 57
+ * of the 120 raw).
+ */
+static void test_arena_region_compress_multi_codec_recovers(void **state)
+{
+	const size_t chunk = 4096, n_bad = 8, n_chunks = 128, n = chunk * n_chunks;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	struct arena_stats s;
+
+	assert_non_null(data);
+	for (size_t i = 0; i < n_bad; i++)
+		fill_hex(data + i * chunk, chunk, 100 + i);
+	fill_english(data + n_bad * chunk, n - n_bad * chunk);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	/* the chunks are HOT: LZ4 fast and LZ4 only */
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	s = stats(a);
+	assert_int_equal(s.compress_attempts, n_chunks);
+	/* predicted rejections in a row are retried 1st, 2nd, 4th, ...: after 6 of them
+	 * (the first 2 chunks are measured) the 7th, a text chunk, may still go untried */
+	assert_in_range(s.compress_rejected, n_bad, n_bad + 2);
+	for (size_t i = n_bad + 4; i < n_chunks; i++)
+		assert_int_equal(arena_test_chunk_state(r, i * chunk), CHUNK_COMPRESSED);
+	assert_int_equal(s.chunks_by_codec[ARENA_CODEC_ZSTD], 0);
+	region_check(r, data, n, chunk);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
 static void test_arena_compress_bytes_store_full(void **state)
 {
 	/* a cap of two segments: one usable, one kept for compaction */
@@ -1073,6 +1199,9 @@ int main(void)
 		cmocka_unit_test(test_arena_region_compress_round_trip_chunk_sizes),
 		cmocka_unit_test(test_arena_region_compress_all_zero),
 		cmocka_unit_test(test_arena_region_compress_incompressible),
+		cmocka_unit_test(test_arena_region_compress_single_codec_recovers),
+		cmocka_unit_test(test_arena_region_compress_single_codec_all_admitted),
+		cmocka_unit_test(test_arena_region_compress_multi_codec_recovers),
 		cmocka_unit_test(test_arena_compress_bytes_store_full),
 		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
 		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
