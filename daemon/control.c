@@ -282,7 +282,6 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 	const struct enrollment_info *en;
 	struct ipc_ctl_show_reply rep;
 	struct proc_entry *p;
-	int64_t rate;
 
 	p = proc_table_get(m->procs, (pid_t)q->pid);
 	if (!p) {
@@ -302,11 +301,10 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 	if (en)
 		rep.arena = en->stats;
 	rep.time_to_limit_usec = UINT64_MAX;
-	rate = rep.proc.growth_bytes_per_sec;
-	if (rate > 0 && p->cgroup && p->cgroup->valid && rep.cgroup.limit_bytes != UINT64_MAX &&
-	    rep.cgroup.limit_bytes > rep.cgroup.usage_bytes)
-		rep.time_to_limit_usec = (rep.cgroup.limit_bytes - rep.cgroup.usage_bytes) /
-					 (uint64_t)rate * USEC_PER_SEC;
+	if (p->cgroup && p->cgroup->valid)
+		rep.time_to_limit_usec = growth_time_to_limit_usec(rep.cgroup.usage_bytes,
+								   rep.cgroup.limit_bytes,
+								   rep.proc.growth_bytes_per_sec);
 	reply(c, IPC_CTL_SHOW_REPLY, msg->hdr.seq, &rep, sizeof(rep), NULL, 0);
 }
 

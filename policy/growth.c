@@ -38,6 +38,25 @@ int growth_window_push(struct growth_window *w, uint64_t time_usec, uint64_t byt
 	return 0;
 }
 
+uint64_t growth_time_to_limit_usec(uint64_t usage_bytes, uint64_t limit_bytes,
+				   int64_t rate_bytes_per_sec)
+{
+	uint64_t headroom, rate, secs, rem;
+
+	if (limit_bytes == UINT64_MAX || rate_bytes_per_sec <= 0)
+		return UINT64_MAX;
+	if (usage_bytes >= limit_bytes)
+		return 0;
+	headroom = limit_bytes - usage_bytes;
+	rate = (uint64_t)rate_bytes_per_sec;
+	secs = headroom / rate;
+	rem = headroom % rate;
+	if (secs >= UINT64_MAX / 1000000)
+		return UINT64_MAX;
+	/* whole seconds, then the remainder, so neither step overflows */
+	return secs * 1000000 + (uint64_t)((double)rem / (double)rate * 1e6);
+}
+
 int64_t growth_window_rate(const struct growth_window *w)
 {
 	double sx = 0, sy = 0, sxx = 0, sxy = 0, n = w->count, den, slope;

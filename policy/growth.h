@@ -22,3 +22,9 @@ int growth_window_push(struct growth_window *w, uint64_t time_usec, uint64_t byt
 /* Least-squares slope in bytes per second over the window; 0 with fewer than
  * two samples or when all samples share one time. */
 int64_t growth_window_rate(const struct growth_window *w);
+
+/* At rate_bytes_per_sec, how long until usage reaches limit: UINT64_MAX when
+ * never (rate <= 0, no limit: limit == UINT64_MAX) or too far to count in
+ * usec; 0 when already at or over the limit. */
+uint64_t growth_time_to_limit_usec(uint64_t usage_bytes, uint64_t limit_bytes,
+				   int64_t rate_bytes_per_sec);
