@@ -163,43 +163,33 @@ static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
 	}
 }
 
+/* Largest first by the key, then by pid; on the entries as they are sent, so
+ * what the client sees is in order (the fault counts move under us). */
 static int proc_cmp(const void *a, const void *b, void *arg)
 {
-	enum ipc_sort sort_key = *(const enum ipc_sort *)arg;
-	const struct proc_entry *x = *(struct proc_entry *const *)a;
-	const struct proc_entry *y = *(struct proc_entry *const *)b;
+	const struct ipc_proc_entry *x = a, *y = b;
+	enum ipc_sort key = *(const enum ipc_sort *)arg;
 	int64_t kx = 0, ky = 0;
 
-	switch (sort_key) {
+	switch (key) {
 	case IPC_SORT_RSS:
 		kx = (int64_t)(x->rss_anon_bytes + x->rss_file_bytes + x->rss_shmem_bytes);
 		ky = (int64_t)(y->rss_anon_bytes + y->rss_file_bytes + y->rss_shmem_bytes);
 		break;
 	case IPC_SORT_GROWTH:
-		kx = growth_window_rate(&x->growth);
-		ky = growth_window_rate(&y->growth);
+		kx = x->growth_bytes_per_sec;
+		ky = y->growth_bytes_per_sec;
 		break;
-	case IPC_SORT_FAULTS: /* precomputed into seen-order below */
+	case IPC_SORT_FAULTS:
+		kx = (int64_t)x->minor_faults;
+		ky = (int64_t)y->minor_faults;
+		break;
 	case IPC_SORT_PID:
 		break;
 	}
 	if (kx != ky)
-		return kx > ky ? -1 : 1; /* largest first */
+		return kx > ky ? -1 : 1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
-struct faults_key {
-	struct proc_entry *p;
-	uint64_t faults;
-};
-
-static int faults_cmp(const void *a, const void *b)
-{
-	const struct faults_key *x = a, *y = b;
-
-	if (x->faults != y->faults)
-		return x->faults > y->faults ? -1 : 1;
-	return x->p->pid < y->p->pid ? -1 : x->p->pid > y->p->pid;
 }
 
 static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
@@ -207,45 +197,26 @@ static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
 	struct manager *m = c->server->m;
 	const struct ipc_ctl_list *q = msg->body;
 	struct ipc_ctl_list_reply rep = {};
-	_cleanup_free_ struct proc_entry **v = NULL;
-	_cleanup_free_ struct ipc_proc_entry *out = NULL;
-	uint32_t n = 0, max = ipc_entries_max(IPC_CTL_LIST_REPLY);
-	struct proc_entry *p;
+	_cleanup_free_ struct ipc_proc_entry *v = NULL;
+	enum ipc_sort key = (enum ipc_sort)q->sort;
+	uint32_t n = 0;
 
+	/* one snapshot, sorted, then the page asked for: a page of 584 from
+	 * 10,000 processes costs ~10 ms of fault-map lookups */
 	v = calloc(proc_table_count(m->procs) + 1, sizeof(*v));
-	out = calloc(max, sizeof(*out));
-	if (!v || !out) {
+	if (!v) {
 		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
 		return;
 	}
-	for (p = proc_table_first(m->procs); p; p = p->hh.next)
+	for (struct proc_entry *p = proc_table_first(m->procs); p; p = p->hh.next)
 		if (!q->cgroup[0] || (p->cgroup && strcmp(p->cgroup->path, q->cgroup) == 0))
-			v[n++] = p;
-	if (q->sort == IPC_SORT_FAULTS) {
-		_cleanup_free_ struct faults_key *k = calloc(n + 1, sizeof(*k));
-
-		if (!k) {
-			reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
-			return;
-		}
-		for (uint32_t i = 0; i < n; i++) {
-			struct ev_fault_counts f = {};
-
-			bpf_loader_faults_get(m->bpf, v[i]->pid, &f);
-			k[i] = (struct faults_key){ v[i], f.faults };
-		}
-		qsort(k, n, sizeof(*k), faults_cmp);
-		for (uint32_t i = 0; i < n; i++)
-			v[i] = k[i].p;
-	} else {
-		enum ipc_sort key = (enum ipc_sort)q->sort;
-
-		qsort_r(v, n, sizeof(*v), proc_cmp, &key);
-	}
+			fill_proc(m, p, &v[n++]);
+	qsort_r(v, n, sizeof(*v), proc_cmp, &key);
 	rep.total = n;
-	for (uint32_t i = q->offset; i < n && rep.count < max; i++)
-		fill_proc(m, v[i], &out[rep.count++]);
-	reply(c, IPC_CTL_LIST_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
+	if (q->offset < n)
+		rep.count = MIN(n - q->offset, ipc_entries_max(IPC_CTL_LIST_REPLY));
+	reply(c, IPC_CTL_LIST_REPLY, msg->hdr.seq, &rep, sizeof(rep), v + MIN(q->offset, n),
+	      rep.count);
 }
 
 static void handle_cgroups(struct control_conn *c, const struct ipc_msg *msg)
