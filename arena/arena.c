@@ -350,6 +350,19 @@ static int range_check(const struct arena_region *r, size_t offset, size_t lengt
 	return 0;
 }
 
+/* range_check() plus the first and last chunk the range touches */
+static int chunk_range(const struct arena_region *r, size_t offset, size_t length,
+		       uint32_t *ret_first, uint32_t *ret_last)
+{
+	int ret = range_check(r, offset, length);
+
+	if (ret < 0)
+		return ret;
+	*ret_first = (uint32_t)(offset >> r->arena->chunk_shift);
+	*ret_last = (uint32_t)((offset + length - 1) >> r->arena->chunk_shift);
+	return 0;
+}
+
 /* ---- hotness ---- */
 
 uint64_t arena_epoch_advance(struct arena *a)
@@ -973,15 +986,13 @@ int arena_region_compress(struct arena_region *r, size_t offset, size_t length,
 	uint32_t first, last;
 	int ret, result = ARENA_COMPRESS_DONE;
 
-	ret = range_check(r, offset, length);
+	ret = chunk_range(r, offset, length, &first, &last);
 	if (ret < 0)
 		return ret;
 	a = r->arena;
 	ret = req_from_opts(a, opts, &req);
 	if (ret < 0)
 		return ret;
-	first = (uint32_t)(offset >> a->chunk_shift);
-	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
 	for (uint32_t i = first; i <= last; i++) {
 		uint64_t freed;
 
@@ -1200,14 +1211,12 @@ int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t fla
 	uint32_t first, last;
 	int ret;
 
-	ret = range_check(r, offset, length);
+	ret = chunk_range(r, offset, length, &first, &last);
 	if (ret < 0)
 		return ret;
 	if (flags == 0 || (flags & ~(ARENA_PIN_READ | ARENA_PIN_WRITE)) || !ret_ptr)
 		return -EINVAL;
 	a = r->arena;
-	first = (uint32_t)(offset >> a->chunk_shift);
-	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
 
 	for (uint32_t i = first; i <= last; i++) {
 		struct chunk *c = &r->chunks[i];
@@ -1250,16 +1259,12 @@ int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t fla
 
 int arena_unpin(struct arena_region *r, size_t offset, size_t length)
 {
-	struct arena *a;
 	uint32_t first, last;
 	int ret;
 
-	ret = range_check(r, offset, length);
+	ret = chunk_range(r, offset, length, &first, &last);
 	if (ret < 0)
 		return ret;
-	a = r->arena;
-	first = (uint32_t)(offset >> a->chunk_shift);
-	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
 	/* check first so a bad unpin changes nothing; pins cannot drop to 0 meanwhile
 	 * unless the caller races its own unpins */
 	for (uint32_t i = first; i <= last; i++)
@@ -1378,12 +1383,10 @@ int arena_prefetch(struct arena_region *r, size_t offset, size_t length)
 	uint32_t first, last;
 	int ret;
 
-	ret = range_check(r, offset, length);
+	ret = chunk_range(r, offset, length, &first, &last);
 	if (ret < 0)
 		return ret;
 	a = r->arena;
-	first = (uint32_t)(offset >> a->chunk_shift);
-	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
 	for (uint32_t i = first; i <= last; i++) {
 		struct chunk *c = &r->chunks[i];
 
@@ -1403,7 +1406,7 @@ int arena_hint_will_need(struct arena_region *r, size_t offset, size_t length)
 	uint32_t first, last;
 	int ret;
 
-	ret = range_check(r, offset, length);
+	ret = chunk_range(r, offset, length, &first, &last);
 	if (ret < 0)
 		return ret;
 	a = r->arena;
@@ -1411,8 +1414,6 @@ int arena_hint_will_need(struct arena_region *r, size_t offset, size_t length)
 		(void)arena_prefetch(r, offset, length);
 		return 0;
 	}
-	first = (uint32_t)(offset >> a->chunk_shift);
-	last = (uint32_t)((offset + length - 1) >> a->chunk_shift);
 	for (uint32_t i = first; i <= last; i++)
 		if (CHUNK_PEEK(&r->chunks[i], state) == CHUNK_COMPRESSED)
 			arena_prefetch_queue_push(a, r, i);

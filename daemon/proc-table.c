@@ -154,6 +154,14 @@ static int read_file(const struct proc_table *t, pid_t pid, const char *name, ch
 	return (int)n;
 }
 
+static int read_stat(const struct proc_table *t, pid_t pid, struct proc_stat *ret)
+{
+	char buf[4096];
+	int r = read_file(t, pid, "stat", buf, sizeof(buf));
+
+	return r < 0 ? r : proc_stat_parse(buf, (size_t)r, ret);
+}
+
 /* RSS and identity from /proc/PID/stat and /proc/PID/status. */
 static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 {
@@ -162,10 +170,7 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 	char buf[4096];
 	int r;
 
-	r = read_file(t, e->pid, "stat", buf, sizeof(buf));
-	if (r < 0)
-		return r;
-	r = proc_stat_parse(buf, (size_t)r, &st);
+	r = read_stat(t, e->pid, &st);
 	if (r < 0)
 		return r;
 	e->ppid = st.ppid;
@@ -194,13 +199,9 @@ int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e, uin
 			   uint64_t *ret_major)
 {
 	struct proc_stat st;
-	char buf[4096];
 	int r;
 
-	r = read_file(t, e->pid, "stat", buf, sizeof(buf));
-	if (r < 0)
-		return r;
-	r = proc_stat_parse(buf, (size_t)r, &st);
+	r = read_stat(t, e->pid, &st);
 	if (r < 0)
 		return r;
 	*ret_minor = st.minflt;

@@ -127,6 +127,25 @@ class Daemon:
         subprocess.run(["rm", "-rf", self.dir])
 
 
+class DaemonTestCase(unittest.TestCase):
+    """A test that may start one memctld (self.start) and gets its log on failure."""
+
+    def setUp(self):
+        require_root(self)
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            # shown by tests/run.sh only when the suite fails
+            print("--- memctld log (%s) ---\n%s" % (self.id(), self.d.log()[-3000:]))
+            self.d.close()
+
+    def start(self, **kw):
+        self.d = Daemon(**kw)
+        self.d.wait_notify("READY=1")
+        return self.d
+
+
 def wait_until(pred, timeout=5.0, interval=0.05):
     deadline = time.monotonic() + timeout
     last = None

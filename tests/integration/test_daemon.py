@@ -13,26 +13,12 @@ import subprocess
 import time
 import unittest
 
-from harness import (Daemon, ENROLL, ERROR, HDR, IPC_BYE, IPC_ENROLL, IPC_ENROLL_ACK,
+from harness import (DaemonTestCase, Daemon, ENROLL, ERROR, HDR, IPC_BYE, IPC_ENROLL, IPC_ENROLL_ACK,
                      IPC_ERROR, IPC_STATS, MEMCTL, MEMCTLD, decode, encode, main,
                      require_root, wait_until)
 
 
-class DaemonTest(unittest.TestCase):
-    def setUp(self):
-        require_root(self)
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            # shown by tests/run.sh only when the suite fails
-            print("--- memctld log (%s) ---\n%s" % (self.id(), self.d.log()[-3000:]))
-            self.d.close()
-
-    def start(self, **kw):
-        self.d = Daemon(**kw)
-        self.d.wait_notify("READY=1")
-        return self.d
+class DaemonTest(DaemonTestCase):
 
     def dgram(self, bind=True):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, main, require_root, wait_until
+from harness import DaemonTestCase, Daemon, main, require_root, wait_until
 
 V1_ROOT = "/sys/fs/cgroup/memory"
 TOUCH = r"""
@@ -40,20 +40,7 @@ def toucher(mb, prefix=()):
     return p
 
 
-class TablesTest(unittest.TestCase):
-    def setUp(self):
-        require_root(self)
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            print("--- memctld log (%s) ---\n%s" % (self.id(), self.d.log()[-3000:]))
-            self.d.close()
-
-    def start(self, **kw):
-        self.d = Daemon(**kw)
-        self.d.wait_notify("READY=1")
-        return self.d
+class TablesTest(DaemonTestCase):
 
     def listed(self):
         return {p["pid"] for p in self.d.ctl_json("ps")}
