@@ -406,6 +406,14 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 		return 0;
 	}
 	if (s->n_conns >= CONTROL_CONN_MAX) {
+		struct ipc_error e;
+		ssize_t n;
+
+		/* say why before closing; seq 0 marks an unsolicited error */
+		ipc_error_fill(&e, -EBUSY, 0, 0, "too many control connections, try again");
+		n = ipc_encode(s->wbuf, sizeof(s->wbuf), IPC_ERROR, 0, &e, sizeof(e), NULL, 0);
+		if (n > 0)
+			(void)send(cfd, s->wbuf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		log_warning("Too many control connections (%u), refusing one", s->n_conns);
 		return 0;
 	}

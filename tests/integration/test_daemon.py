@@ -216,6 +216,64 @@ class DaemonTest(DaemonTestCase):
         self.assertIn("lifecycle=off(disabled in config)", st["bpf"]["status"])
         self.assertNotIn("warning", d.log())
 
+    def control(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(5)
+        s.connect(self.d.path("control.sock"))
+        self.addCleanup(s.close)
+        return s
+
+    def test_hostile_control_requests_get_errors(self):
+        d = self.start()
+        c = self.control()
+        cases = [
+            (b"\0" * 3, errno.EBADMSG),
+            (encode(32, version=2), errno.EPROTO),
+            (encode(999), errno.ENOMSG),
+            (encode(32, b"\0" * 8), errno.EINVAL),  # STATUS takes no body
+            (encode(36, struct.pack("=II", 0, 0)), errno.ERANGE),  # SHOW pid 0
+            (encode(34, struct.pack("=II", 0, 0) + b"x" * 256), errno.EILSEQ),  # unterminated
+            (encode(IPC_ENROLL, ENROLL.pack(os.getpid(), 0, 1, 65536, 1, b"x")), errno.EBADRQC),
+            (b"\0" * 70000, errno.EMSGSIZE),
+        ]
+        for msg, want in cases:
+            c.send(msg)
+            t, _, body = decode(c.recv(70000))
+            self.assertEqual(t, IPC_ERROR, msg[:32])
+            self.assertEqual(ERROR.unpack(body)[0], -want, errno.errorcode[want])
+        # the same connection still works, and so does the daemon
+        c.send(encode(32, seq=77))
+        t, seq, _ = decode(c.recv(70000))
+        self.assertEqual((t, seq), (33, 77))
+        # connections are capped: the 65th is refused, the daemon lives on
+        conns = [self.control() for _ in range(64)]
+        extra = self.control()
+        t, seq, body = decode(extra.recv(70000))  # told why, then closed
+        self.assertEqual((t, seq), (IPC_ERROR, 0))
+        self.assertEqual(ERROR.unpack(body)[0], -errno.EBUSY)
+        r = d.ctl("status", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("too many control connections", r.stderr)
+        for s in conns:
+            s.close()
+        self.assertTrue(wait_until(lambda: d.ctl("status", check=False).returncode == 0))
+        self.assertEqual(d.status()["version"], d.status()["version"])
+
+    def test_enrollments_capped_per_user(self):
+        d = self.start(config_text="[Enroll]\nMaxPerUser=2\n")
+        kids = [subprocess.Popen(["sleep", "30"]) for _ in range(3)]
+        for k in kids:
+            self.addCleanup(lambda k=k: (k.kill(), k.wait()))
+        d.ctl("enroll", str(kids[0].pid))
+        d.ctl("enroll", str(kids[1].pid))
+        r = d.ctl("enroll", str(kids[2].pid), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("too many enrollments", r.stderr)
+        self.assertEqual(d.status()["enrolled"], 2)
+        d.ctl("unenroll", str(kids[0].pid))
+        d.ctl("enroll", str(kids[2].pid))
+        self.assertEqual(d.status()["enrolled"], 2)
+
     def test_tick_keeps_running(self):
         # STATUS= goes out every tick: several in a few seconds, not just one
         d = self.start(config_text="[Daemon]\nTickIntervalSec=200ms\n")
