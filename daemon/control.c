@@ -111,8 +111,6 @@ static void fill_status(struct manager *m, struct ipc_ctl_status_reply *s)
 
 static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_proc_entry *out)
 {
-	struct ev_fault_counts f;
-
 	memset(out, 0, sizeof(*out));
 	out->pid = (uint32_t)p->pid;
 	out->ppid = (uint32_t)p->ppid;
@@ -123,12 +121,20 @@ static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_
 	out->rss_file_bytes = p->rss_file_bytes;
 	out->rss_shmem_bytes = p->rss_shmem_bytes;
 	out->swap_bytes = p->swap_bytes;
-	/* user page faults seen by BPF since the process was tracked */
-	if (bpf_loader_faults_get(m->bpf, p->pid, &f) == 0)
-		out->minor_faults = f.faults;
 	out->growth_bytes_per_sec = growth_window_rate(&p->growth);
 	out->enrolled = enroll_table_get(m->enroll, p->pid) != NULL;
 	out->cgroup_id = p->cgroup ? p->cgroup->id : 0;
+}
+
+/* Lifetime minor and major faults from /proc/PID/stat, for n entries. */
+static void fill_faults(struct manager *m, struct ipc_proc_entry *v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct proc_entry *p = proc_table_get(m->procs, (pid_t)v[i].pid);
+
+		if (p)
+			proc_table_read_faults(m->procs, p, &v[i].minor_faults, &v[i].major_faults);
+	}
 }
 
 static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
@@ -211,10 +217,16 @@ static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
 	for (struct proc_entry *p = proc_table_first(m->procs); p; p = p->hh.next)
 		if (!q->cgroup[0] || (p->cgroup && strcmp(p->cgroup->path, q->cgroup) == 0))
 			fill_proc(m, p, &v[n++]);
+	/* fault counts are a /proc read each: for every entry only when they are
+	 * the sort key, else for the page sent */
+	if (key == IPC_SORT_FAULTS)
+		fill_faults(m, v, n);
 	qsort_r(v, n, sizeof(*v), proc_cmp, &key);
 	rep.total = n;
 	if (q->offset < n)
 		rep.count = MIN(n - q->offset, ipc_entries_max(IPC_CTL_LIST_REPLY));
+	if (key != IPC_SORT_FAULTS)
+		fill_faults(m, v + MIN(q->offset, n), rep.count);
 	reply(c, IPC_CTL_LIST_REPLY, msg->hdr.seq, &rep, sizeof(rep), v + MIN(q->offset, n),
 	      rep.count);
 }
@@ -263,7 +275,16 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 	/* a query is rare: look again at its cgroup and fault counters now */
 	proc_table_resolve_cgroup(m->procs, p);
 	fill_proc(m, p, &rep.proc);
-	proc_table_read_faults(m->procs, p, &rep.proc.minor_faults, &rep.proc.major_faults);
+	fill_faults(m, &rep.proc, 1);
+	{
+		struct ev_fault_counts f;
+
+		if (bpf_loader_faults_get(m->bpf, p->pid, &f) == 0) {
+			rep.faults_seen = f.faults;
+			rep.write_faults_seen = f.write_faults;
+			rep.prot_faults_seen = f.prot_faults;
+		}
+	}
 	if (p->cgroup) {
 		cgroup_table_reread(m->cgroups, p->cgroup);
 		fill_cgroup(m, p->cgroup, &rep.cgroup);

@@ -79,7 +79,8 @@ static void track(struct manager *m, const struct ev_lifecycle *e)
 	struct proc_entry *p;
 	int r;
 
-	r = proc_table_add_event(m->procs, (pid_t)e->pid, (pid_t)e->ppid, e->comm, e->time_ns, &p);
+	r = proc_table_add_event(m->procs, (pid_t)e->pid, (pid_t)e->ppid, e->comm, e->time_ns,
+				 e->type == EV_FORK, &p);
 	if (r == -ESRCH)
 		return; /* already gone; its exit record follows */
 	if (r < 0) {

@@ -587,6 +587,9 @@ static int cmd_show(int argc, char **argv)
 
 		json_object_object_add(o, "cgroup_detail",
 				       s->cgroup.path[0] ? cgroup_json(&s->cgroup) : NULL);
+		json_add_u64(o, "faults_seen", s->faults_seen);
+		json_add_u64(o, "write_faults_seen", s->write_faults_seen);
+		json_add_u64(o, "prot_faults_seen", s->prot_faults_seen);
 		json_object_object_add(o, "time_to_limit_usec",
 				       s->time_to_limit_usec == UINT64_MAX ?
 					       NULL :
@@ -615,6 +618,10 @@ static int cmd_show(int argc, char **argv)
 	printf("growth:       %s\n", a);
 	printf("faults:       %" PRIu64 " minor, %" PRIu64 " major\n", s->proc.minor_faults,
 	       s->proc.major_faults);
+	if (s->faults_seen)
+		printf("since traced: %" PRIu64 " faults (%" PRIu64 " write, %" PRIu64
+		       " on present pages)\n",
+		       s->faults_seen, s->write_faults_seen, s->prot_faults_seen);
 	if (s->cgroup.path[0]) {
 		format_bytes(s->cgroup.usage_bytes, a, sizeof(a));
 		format_bytes(s->cgroup.limit_bytes, b, sizeof(b));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct p
 
 static void entry_free(struct proc_table *t, struct proc_entry *e)
 {
+	log_debug("proc-table: drop %d (%s)", (int)e->pid, e->comm);
 	HASH_DEL(t->by_pid, e);
 	t->count--;
 	if (!e->cgroup || e->cgroup_stale)
@@ -118,10 +120,19 @@ unsigned proc_table_reap(struct proc_table *t, void (*cb)(void *userdata, pid_t 
 	while ((k = epoll_wait(t->exit_epoll, evs, (int)ELEMENTSOF(evs), 0)) > 0) {
 		for (int i = 0; i < k; i++) {
 			pid_t pid = (pid_t)evs[i].data.u64;
+			struct proc_entry *e = proc_table_get(t, pid);
+			struct pollfd pfd;
 
+			/* the event names a pid; remove only if this entry's own
+			 * pidfd says so, never a newer process under that pid */
+			if (!e || e->pidfd < 0)
+				continue;
+			pfd = (struct pollfd){ .fd = e->pidfd, .events = POLLIN };
+			if (poll(&pfd, 1, 0) <= 0)
+				continue;
 			if (cb)
 				cb(userdata, pid);
-			proc_table_remove(t, pid); /* closing the pidfd unwatches it */
+			entry_free(t, e); /* closing the pidfd unwatches it */
 			n++;
 		}
 		if (k < (int)ELEMENTSOF(evs))
@@ -233,6 +244,7 @@ static int entry_new(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 
 static void entry_insert(struct proc_table *t, struct proc_entry *e)
 {
+	log_debug("proc-table: add %d", (int)e->pid);
 	HASH_ADD_INT(t->by_pid, pid, e);
 	t->count++;
 	t->n_unresolved++;
@@ -268,11 +280,19 @@ int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 }
 
 int proc_table_add_event(struct proc_table *t, pid_t pid, pid_t ppid, const char *comm,
-			 uint64_t time_ns, struct proc_entry **ret)
+			 uint64_t time_ns, bool new_process, struct proc_entry **ret)
 {
 	struct proc_entry *e = proc_table_get(t, pid);
 	int r;
 
+	/* A fork names a process that did not exist before: an entry holding its
+	 * PID is a predecessor whose exit we have not seen yet (it exited before
+	 * its record, or during the start-up scan). Keeping it would keep the
+	 * old pidfd, and reaping that would drop the new process. */
+	if (e && new_process) {
+		entry_free(t, e);
+		e = NULL;
+	}
 	if (!e) {
 		r = entry_new(t, pid, &e);
 		if (r < 0)

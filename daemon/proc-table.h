@@ -51,10 +51,11 @@ int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret);
  * Add (or update) pid from an exec/fork record without reading /proc: the
  * record is the kernel's word on identity, and a fork storm must not cost two
  * file reads per process. RSS follows from rss records, the cgroup from the
- * next tick. -ESRCH if it already exited.
+ * next tick. new_process (a fork record) replaces any entry holding pid: that
+ * is a dead predecessor. -ESRCH if it already exited.
  */
 int proc_table_add_event(struct proc_table *t, pid_t pid, pid_t ppid, const char *comm,
-			 uint64_t time_ns, struct proc_entry **ret);
+			 uint64_t time_ns, bool new_process, struct proc_entry **ret);
 void proc_table_remove(struct proc_table *t, pid_t pid);
 
 /* An epoll fd, readable when a tracked process has exited; then call

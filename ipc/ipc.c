@@ -30,7 +30,7 @@ _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layou
 _Static_assert(sizeof(struct ipc_proc_entry) == 112, "ipc_proc_entry layout");
 _Static_assert(sizeof(struct ipc_ctl_pid) == 8, "ipc_ctl_pid layout");
 _Static_assert(sizeof(struct ipc_cgroup_entry) == 352, "ipc_cgroup_entry layout");
-_Static_assert(sizeof(struct ipc_ctl_show_reply) == 624, "ipc_ctl_show_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_show_reply) == 648, "ipc_ctl_show_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_ok) == 8, "ipc_ctl_ok layout");
 _Static_assert(sizeof(struct ipc_ctl_events) == 16, "ipc_ctl_events layout");
 _Static_assert(sizeof(struct ipc_ctl_events_reply) == 16, "ipc_ctl_events_reply layout");

@@ -253,6 +253,9 @@ struct ipc_ctl_show_reply {
 	uint32_t pattern; /* growth pattern, policy/growth.h enum */
 	uint32_t leak_confidence_permyriad;
 	uint64_t time_to_limit_usec; /* UINT64_MAX = never / unknown */
+	uint64_t faults_seen; /* user page faults since tracked (BPF; 0 if Faults=no) */
+	uint64_t write_faults_seen;
+	uint64_t prot_faults_seen; /* on present pages, e.g. copy-on-write */
 };
 
 struct ipc_ctl_ok {

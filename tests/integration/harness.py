@@ -67,6 +67,8 @@ class Daemon:
         self.stderr_path = os.path.join(self.dir, "stderr")
         self.stderr = open(self.stderr_path, "w")
         self.args = [MEMCTLD, "--socket-dir", self.socket_dir, "--config", self.config] + list(args)
+        if os.environ.get("MEMCTL_TEST_LOG_LEVEL"):
+            self.args += ["--log-level", os.environ["MEMCTL_TEST_LOG_LEVEL"]]
         self.proc = subprocess.Popen(self.args, env=e, stderr=self.stderr, stdout=self.stderr)
 
     def wait_notify(self, needle, timeout=15.0):
@@ -103,6 +105,12 @@ class Daemon:
 
     def ctl_json(self, *args):
         return json.loads(self.ctl(*args, "--json").stdout)
+
+    def try_json(self, *args):
+        """For polling: the JSON answer, or None while memctl fails (say, a
+        process not tracked yet: records are drained every 100 ms)."""
+        r = self.ctl(*args, "--json", check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
 
     def status(self):
         return self.ctl_json("status")

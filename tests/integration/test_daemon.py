@@ -196,7 +196,7 @@ class DaemonTest(DaemonTestCase):
 
         # every lifecycle tracepoint, rss_stat and page faults gone: those
         # programs are off, reclaim still loads, the daemon still answers
-        d2 = Daemon(env={"MEMCTLD_TEST_MISSING_TRACEPOINTS":
+        d2 = Daemon(config_text="[BPF]\nFaults=yes\n", env={"MEMCTLD_TEST_MISSING_TRACEPOINTS":
                          "sched_process_exec,sched_process_fork,sched_process_exit,"
                          "cgroup_attach_task,rss_stat,page_fault_user"})
         self.addCleanup(d2.close)
@@ -214,6 +214,8 @@ class DaemonTest(DaemonTestCase):
         d = self.start(config_text="[BPF]\nLifecycle=no\n")
         st = d.status()
         self.assertIn("lifecycle=off(disabled in config)", st["bpf"]["status"])
+        # the page-fault program is off unless asked for (docs/benchmarks.md)
+        self.assertIn("faults=off(disabled in config)", st["bpf"]["status"])
         self.assertNotIn("warning", d.log())
 
     def control(self):

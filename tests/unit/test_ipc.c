@@ -529,7 +529,7 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_ENROLL), 56);
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
 	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 432);
-	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 624);
+	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 648);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 112);
 	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
 	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 128);
