@@ -167,7 +167,16 @@ $(BUILD)/examples/%: arena/examples/%.c $(LIBARENA_A)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK)
 
-$(BUILD)/bench/%: bench/%.c $(LIBARENA_A) $(wildcard bench/*.h) $(wildcard tests/workloads/*.h)
+# benchmark-only BPF programs (bench/bpf/*.bpf.c), never loaded by memctld
+BENCH_BPF_SKELS := $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(wildcard bench/bpf/*.bpf.c))
+$(BUILD)/bpf/%.bpf.o: bench/bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Ibpf \
+		$(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null) -Wall -Werror -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/bench/%: bench/%.c $(LIBARENA_A) $(wildcard bench/*.h) $(wildcard tests/workloads/*.h) \
+		| $(BENCH_BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK) $(PKG_LIBS)

@@ -9,15 +9,16 @@
 #include <stdbool.h>
 
 #include "bench/daemon-util.h"
+#include "floor.skel.h"
 
 /* Total run time (ns) and runs of every loaded BPF program whose name starts
  * with one of memctl's program prefixes, from the kernel's own accounting
  * (kernel.bpf_stats_enabled). */
 static void bpf_prog_time(uint64_t *ret_ns, uint64_t *ret_cnt)
 {
-	static const char *const ours[] = { "rss_",	  "page_fault_user", "lifecycle_",
-					    "kswapd_",	  "direct_reclaim",  "memcg_reclaim",
-					    "softlimit_", "write_folio" };
+	static const char *const ours[] = { "floor_",	     "rss_",	   "page_fault_user",
+					    "lifecycle_",    "kswapd_",	   "direct_reclaim",
+					    "memcg_reclaim", "softlimit_", "write_folio" };
 	__u32 id = 0;
 
 	*ret_ns = *ret_cnt = 0;
@@ -85,19 +86,18 @@ static double run_toucher(size_t bytes, double *ret_cpu)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pairs", required_argument, NULL, 'p' },
-		{ "mib", required_argument, NULL, 'm' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+		{ "pairs", required_argument, NULL, 'p' }, { "mib", required_argument, NULL, 'm' },
+		{ "quick", no_argument, NULL, 'q' },	   { "floor", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },	   {},
 	};
 	int pairs = 7, c;
+	bool floor_only = false;
 	size_t mib = 2048;
 	double without[64], with[64], ratio[64], cpu_ratio[64], ca = 0, cb = 0;
 	uint64_t records = 0, raw = 0, bpf_ns = 0, bpf_runs = 0;
 	double cpu_with = 0;
 
-	while ((c = getopt_long(argc, argv, "p:m:qh", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "p:m:qfh", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'p':
 			pairs = atoi(optarg);
@@ -105,12 +105,18 @@ int main(int argc, char **argv)
 		case 'm':
 			mib = (size_t)atol(optarg);
 			break;
+		case 'f':
+			floor_only = true;
+			break;
 		case 'q': /* a smoke run: 3 pairs of 256 MiB */
 			pairs = 3;
 			mib = 256;
 			break;
 		default:
 			printf("Usage: bpf_overhead [--pairs N (1..64, default 7)] [--mib N (default 2048)] [--quick]\n"
+			       "                    [--floor]\n"
+			       "--floor: instead of memctld, attach an empty program to kmem:rss_stat\n"
+			       "(the cost of dispatching that per-page tracepoint to BPF at all).\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD) with the config text in\n"
 			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults).\n");
 			return c == 'h' ? 0 : 1;
@@ -121,20 +127,28 @@ int main(int argc, char **argv)
 
 	run_toucher(mib << 20, &ca); /* warm-up: page tables, allocator, CPU caches */
 	for (int i = 0; i < pairs; i++) {
-		struct ipc_ctl_status_reply s0, s1;
+		struct ipc_ctl_status_reply s0 = {}, s1 = {};
 		struct bench_daemon d = {};
+		struct floor_bpf *fl = NULL;
 		double a, b;
 		int r;
 
 		/* ABBA order cancels drift on a shared, noisy machine */
 		if (i % 2 == 0)
 			a = run_toucher(mib << 20, &ca);
-		r = bench_daemon_start(&d, getenv("MEMCTLD_BENCH_CONFIG") ?: "");
-		if (r < 0)
-			return fprintf(stderr, "memctld did not start: %s\n", strerror(-r)), 1;
-		usleep(300000); /* the start-up /proc scan is not part of the workload */
-		if (bench_daemon_status(&d, &s0) < 0)
-			return fprintf(stderr, "status failed\n"), 1;
+		if (floor_only) {
+			fl = floor_bpf__open_and_load();
+			if (!fl || floor_bpf__attach(fl) < 0)
+				return fprintf(stderr, "cannot attach the floor program\n"), 1;
+		} else {
+			r = bench_daemon_start(&d, getenv("MEMCTLD_BENCH_CONFIG") ?: "");
+			if (r < 0)
+				return fprintf(stderr, "memctld did not start: %s\n", strerror(-r)),
+				       1;
+			usleep(300000); /* the start-up /proc scan is not part of the workload */
+			if (bench_daemon_status(&d, &s0) < 0)
+				return fprintf(stderr, "status failed\n"), 1;
+		}
 		b = run_toucher(mib << 20, &cb);
 		if (i == 0) {
 			/* one extra, untimed run with the kernel's BPF run-time
@@ -151,10 +165,14 @@ int main(int argc, char **argv)
 			bpf_runs = n1 - n0;
 			(void)w;
 		}
-		usleep(200000); /* let the last records arrive */
-		if (bench_daemon_status(&d, &s1) < 0)
-			return fprintf(stderr, "status failed\n"), 1;
-		bench_daemon_stop(&d);
+		if (floor_only) {
+			floor_bpf__destroy(fl);
+		} else {
+			usleep(200000); /* let the last records arrive */
+			if (bench_daemon_status(&d, &s1) < 0)
+				return fprintf(stderr, "status failed\n"), 1;
+			bench_daemon_stop(&d);
+		}
 		if (i % 2 == 1)
 			a = run_toucher(mib << 20, &ca);
 		records += s1.events_rss - s0.events_rss;
@@ -169,7 +187,8 @@ int main(int argc, char **argv)
 		       s1.rss_raw_events - s0.rss_raw_events);
 		fflush(stdout);
 	}
-	printf("workload=touch_%zu_MiB_4KiB_pages pairs=%d\n", mib, pairs);
+	printf("workload=touch_%zu_MiB_4KiB_pages pairs=%d mode=%s\n", mib, pairs,
+	       floor_only ? "floor(empty program on rss_stat)" : "memctld");
 	printf("without_median_s=%.3f\n", bench_median(without, pairs));
 	printf("with_median_s=%.3f\n", bench_median(with, pairs));
 	printf("slowdown_ratio=%.4f (median of per-pair ratios; target <= 1.03)\n",
