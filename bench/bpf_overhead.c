@@ -10,6 +10,7 @@
 
 #include "bench/daemon-util.h"
 #include "floor.skel.h"
+#include "rss.skel.h"
 
 /* Total run time (ns) and runs of every loaded BPF program whose name starts
  * with one of memctl's program prefixes, from the kernel's own accounting
@@ -86,18 +87,22 @@ static double run_toucher(size_t bytes, double *ret_cpu)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pairs", required_argument, NULL, 'p' }, { "mib", required_argument, NULL, 'm' },
-		{ "quick", no_argument, NULL, 'q' },	   { "floor", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },	   {},
+		{ "pairs", required_argument, NULL, 'p' },
+		{ "mib", required_argument, NULL, 'm' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "floor", no_argument, NULL, 'f' },
+		{ "rss-only", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
 	};
 	int pairs = 7, c;
-	bool floor_only = false;
+	bool floor_only = false, rss_only = false;
 	size_t mib = 2048;
 	double without[64], with[64], ratio[64], cpu_ratio[64], ca = 0, cb = 0;
 	uint64_t records = 0, raw = 0, bpf_ns = 0, bpf_runs = 0;
 	double cpu_with = 0;
 
-	while ((c = getopt_long(argc, argv, "p:m:qfh", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "p:m:qfRh", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'p':
 			pairs = atoi(optarg);
@@ -108,6 +113,9 @@ int main(int argc, char **argv)
 		case 'f':
 			floor_only = true;
 			break;
+		case 'R':
+			rss_only = true;
+			break;
 		case 'q': /* a smoke run: 3 pairs of 256 MiB */
 			pairs = 3;
 			mib = 256;
@@ -117,6 +125,7 @@ int main(int argc, char **argv)
 			       "                    [--floor]\n"
 			       "--floor: instead of memctld, attach an empty program to kmem:rss_stat\n"
 			       "(the cost of dispatching that per-page tracepoint to BPF at all).\n"
+			       "--rss-only: memctl's rss program alone, loaded here, no daemon.\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD) with the config text in\n"
 			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults).\n");
 			return c == 'h' ? 0 : 1;
@@ -130,7 +139,8 @@ int main(int argc, char **argv)
 		struct ipc_ctl_status_reply s0 = {}, s1 = {};
 		struct bench_daemon d = {};
 		struct floor_bpf *fl = NULL;
-		double a, b;
+		struct rss_bpf *rs = NULL;
+		double a = 0, b;
 		int r;
 
 		/* ABBA order cancels drift on a shared, noisy machine */
@@ -140,6 +150,13 @@ int main(int argc, char **argv)
 			fl = floor_bpf__open_and_load();
 			if (!fl || floor_bpf__attach(fl) < 0)
 				return fprintf(stderr, "cannot attach the floor program\n"), 1;
+		} else if (rss_only) {
+			/* as memctld loads it, but nobody consumes: a ring large enough
+			 * for a run's ~3,000 records, so reserve never fails */
+			rs = rss_bpf__open();
+			if (!rs || bpf_map__set_max_entries(rs->maps.events, 16 << 20) < 0 ||
+			    rss_bpf__load(rs) < 0 || rss_bpf__attach(rs) < 0)
+				return fprintf(stderr, "cannot attach the rss program\n"), 1;
 		} else {
 			r = bench_daemon_start(&d, getenv("MEMCTLD_BENCH_CONFIG") ?: "");
 			if (r < 0)
@@ -165,8 +182,9 @@ int main(int argc, char **argv)
 			bpf_runs = n1 - n0;
 			(void)w;
 		}
-		if (floor_only) {
+		if (floor_only || rss_only) {
 			floor_bpf__destroy(fl);
+			rss_bpf__destroy(rs);
 		} else {
 			usleep(200000); /* let the last records arrive */
 			if (bench_daemon_status(&d, &s1) < 0)
@@ -188,7 +206,9 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	printf("workload=touch_%zu_MiB_4KiB_pages pairs=%d mode=%s\n", mib, pairs,
-	       floor_only ? "floor(empty program on rss_stat)" : "memctld");
+	       floor_only ? "floor(empty program on rss_stat)" :
+	       rss_only	  ? "rss-only(memctl's rss program, no daemon)" :
+			    "memctld");
 	printf("without_median_s=%.3f\n", bench_median(without, pairs));
 	printf("with_median_s=%.3f\n", bench_median(with, pairs));
 	printf("slowdown_ratio=%.4f (median of per-pair ratios; target <= 1.03)\n",
