@@ -175,8 +175,9 @@ $(BUILD)/bpf/%.bpf.o: bench/bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h
 		$(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null) -Wall -Werror -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
+# benches that load BPF embed skeletons: rebuild when a program changes
 $(BUILD)/bench/%: bench/%.c $(LIBARENA_A) $(wildcard bench/*.h) $(wildcard tests/workloads/*.h) \
-		| $(BENCH_BPF_SKELS)
+		$(BPF_SKELS) $(BENCH_BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK) $(PKG_LIBS)

@@ -144,12 +144,17 @@ static __always_inline __u64 abs_diff(__u64 a, __u64 b)
 
 /* Whether a record is due against a state's (or a cache's copy of its)
  * last record. */
+/* next_jiffies value meaning "do not read the clock this time" */
+#define RECORD_DUE_NO_CLOCK (~0ULL)
+
 static __always_inline bool record_due(__u64 rss, __u64 swap, __u64 last_rss, __u64 last_swap,
 				       __u64 last_record_ns, __u64 next_jiffies)
 {
 	if ((abs_diff(rss, last_rss) << page_shift) >= rss_threshold_bytes ||
 	    (abs_diff(swap, last_swap) << page_shift) >= rss_threshold_bytes)
 		return true;
+	if (next_jiffies == RECORD_DUE_NO_CLOCK)
+		return false;
 	if (next_jiffies)
 		return bpf_jiffies64() >= next_jiffies;
 	return bpf_ktime_get_boot_ns() - last_record_ns >= rss_interval_ns;
@@ -192,11 +197,13 @@ static __always_inline void cache_sync(struct rss_cpu_cache *c, __u64 key,
 
 /* Hand this CPU's folded events to the state of the mm it cached, if that
  * state still exists, and forget the mm. */
-static __always_inline void cache_flush(struct rss_cpu_cache *c)
+static __always_inline void cache_flush(struct ev_prog_stats *st, struct rss_cpu_cache *c)
 {
 	struct ev_rss_state *s;
 	__u64 key = c->mm;
 
+	if (st)
+		st->events += c->pending_events;
 	if (key && c->pending_events) {
 		s = bpf_map_lookup_elem(&rss_state, &key);
 		if (s)
@@ -272,15 +279,13 @@ static __always_inline struct ev_rss_state *rss_state_new(struct ev_prog_stats *
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
 {
-	struct ev_prog_stats *st = stats_get();
+	struct ev_prog_stats *st;
 	struct rss_cpu_cache *c;
 	struct ev_rss_state *s;
 	__u64 key = (__u64)mm, pages[EV_RSS_NR_COUNTERS], rss, swap;
 	__u32 zero = 0, tgid;
 	bool building;
 
-	if (st)
-		st->events++;
 	mm_counters_read(mm, pages);
 	rss = pages[EV_RSS_FILE] + pages[EV_RSS_ANON] + pages[EV_RSS_SHMEM];
 	swap = pages[EV_RSS_SWAP];
@@ -289,20 +294,31 @@ int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
 	c = bpf_map_lookup_elem(&rss_cpu, &zero);
 	if (!c)
 		return 0;
+	/* Raw events are counted here and added to stats on the slow path, and
+	 * the clock (a helper call, ~10 ns of a ~35 ns program) is read only
+	 * while an mm has made fewer than 16 events since its last record, then
+	 * on every 16th: a slow grower keeps its exact interval records, a
+	 * fault-heavy one (a record per 256 events at 1 MiB) skips ~88% of the
+	 * reads and its interval record is at most 15 events late. */
 	if (c->mm == key && !mm_tearing_down(mm)) {
 		c->pending_events++;
 		if (!record_due(rss, swap, c->last_rss_pages, c->last_swap_pages, c->last_record_ns,
-				c->next_jiffies))
+				c->pending_events < 16 || !(c->pending_events & 15) ?
+					c->next_jiffies :
+					RECORD_DUE_NO_CLOCK))
 			return 0;
 	} else {
-		cache_flush(c);
+		cache_flush(stats_get(), c);
 		c->pending_events = 1;
 	}
+	st = stats_get();
 
 	/* slow path: the shared state decides */
 	s = bpf_map_lookup_elem(&rss_state, &key);
 	if (mm_tearing_down(mm)) {
 		/* the lifecycle's exit record tells the daemon; no last record */
+		if (st)
+			st->events += c->pending_events;
 		if (s)
 			bpf_map_delete_elem(&rss_state, &key);
 		c->mm = 0;
@@ -318,6 +334,8 @@ int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
 		}
 	}
 	__sync_fetch_and_add(&s->pending_events, c->pending_events);
+	if (st)
+		st->events += c->pending_events;
 	c->pending_events = 0;
 	s->pages[EV_RSS_FILE] = pages[EV_RSS_FILE];
 	s->pages[EV_RSS_ANON] = pages[EV_RSS_ANON];

@@ -430,7 +430,11 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 		struct ipc_error e;
 		ssize_t n;
 
-		/* say why before closing; seq 0 marks an unsolicited error */
+		/* say why before closing; seq 0 marks an unsolicited error. Read
+		 * what the client already sent first: closing with unread data
+		 * would flag its socket ECONNRESET and it might never see this. */
+		while (recv(cfd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT) > 0)
+			;
 		ipc_error_fill(&e, -EBUSY, 0, 0, "too many control connections, try again");
 		n = ipc_encode(s->wbuf, sizeof(s->wbuf), IPC_ERROR, 0, &e, sizeof(e), NULL, 0);
 		if (n > 0)

@@ -335,12 +335,13 @@ int ipc_control_call(int fd, uint16_t type, const void *body, size_t body_len, v
 		return (int)len;
 
 	n = send(fd, req, (size_t)len, MSG_NOSIGNAL);
-	if (n < 0)
+	if (n < 0 && errno != EPIPE && errno != ECONNRESET)
 		return timeout_errno();
-	if (n != len)
+	if (n >= 0 && n != len)
 		return -EIO;
-
-	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	/* if the daemon already closed (it refuses a connection over its cap with
+	 * an unsolicited ERROR first), that ERROR may still be queued: read it */
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | (n < 0 ? MSG_DONTWAIT : 0));
 	if (n < 0)
 		return timeout_errno();
 	if (n == 0)
