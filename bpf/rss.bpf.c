@@ -144,17 +144,12 @@ static __always_inline __u64 abs_diff(__u64 a, __u64 b)
 
 /* Whether a record is due against a state's (or a cache's copy of its)
  * last record. */
-/* next_jiffies value meaning "do not read the clock this time" */
-#define RECORD_DUE_NO_CLOCK (~0ULL)
-
 static __always_inline bool record_due(__u64 rss, __u64 swap, __u64 last_rss, __u64 last_swap,
 				       __u64 last_record_ns, __u64 next_jiffies)
 {
 	if ((abs_diff(rss, last_rss) << page_shift) >= rss_threshold_bytes ||
 	    (abs_diff(swap, last_swap) << page_shift) >= rss_threshold_bytes)
 		return true;
-	if (next_jiffies == RECORD_DUE_NO_CLOCK)
-		return false;
 	if (next_jiffies)
 		return bpf_jiffies64() >= next_jiffies;
 	return bpf_ktime_get_boot_ns() - last_record_ns >= rss_interval_ns;
@@ -294,18 +289,12 @@ int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
 	c = bpf_map_lookup_elem(&rss_cpu, &zero);
 	if (!c)
 		return 0;
-	/* Raw events are counted here and added to stats on the slow path, and
-	 * the clock (a helper call, ~10 ns of a ~35 ns program) is read only
-	 * while an mm has made fewer than 16 events since its last record, then
-	 * on every 16th: a slow grower keeps its exact interval records, a
-	 * fault-heavy one (a record per 256 events at 1 MiB) skips ~88% of the
-	 * reads and its interval record is at most 15 events late. */
+	/* raw events are counted here and added to stats on the slow path:
+	 * no stats update per event */
 	if (c->mm == key && !mm_tearing_down(mm)) {
 		c->pending_events++;
 		if (!record_due(rss, swap, c->last_rss_pages, c->last_swap_pages, c->last_record_ns,
-				c->pending_events < 16 || !(c->pending_events & 15) ?
-					c->next_jiffies :
-					RECORD_DUE_NO_CLOCK))
+				c->next_jiffies))
 			return 0;
 	} else {
 		cache_flush(stats_get(), c);
