@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "events.h"
+#include "prog-stats.h"
 
 #define X86_PF_PROT 0x1
 #define X86_PF_WRITE 0x2
@@ -21,13 +22,6 @@ struct {
 	__type(key, __u32); /* tgid */
 	__type(value, struct ev_fault_counts);
 } tracked SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ev_prog_stats);
-} stats SEC(".maps");
 
 /* One per CPU: counts for the tgid this CPU saw last, added to "tracked" in
  * batches. A hash lookup and three atomics per fault cost ~30 ns here (of a
@@ -81,7 +75,7 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs, unsig
 	struct ev_prog_stats *st;
 	__u32 zero = 0;
 
-	st = bpf_map_lookup_elem(&stats, &zero);
+	st = stats_get();
 	if (st)
 		st->events++;
 	c = bpf_map_lookup_elem(&fault_cpu, &zero);

@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "events.h"
+#include "prog-stats.h"
 #include "ringbuf.h"
 
 #define PF_KTHREAD 0x00200000 /* include/linux/sched.h; not in BTF (a #define) */
@@ -17,20 +18,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22); /* user space resizes before load */
 } events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ev_prog_stats);
-} stats SEC(".maps");
-
-static __always_inline struct ev_prog_stats *stats_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&stats, &zero);
-}
 
 static __always_inline int emit(__u32 type, struct task_struct *task, __u32 exit_code)
 {

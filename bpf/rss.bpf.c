@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "events.h"
+#include "prog-stats.h"
 #include "ringbuf.h"
 
 /* task_struct.__state while copy_process() builds the task (include/linux/sched.h) */
@@ -42,13 +43,6 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ev_prog_stats);
-} stats SEC(".maps");
-
 /* One per CPU: the mm this CPU saw last, the events folded for it here and
  * copies of its state at the last sync. A run of events for the same mm
  * (one 4 KiB fault each) costs no hash lookup and no atomic until it may
@@ -79,13 +73,6 @@ struct {
  * loads with an exception-table fixup) and an interval kept in jiffies once
  * calibrated.
  */
-
-static __always_inline struct ev_prog_stats *stats_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&stats, &zero);
-}
 
 /* The four counters in pages, as get_mm_counter() and the tracepoint's own
  * "size" read them: percpu_counter_read_positive(), short of the exact sum

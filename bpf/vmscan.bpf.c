@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "events.h"
+#include "prog-stats.h"
 
 #define EEXIST 17
 #define VMSCAN_MAX_NODES 1024 /* MAX_NUMNODES with NODES_SHIFT=10 */
@@ -57,19 +58,11 @@ struct {
 	__type(value, __u64);
 } kswapd_wake_ns SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ev_prog_stats);
-} stats SEC(".maps");
-
 static const struct ev_reclaim_counters zero_counters;
 
 static __always_inline struct ev_prog_stats *stats_hit(void)
 {
-	__u32 zero = 0;
-	struct ev_prog_stats *st = bpf_map_lookup_elem(&stats, &zero);
+	struct ev_prog_stats *st = stats_get();
 
 	if (st)
 		st->events++;

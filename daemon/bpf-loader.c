@@ -20,6 +20,12 @@
 #include "rss.skel.h"
 #include "vmscan.skel.h"
 
+struct bpf_prog_state {
+	const char *name;
+	bool loaded;
+	char reason[96]; /* why not loaded, or which parts are off */
+};
+
 struct bpf_loader {
 	sd_event *event;
 	struct bpf_loader_callbacks cb;
@@ -407,16 +413,6 @@ struct bpf_loader *bpf_loader_free(struct bpf_loader *l)
 	sd_event_unref(l->event);
 	free(l);
 	return NULL;
-}
-
-const struct bpf_prog_state *bpf_loader_prog(const struct bpf_loader *l, enum bpf_prog_id id)
-{
-	return &l->progs[id];
-}
-
-bool bpf_loader_loaded(const struct bpf_loader *l, enum bpf_prog_id id)
-{
-	return l && l->progs[id].loaded;
 }
 
 uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l)

@@ -25,12 +25,6 @@ struct bpf_loader_callbacks {
 	void (*rss)(void *userdata, const struct ev_rss *e);
 };
 
-struct bpf_prog_state {
-	const char *name;
-	bool loaded;
-	char reason[96]; /* why not loaded, or which parts are off */
-};
-
 struct bpf_loader;
 
 /*
@@ -43,8 +37,6 @@ int bpf_loader_new(const struct memctld_config *config, sd_event *event,
 		   const struct bpf_loader_callbacks *cb, void *userdata, struct bpf_loader **ret);
 struct bpf_loader *bpf_loader_free(struct bpf_loader *l);
 
-const struct bpf_prog_state *bpf_loader_prog(const struct bpf_loader *l, enum bpf_prog_id id);
-bool bpf_loader_loaded(const struct bpf_loader *l, enum bpf_prog_id id);
 /* Bit i set when program i is loaded. */
 uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l);
 /* "lifecycle=loaded rss=off(tracepoint kmem:rss_stat missing) ..." */

@@ -105,11 +105,6 @@ static void watch_exit(struct proc_table *t, struct proc_entry *e)
 		log_debug_errno(negative_errno(), "Cannot watch pidfd of %d: %m", (int)e->pid);
 }
 
-int proc_table_exit_fd(const struct proc_table *t)
-{
-	return t->exit_epoll;
-}
-
 unsigned proc_table_reap(struct proc_table *t, void (*cb)(void *userdata, pid_t pid),
 			 void *userdata)
 {

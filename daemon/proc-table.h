@@ -58,9 +58,8 @@ int proc_table_add_event(struct proc_table *t, pid_t pid, pid_t ppid, const char
 			 uint64_t time_ns, bool new_process, struct proc_entry **ret);
 void proc_table_remove(struct proc_table *t, pid_t pid);
 
-/* An epoll fd, readable when a tracked process has exited; then call
- * proc_table_reap(), which calls cb for each and removes them. */
-int proc_table_exit_fd(const struct proc_table *t);
+/* Remove the tracked processes whose pidfd reports an exit, calling cb for
+ * each first; non-blocking (the manager calls it from its drain timer). */
 unsigned proc_table_reap(struct proc_table *t, void (*cb)(void *userdata, pid_t pid),
 			 void *userdata);
 
