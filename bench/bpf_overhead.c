@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <bpf/bpf.h>
+#include <math.h>
 #include <stdbool.h>
 
 #include "bench/daemon-util.h"
@@ -84,6 +85,172 @@ static double run_toucher(size_t bytes, double *ret_cpu)
 	return bench_now() - t0;
 }
 
+/* Distribution-free 95% interval of the median of n sorted values: the order
+ * statistics n/2 -+ 0.98 sqrt(n) (normal approximation to the binomial). */
+static void median_ci(double *v, int n, double *ret_lo, double *ret_hi)
+{
+	int h = (int)(0.98 * sqrt((double)n) + 0.5), lo, hi;
+
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
+	lo = n / 2 - h;
+	hi = (n - 1) / 2 + h;
+	*ret_lo = v[lo < 0 ? 0 : lo];
+	*ret_hi = v[hi >= n ? n - 1 : hi];
+}
+
+/* Touch bytes of fresh anonymous memory in 4 KiB pages in this process and
+ * give it back; returns wall seconds. */
+static double touch_block(size_t bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	double t0 = bench_now();
+	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "mmap: %s\n", strerror(errno));
+		exit(1);
+	}
+	for (size_t off = 0; off < bytes; off += (size_t)page)
+		((volatile char *)p)[off] = 1;
+	munmap(p, bytes);
+	return bench_now() - t0;
+}
+
+/* What --interleave switches on and off between blocks: nothing (--calibrate),
+ * the empty program (--floor), memctl's rss program (--rss-only) or a whole
+ * memctld (started and stopped; records counted from its status). */
+struct toggle {
+	struct floor_bpf *fl;
+	struct rss_bpf *rs;
+	bool daemon;
+	struct bench_daemon d;
+	struct ipc_ctl_status_reply s0;
+	uint64_t records, raw;
+	double cpu0, cpu_s; /* the daemon's CPU time while it ran */
+};
+
+static void toggle_set(struct toggle *t, bool on)
+{
+	int r = 0;
+
+	if (t->fl) {
+		r = on ? floor_bpf__attach(t->fl) : (floor_bpf__detach(t->fl), 0);
+	} else if (t->rs) {
+		r = on ? rss_bpf__attach(t->rs) : (rss_bpf__detach(t->rs), 0);
+	} else if (t->daemon && on) {
+		r = bench_daemon_start(&t->d, getenv("MEMCTLD_BENCH_CONFIG") ?: "");
+		if (r == 0) {
+			usleep(300000); /* the start-up /proc scan is not part of the workload */
+			r = bench_daemon_status(&t->d, &t->s0);
+			t->cpu0 = bench_cpu_seconds(t->d.pid);
+		}
+	} else if (t->daemon && t->d.pid > 0) {
+		struct ipc_ctl_status_reply s1 = {};
+
+		usleep(200000); /* let the last records arrive */
+		t->cpu_s += bench_cpu_seconds(t->d.pid) - t->cpu0;
+		r = bench_daemon_status(&t->d, &s1);
+		t->records += s1.events_rss - t->s0.events_rss;
+		t->raw += s1.rss_raw_events - t->s0.rss_raw_events;
+		bench_daemon_stop(&t->d);
+		t->d.pid = 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "%s failed: %s\n", t->daemon ? "memctld" : "attach", strerror(-r));
+		exit(1);
+	}
+}
+
+/*
+ * --interleave: this process touches blocks of fresh memory with the program
+ * (or memctld) on and off in ABBA order, state after state; block j of one
+ * state is paired with block j of the other. Whole 2 GiB runs in a fresh child
+ * vary by +-20% here (which pages the host backs, other tenants); blocks of
+ * ~10 ms reuse the same freed pages and see the same neighbours, so per-block
+ * ratios are tight and there are many of them. Switching happens between
+ * timed blocks.
+ */
+static int run_interleaved(struct toggle *t, int sets, int blocks, size_t block_mib,
+			   const char *mode)
+{
+	int pairs = sets * blocks;
+	double *with = calloc((size_t)pairs, sizeof(double)),
+	       *without = calloc((size_t)pairs, sizeof(double)),
+	       *ratio = calloc((size_t)pairs, sizeof(double)), lo, hi, sw = 0, swo = 0;
+
+	if (!with || !without || !ratio)
+		return fprintf(stderr, "out of memory\n"), 1;
+	for (int i = 0; i < 4; i++) /* warm-up: page tables, allocator, caches */
+		touch_block(block_mib << 20);
+	for (int i = 0; i < sets; i++) {
+		bool on_first = i % 2 == 1;
+
+		for (int pass = 0; pass < 2; pass++) {
+			bool on = pass == 0 ? on_first : !on_first;
+			double *dst = on ? with : without;
+
+			toggle_set(t, on);
+			for (int j = 0; j < blocks; j++)
+				dst[i * blocks + j] = touch_block(block_mib << 20);
+			if (on)
+				toggle_set(t, false);
+		}
+	}
+	if (getenv("BPF_OVERHEAD_DUMP"))
+		for (int i = 0; i < pairs; i++)
+			fprintf(stderr, "block %d %d %.3f %.3f\n", i / blocks, i % blocks,
+				without[i] * 1e3, with[i] * 1e3);
+	for (int i = 0; i < pairs; i++) {
+		ratio[i] = with[i] / without[i];
+		sw += with[i];
+		swo += without[i];
+	}
+	printf("workload=touch_%zu_MiB_blocks_4KiB_pages states=%d blocks_per_state=%d pairs=%d "
+	       "mode=interleave-%s\n",
+	       block_mib, sets, blocks, pairs, mode);
+	printf("without_block_median_ms=%.3f\n", bench_median(without, pairs) * 1e3);
+	printf("with_block_median_ms=%.3f\n", bench_median(with, pairs) * 1e3);
+	/* both sorted now: noise on a shared host only ever adds time, so the
+	 * fast tail of each side is its least disturbed cost */
+	printf("q10_ratio=%.4f q25_ratio=%.4f (10th/25th percentile block time, with / without)\n",
+	       with[pairs / 10] / without[pairs / 10], with[pairs / 4] / without[pairs / 4]);
+	printf("sum_ratio=%.4f (total time with / without)\n", swo > 0 ? sw / swo : 0);
+	printf("slowdown_ratio=%.4f (median of per-block-pair ratios; target <= 1.03)\n",
+	       bench_median(ratio, pairs));
+	median_ci(ratio, pairs, &lo, &hi);
+	printf("slowdown_ratio_ci95=%.4f..%.4f (distribution-free interval of that median)\n", lo,
+	       hi);
+	printf("per_pair_ratio_p10=%.4f per_pair_ratio_p90=%.4f\n", ratio[pairs / 10],
+	       ratio[pairs - 1 - pairs / 10]);
+	if (t->daemon)
+		printf("records=%" PRIu64 " raw_events=%" PRIu64
+		       " raw_events_per_record=%.0f (target >= 100)\n",
+		       t->records, t->raw, t->records ? (double)t->raw / (double)t->records : 0);
+	if (!t->daemon && (t->fl || t->rs)) {
+		/* after the timed pairs: the kernel's own run-time accounting over
+		 * 64 blocks (it adds two clock reads per run, so an upper bound) */
+		uint64_t ns0, n0, ns1, n1;
+
+		toggle_set(t, true);
+		bpf_stats_enable(true);
+		bpf_prog_time(&ns0, &n0);
+		for (int i = 0; i < 64; i++)
+			touch_block(block_mib << 20);
+		bpf_prog_time(&ns1, &n1);
+		bpf_stats_enable(false);
+		toggle_set(t, false);
+		printf("bpf_runs=%" PRIu64 " bpf_ns_per_run=%.1f\n", n1 - n0,
+		       n1 > n0 ? (double)(ns1 - ns0) / (double)(n1 - n0) : 0);
+	}
+	if (t->daemon)
+		printf("daemon_cpu_ms_per_block=%.3f (memctld's own CPU time while on, per timed block)\n",
+		       t->cpu_s * 1e3 / pairs);
+	free(with);
+	free(without);
+	free(ratio);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -92,18 +259,35 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "floor", no_argument, NULL, 'f' },
 		{ "rss-only", no_argument, NULL, 'R' },
+		{ "interleave", no_argument, NULL, 'i' },
+		{ "calibrate", no_argument, NULL, 'c' },
+		{ "block-mib", required_argument, NULL, 'b' },
+		{ "blocks", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int pairs = 7, c;
-	bool floor_only = false, rss_only = false;
-	size_t mib = 2048;
+	bool floor_only = false, rss_only = false, interleave = false, calibrate = false;
+	size_t mib = 2048, block_mib = 16;
+	int blocks = 0;
 	double without[64], with[64], ratio[64], cpu_ratio[64], ca = 0, cb = 0;
 	uint64_t records = 0, raw = 0, bpf_ns = 0, bpf_runs = 0;
 	double cpu_with = 0;
 
-	while ((c = getopt_long(argc, argv, "p:m:qfRh", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "p:m:qfRicb:B:h", opts, NULL)) >= 0) {
 		switch (c) {
+		case 'i':
+			interleave = true;
+			break;
+		case 'c':
+			calibrate = true;
+			break;
+		case 'b':
+			block_mib = (size_t)atol(optarg);
+			break;
+		case 'B':
+			blocks = atoi(optarg);
+			break;
 		case 'p':
 			pairs = atoi(optarg);
 			break;
@@ -122,14 +306,59 @@ int main(int argc, char **argv)
 			break;
 		default:
 			printf("Usage: bpf_overhead [--pairs N (1..64, default 7)] [--mib N (default 2048)] [--quick]\n"
-			       "                    [--floor]\n"
+			       "                    [--floor | --rss-only] [--interleave [--calibrate]\n"
+			       "                    [--block-mib N (default 16)] [--blocks N]]\n"
 			       "--floor: instead of memctld, attach an empty program to kmem:rss_stat\n"
 			       "(the cost of dispatching that per-page tracepoint to BPF at all).\n"
 			       "--rss-only: memctl's rss program alone, loaded here, no daemon.\n"
+			       "--interleave: touch blocks of --block-mib in this process, timed one by\n"
+			       "one, --blocks per state, with the program (--floor, --rss-only) or memctld\n"
+			       "(default) on and off in ABBA order, --pairs on/off pairs of states.\n"
+			       "Defaults: memctld 7 pairs x 128 blocks (2 GiB per state); programs 401\n"
+			       "pairs x 1 block. --calibrate toggles nothing (truly 1.00: the method's\n"
+			       "own resolution).\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD) with the config text in\n"
 			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults).\n");
 			return c == 'h' ? 0 : 1;
 		}
+	}
+	if (interleave) {
+		struct toggle t = {};
+		bool pairs_set = false;
+		int r;
+
+		for (int i = 1; i < argc; i++)
+			pairs_set |= strncmp(argv[i], "--pairs", 7) == 0 || strcmp(argv[i], "-p") == 0;
+		if (calibrate + floor_only + rss_only > 1)
+			return fprintf(stderr, "--floor, --rss-only and --calibrate exclude each "
+					       "other\n"),
+			       1;
+		t.daemon = !calibrate && !floor_only && !rss_only;
+		if (!pairs_set)
+			pairs = t.daemon ? 7 : 401;
+		if (blocks == 0)
+			blocks = t.daemon ? (int)(2048 / (block_mib ?: 1) ?: 1) : 1;
+		if (pairs < 1 || blocks < 1 || (long)pairs * blocks > 1000000 || block_mib == 0 ||
+		    block_mib > 65536)
+			return fprintf(stderr, "bad --pairs, --blocks or --block-mib\n"), 1;
+		if (floor_only) {
+			t.fl = floor_bpf__open_and_load();
+			if (!t.fl)
+				return fprintf(stderr, "cannot load the floor program\n"), 1;
+		} else if (rss_only) {
+			t.rs = rss_bpf__open();
+			if (!t.rs || bpf_map__set_max_entries(t.rs->maps.events, 16 << 20) < 0 ||
+			    rss_bpf__load(t.rs) < 0)
+				return fprintf(stderr, "cannot load the rss program\n"), 1;
+		}
+		r = run_interleaved(&t, pairs, blocks, block_mib,
+				    floor_only ? "floor" :
+				    rss_only   ? "rss-only" :
+				    calibrate  ? "calibrate" :
+						 "memctld");
+		floor_bpf__destroy(t.fl);
+		rss_bpf__destroy(t.rs);
+		return r;
 	}
 	if (pairs < 1 || pairs > 64 || mib == 0)
 		return fprintf(stderr, "bad --pairs or --mib\n"), 1;
