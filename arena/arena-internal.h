@@ -193,6 +193,7 @@ int codec_decompress(struct codec_ctx *ctx, uint32_t codec, const void *src, siz
 		     size_t n);
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t n);
+uint32_t crc32c_portable(uint32_t crc, const void *buf, size_t n);
 
 /* ---- arena ---- */
 

@@ -191,8 +191,24 @@ static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static bool crc_hw;
 
+/*
+ * The hardware path runs three streams over three CRC_BLOCK-byte blocks at once: the
+ * crc32 instruction has a latency of 3 cycles and a throughput of 1, so one stream
+ * uses a third of it (measured in a readback: ~560 cycles for a 1.5 KiB payload in
+ * cache, most of the CRC's share). The register of a CRC over A|B is
+ * shift_|B|(R(A)) ^ R(0, B), shift_L being "append L zero bytes", which is linear: 4
+ * table lookups (crc_shift), tables built once from the software CRC.
+ */
+#define CRC_BLOCK 256U
+
+static uint32_t crc_shift_table[4][256];
+
+static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n);
+
 static void crc_init(void)
 {
+	static const uint8_t zeros[CRC_BLOCK];
+
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;
 
@@ -204,10 +220,20 @@ static void crc_init(void)
 		for (int t = 1; t < 8; t++)
 			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
 					  crc_table[0][crc_table[t - 1][i] & 0xff];
+	for (uint32_t b = 0; b < 4; b++)
+		for (uint32_t i = 0; i < 256; i++)
+			crc_shift_table[b][i] = crc32c_sw(i << (8 * b), zeros, CRC_BLOCK);
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	crc_hw = __builtin_cpu_supports("sse4.2");
 #endif
+}
+
+/* The register after CRC_BLOCK zero bytes */
+static inline uint32_t crc_shift(uint32_t crc)
+{
+	return crc_shift_table[0][crc & 0xff] ^ crc_shift_table[1][(crc >> 8) & 0xff] ^
+	       crc_shift_table[2][(crc >> 16) & 0xff] ^ crc_shift_table[3][crc >> 24];
 }
 
 static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
@@ -230,13 +256,28 @@ static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
 }
 
 #if defined(__x86_64__)
-/* Three interleaved streams would be faster, but one stream already runs at ~8 GB/s,
- * a tenth of a 4 KiB readback's cost. */
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
 							    size_t n)
 {
 	uint64_t c = crc;
 
+	while (n >= 3 * CRC_BLOCK) {
+		uint64_t c1 = 0, c2 = 0;
+
+		for (size_t i = 0; i < CRC_BLOCK; i += 8) {
+			uint64_t v0, v1, v2;
+
+			memcpy(&v0, p + i, 8);
+			memcpy(&v1, p + CRC_BLOCK + i, 8);
+			memcpy(&v2, p + 2 * CRC_BLOCK + i, 8);
+			c = __builtin_ia32_crc32di(c, v0);
+			c1 = __builtin_ia32_crc32di(c1, v1);
+			c2 = __builtin_ia32_crc32di(c2, v2);
+		}
+		c = crc_shift(crc_shift((uint32_t)c) ^ (uint32_t)c1) ^ (uint32_t)c2;
+		p += 3 * CRC_BLOCK;
+		n -= 3 * CRC_BLOCK;
+	}
 	while (n >= 8) {
 		uint64_t v;
 
@@ -251,6 +292,13 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 	return crc;
 }
 #endif
+
+/* The portable path, whatever the CPU: for tests */
+uint32_t crc32c_portable(uint32_t crc, const void *buf, size_t n)
+{
+	(void)pthread_once(&crc_once, crc_init);
+	return ~crc32c_sw(~crc, buf, n);
+}
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t n)
 {
