@@ -223,9 +223,10 @@ static int run_interleaved(struct toggle *t, int sets, int blocks, size_t block_
 	printf("per_pair_ratio_p10=%.4f per_pair_ratio_p90=%.4f\n", ratio[pairs / 10],
 	       ratio[pairs - 1 - pairs / 10]);
 	if (t->daemon)
-		printf("records=%" PRIu64 " raw_events=%" PRIu64
-		       " raw_events_per_record=%.0f (target >= 100)\n",
-		       t->records, t->raw, t->records ? (double)t->raw / (double)t->records : 0);
+		printf("records=%" PRIu64 " raw_events=%" PRIu64 " records_per_raw_event=%.6f "
+		       "raw_events_per_record=%.0f (target >= 100)\n",
+		       t->records, t->raw, t->raw ? (double)t->records / (double)t->raw : 0,
+		       t->records ? (double)t->raw / (double)t->records : 0);
 	if (!t->daemon && (t->fl || t->rs)) {
 		/* after the timed pairs: the kernel's own run-time accounting over
 		 * 64 blocks (it adds two clock reads per run, so an upper bound) */
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "floor", no_argument, NULL, 'f' },
 		{ "rss-only", no_argument, NULL, 'R' },
-		{ "interleave", no_argument, NULL, 'i' },
+		{ "whole-runs", no_argument, NULL, 'w' },
 		{ "calibrate", no_argument, NULL, 'c' },
 		{ "block-mib", required_argument, NULL, 'b' },
 		{ "blocks", required_argument, NULL, 'B' },
@@ -267,17 +268,17 @@ int main(int argc, char **argv)
 		{},
 	};
 	int pairs = 7, c;
-	bool floor_only = false, rss_only = false, interleave = false, calibrate = false;
+	bool floor_only = false, rss_only = false, whole_runs = false, calibrate = false;
 	size_t mib = 2048, block_mib = 16;
 	int blocks = 0;
 	double without[64], with[64], ratio[64], cpu_ratio[64], ca = 0, cb = 0;
 	uint64_t records = 0, raw = 0, bpf_ns = 0, bpf_runs = 0;
 	double cpu_with = 0;
 
-	while ((c = getopt_long(argc, argv, "p:m:qfRicb:B:h", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "p:m:qfRwcb:B:h", opts, NULL)) >= 0) {
 		switch (c) {
-		case 'i':
-			interleave = true;
+		case 'w':
+			whole_runs = true;
 			break;
 		case 'c':
 			calibrate = true;
@@ -303,32 +304,40 @@ int main(int argc, char **argv)
 		case 'q': /* a smoke run: 3 pairs of 256 MiB */
 			pairs = 3;
 			mib = 256;
+			blocks = 4;
 			break;
 		default:
-			printf("Usage: bpf_overhead [--pairs N (1..64, default 7)] [--mib N (default 2048)] [--quick]\n"
-			       "                    [--floor | --rss-only] [--interleave [--calibrate]\n"
-			       "                    [--block-mib N (default 16)] [--blocks N]]\n"
-			       "--floor: instead of memctld, attach an empty program to kmem:rss_stat\n"
-			       "(the cost of dispatching that per-page tracepoint to BPF at all).\n"
-			       "--rss-only: memctl's rss program alone, loaded here, no daemon.\n"
-			       "--interleave: touch blocks of --block-mib in this process, timed one by\n"
-			       "one, --blocks per state, with the program (--floor, --rss-only) or memctld\n"
-			       "(default) on and off in ABBA order, --pairs on/off pairs of states.\n"
-			       "Defaults: memctld 7 pairs x 128 blocks (2 GiB per state); programs 401\n"
-			       "pairs x 1 block. --calibrate toggles nothing (truly 1.00: the method's\n"
-			       "own resolution).\n"
+			printf("Usage: bpf_overhead [--pairs N] [--block-mib N] [--blocks N]\n"
+			       "                    [--floor | --rss-only | --calibrate] [--quick]\n"
+			       "       bpf_overhead --whole-runs [--pairs N (1..64)] [--mib N] [--floor | --rss-only]\n"
+			       "\n"
+			       "What memctld's BPF programs cost a workload that touches fresh anonymous\n"
+			       "memory in 4 KiB pages. This process touches blocks of --block-mib (default\n"
+			       "16) in fresh mappings, each timed, --blocks per state, with memctld running\n"
+			       "and not, in ABBA order, --pairs pairs of states; slowdown_ratio is the\n"
+			       "median of the per-block ratios, with a 95%% interval. Defaults: 7 pairs x\n"
+			       "128 blocks (2 GiB per state).\n"
+			       "  --floor     an empty program on kmem:rss_stat instead of memctld\n"
+			       "              (the cost of dispatching that tracepoint to BPF at all)\n"
+			       "  --rss-only  memctl's rss program alone, loaded here, no daemon\n"
+			       "  --calibrate toggle nothing: truly 1.00, the method's own resolution\n"
+			       "              (these three switch every block: 401 pairs x 1 block)\n"
+			       "  --whole-runs  the first method: a fresh child touches --mib (2048)\n"
+			       "              per run, memctld started and stopped between runs\n"
+			       "  --quick     a smoke run\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD) with the config text in\n"
 			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults).\n");
 			return c == 'h' ? 0 : 1;
 		}
 	}
-	if (interleave) {
+	if (!whole_runs) {
 		struct toggle t = {};
 		bool pairs_set = false;
 		int r;
 
 		for (int i = 1; i < argc; i++)
-			pairs_set |= strncmp(argv[i], "--pairs", 7) == 0 || strcmp(argv[i], "-p") == 0;
+			pairs_set |= strncmp(argv[i], "--pairs", 7) == 0 ||
+				     strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--quick") == 0;
 		if (calibrate + floor_only + rss_only > 1)
 			return fprintf(stderr, "--floor, --rss-only and --calibrate exclude each "
 					       "other\n"),
