@@ -661,8 +661,7 @@ static int bench_throughput(const struct opts *o, enum ds d, const uint8_t *src,
 			       median(qd[TP_PAGED], reps), median(cm[TP_BOUND], reps),
 			       median(dm[TP_BOUND], reps), median(cc, reps), median(cd, reps),
 			       median(qc[TP_BOUND], reps), median(qd[TP_BOUND], reps),
-			       st.ratio_e2e_post_comp, admitted,
-			       st.chunks_total, expect,
+			       st.ratio_e2e_post_comp, admitted, st.chunks_total, expect,
 			       valid ? "" :
 				       " invalid=arena-admitted-fewer-chunks-than-the-raw-codec-"
 				       "compresses");
