@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/integration/test_bench_smoke.sh: every benchmark in bench/ runs in its smoke
+# mode and prints the figures docs/benchmarks.md quotes, with its data intact. No
+# speed is asserted (benchmarks measure, tests check behaviour): only that each one
+# still runs, still verifies what it moves, and still reports every key a reader of
+# docs/benchmarks.md looks for.
+set -u
+BUILD=${BUILD:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+fails=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+# has KEY: the last run printed KEY=<number> (or inf/n/a where the key allows it)
+has() {
+	grep -qE "(^| )$1=[0-9.]+" "$out" || fail "$2: no $1= in its output"
+}
+
+# value KEY: the first numeric value of KEY in the last run's output
+value() {
+	grep -oE "(^| )$1=[0-9.]+" "$out" | head -1 | cut -d= -f2
+}
+
+# --- arena: every section on two data sets, round trips checked by the bench itself
+if ! "$BUILD/bench/arena" --quick --datasets text-like,repetitive >"$out" 2>&1; then
+	fail "bench/arena --quick exited non-zero"
+	tail -20 "$out"
+fi
+grep -q 'summary section=all .*failures=0' "$out" || fail "arena: summary missing or failures"
+for k in arena_vs_raw_compress_min arena_vs_raw_decompress_min access_p50_ns_max \
+	access_p99_ns_max fair_vs_oracle_min ceiling_vs_raw_decompress_min \
+	arena_vs_bound_compress_min minor_fault_p50_ns arena_ratio; do
+	has "$k" arena
+done
+if [ "$(id -u)" = 0 ] && [ -e /sys/class/zram-control/hot_add ]; then
+	has ratio_vs_zram_min arena
+fi
+# the ceiling is a bound: the raw codec into resident memory beats decoding into
+# pages the kernel must hand out first, by far for LZ4 (a wrong bound would say ~1)
+c=$(value ceiling_vs_raw_decompress_min)
+awk -v c="${c:-9}" 'BEGIN { exit !(c > 0 && c < 1.5) }' ||
+	fail "arena: ceiling_vs_raw_decompress_min=$c is not a plausible ratio"
+
+# --- bpf_overhead: the default (interleaved memctld) method, and a program toggle
+if ! "$BUILD/bench/bpf_overhead" --quick >"$out" 2>&1; then
+	fail "bench/bpf_overhead --quick exited non-zero"
+	tail -20 "$out"
+fi
+for k in slowdown_ratio records_per_raw_event raw_events_per_record q10_ratio; do
+	has "$k" bpf_overhead
+done
+grep -qE 'slowdown_ratio_ci95=[0-9.]+\.\.[0-9.]+' "$out" || fail "bpf_overhead: no interval"
+# coalescing is behaviour, not speed: records exist and are far fewer than events
+r=$(value records_per_raw_event)
+awk -v r="${r:-1}" 'BEGIN { exit !(r > 0 && r < 0.05) }' ||
+	fail "bpf_overhead: records_per_raw_event=$r (no records, or not coalesced)"
+if ! "$BUILD/bench/bpf_overhead" --rss-only --pairs 8 --block-mib 4 >"$out" 2>&1; then
+	fail "bench/bpf_overhead --rss-only exited non-zero"
+	tail -20 "$out"
+fi
+has slowdown_ratio "bpf_overhead --rss-only"
+has bpf_ns_per_run "bpf_overhead --rss-only"
+
+# --- churn: the storm and the held processes are all seen, nothing lost
+if ! "$BUILD/bench/churn" --quick >"$out" 2>&1; then
+	fail "bench/churn --quick exited non-zero"
+	tail -20 "$out"
+fi
+for k in daemon_cpu_pct lost_records daemon_rss_bytes_holding tracked_processes; do
+	has "$k" churn
+done
+[ "$(value lost_records)" = 0 ] || fail "churn: lost_records=$(value lost_records)"
+held=$(value held_processes)
+tracked=$(value tracked_processes)
+[ -n "$held" ] && [ -n "$tracked" ] && [ "$tracked" -ge "$held" ] ||
+	fail "churn: tracked_processes=$tracked < held_processes=$held"
+
+if [ $fails -gt 0 ]; then
+	echo "$fails check(s) failed"
+	exit 1
+fi
+echo "all benchmark smoke checks passed"
