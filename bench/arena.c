@@ -74,8 +74,8 @@ struct summary {
 };
 
 #define STORE_OVERHEAD_BYTES \
-	20 /* what libarena counts per stored chunk in its model:
-				 * a 16-byte object header and 4 bytes of mean padding */
+	8 /* what libarena counts per stored chunk in its model: the 8-byte owner word
+				 * (objects are packed byte-tight, no padding) */
 
 /* ---- small helpers ---- */
 
