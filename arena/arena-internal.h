@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,8 +45,12 @@ enum {
 
 /*
  * 32 bytes per chunk. lock protects every other field; stats and scans read
- * state/flags/heat/last_epoch without it through chunk_peek_*() (relaxed atomics)
- * and re-check under the lock before acting.
+ * state/flags/heat/last_epoch/obj_size without it through CHUNK_PEEK() (relaxed
+ * atomics) and re-check under the lock before acting. obj and obj_size are written by
+ * the store only, under the store lock and the chunk's (see struct store_obj).
+ * obj_size and obj_crc live here rather than in the store: a byte flipped in the store
+ * cannot forge the checksum or the length it is checked over, and they filled what
+ * was padding (obj_crc took the place of a 4-byte pad: the size stays 32).
  */
 struct chunk {
 	_Atomic uint32_t lock; /* 0 free, 1 locked, 2 locked with waiters */
@@ -57,10 +63,14 @@ struct chunk {
 	uint8_t readbacks; /* demand decompressions, halved per compression */
 	uint8_t cls; /* COMPRESSED: enum fair_class of the data */
 	uint32_t obj_size; /* COMPRESSED: payload bytes */
-	uint32_t pad2;
+	uint32_t obj_crc; /* COMPRESSED: CRC32C of (candidate index, payload) */
 	void *obj; /* COMPRESSED: the store object */
 };
 _Static_assert(sizeof(struct chunk) == 32, "chunk layout");
+_Static_assert(offsetof(struct chunk, obj_crc) == 20 && offsetof(struct chunk, obj) == 24,
+	       "chunk layout: no padding");
+/* the owner word of a store object tells a chunk address from a dead mark by bit 0 */
+_Static_assert(_Alignof(struct chunk) >= 2, "chunk alignment");
 
 static inline long futex_op(_Atomic uint32_t *addr, int op, uint32_t val)
 {
@@ -105,13 +115,18 @@ static inline void chunk_unlock(struct chunk *c)
 /*
  * Segments of seg_bytes (a power of two), each mmap'd at its own size alignment so
  * an object finds its segment by masking. A segment starts with struct store_seg;
- * objects follow back to back, each a struct store_obj and its payload rounded up
- * to 8 bytes. Allocation bumps the head segment; freeing marks the object dead
- * (owner NULL). Compaction moves live objects out of sparse segments and unmaps them.
+ * objects follow back to back, each an 8-byte owner word and its payload, rounded up
+ * to STORE_ALIGN. Allocation bumps the head segment; freeing marks the object dead.
+ * Compaction moves live objects out of sparse segments and unmaps them.
  */
 #define STORE_SEG_MAGIC 0x5345474dU /* "MGES" */
 #define STORE_SEG_HDR 64U
-#define STORE_ALIGN 8U
+/* No rounding: objects are packed byte-tight and a payload may start at any address.
+ * The owner word is read and written with memcpy (one unaligned mov on x86-64), the
+ * codecs and CRC32C read their input with unaligned loads anyway, and the payload is
+ * copied in with memcpy. 8-byte rounding cost 3.5 bytes per object on average, 6 on
+ * the bench's repetitive data (1.7% of its objects); see docs/arena.md. */
+#define STORE_ALIGN 1U
 
 struct store_seg {
 	uint32_t magic;
@@ -121,12 +136,33 @@ struct store_seg {
 	uint32_t evacuating; /* compaction walks it: not reused, not unmapped by others */
 };
 
+/*
+ * The one word before each payload, all the store keeps per object. Live: the owner's
+ * address (bit 0 clear), which compaction needs to find and update the owner. Dead:
+ * (object bytes << 1) | 1, so a segment walk can step over it. A live object's size is
+ * its owner's obj_size: the store writes it in store_alloc() under the store lock and
+ * clears it in store_free(), and a chunk has at most one live object, so under the
+ * store lock it is the size of the object the owner word points from. The CRC32C and
+ * the size are in struct chunk, outside the store.
+ */
 struct store_obj {
-	uint32_t size; /* payload bytes */
-	uint32_t crc; /* CRC32C of (candidate index, payload) */
-	struct chunk *owner; /* NULL once dead */
+	uint8_t word[8]; /* bytes, not a uint64_t: an object may start at any address */
 };
-_Static_assert(sizeof(struct store_obj) == 16, "store_obj layout");
+_Static_assert(sizeof(struct store_obj) == 8, "store_obj layout");
+#define STORE_OBJ_DEAD 1U
+
+static inline uint64_t store_obj_word(const void *obj)
+{
+	uint64_t w;
+
+	memcpy(&w, obj, sizeof(w));
+	return w;
+}
+
+static inline void store_obj_set_word(void *obj, uint64_t w)
+{
+	memcpy(obj, &w, sizeof(w));
+}
 
 static inline uint32_t store_obj_bytes(uint32_t payload)
 {
@@ -163,11 +199,13 @@ struct store_stats {
 
 int store_init(struct store *s, uint64_t seg_bytes, uint64_t cap_bytes);
 void store_done(struct store *s);
-/* Reserve an object for owner (whose lock the caller holds) with payload bytes;
- * the caller fills payload and crc. Returns 0 and *ret_obj, -ENOSPC (cap), -ENOMEM. */
+/* Reserve an object for owner (whose lock the caller holds, and which has no object)
+ * with payload bytes, and point owner->obj and owner->obj_size at it; the caller fills
+ * the payload and owner->obj_crc. Returns 0 and *ret_obj, -ENOSPC (cap), -ENOMEM. */
 int store_alloc(struct store *s, struct chunk *owner, uint32_t payload, void **ret_obj);
-/* Mark obj dead (caller holds the owner's lock). */
-void store_free(struct store *s, void *obj);
+/* Mark owner's object dead and clear owner->obj and owner->obj_size (caller holds the
+ * owner's lock). */
+void store_free(struct store *s, struct chunk *owner);
 /* Unmap empty segments; compact when fragmentation exceeds max_frag_permyriad. */
 void store_maintain(struct store *s, uint32_t max_frag_permyriad);
 void store_stats_get(struct store *s, struct store_stats *ret);

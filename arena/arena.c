@@ -299,9 +299,8 @@ static void region_destroy(struct arena_region *r)
 
 		chunk_lock(c);
 		if (c->state == CHUNK_COMPRESSED)
-			store_free(&a->store, c->obj);
+			store_free(&a->store, c);
 		c->state = CHUNK_ZERO;
-		c->obj = NULL;
 		chunk_unlock(c);
 	}
 	munmap(r->base, r->size);
@@ -485,7 +484,7 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	struct chunk *c = &r->chunks[idx];
 	size_t n = a->cfg.chunk_size_bytes;
 	uint8_t *dst = chunk_ptr(a, r, idx);
-	struct store_obj *o = c->obj;
+	uint8_t *payload = store_obj_payload(c->obj);
 	const struct fair_candidate *cand = &a->model.cand[c->cand];
 	uint64_t t0 = demand ? clock_nsec(CLOCK_MONOTONIC) : 0, c0, c1;
 	uint32_t comp_hot, timed;
@@ -497,7 +496,10 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 		cnt_add(&a->cnt.errors_nomem, 1);
 		return -ENOMEM;
 	}
-	if (o->size != c->obj_size || obj_crc(c->cand, store_obj_payload(o), o->size) != o->crc) {
+	/* size and CRC come from the chunk, not the store: damage to the store is caught,
+	 * whether to the payload or to the owner word compaction relies on */
+	if (store_obj_word(c->obj) != (uintptr_t)c ||
+	    obj_crc(c->cand, payload, c->obj_size) != c->obj_crc) {
 		cnt_add(&a->cnt.errors_checksum, 1);
 		return -EBADMSG;
 	}
@@ -509,7 +511,7 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	}
 	timed = cpu_timed(a);
 	c0 = cpu_now(timed);
-	ret = codec_decompress(ctx, cand->codec, store_obj_payload(o), o->size, dst, n);
+	ret = codec_decompress(ctx, cand->codec, payload, c->obj_size, dst, n);
 	c1 = cpu_now(timed);
 	if (ret < 0) {
 		/* the stored copy stays; the half-written pages go */
@@ -527,9 +529,7 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 		pthread_mutex_unlock(&a->model_lock);
 	}
 
-	store_free(&a->store, o);
-	c->obj = NULL;
-	c->obj_size = 0;
+	store_free(&a->store, c);
 	CHUNK_SET(c, state, CHUNK_RAW);
 
 	comp_hot = (c->flags & CF_COMP_HOT_MASK) >> CF_COMP_HOT_SHIFT;
@@ -894,12 +894,9 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	}
 	if (ret < 0)
 		return ret;
+	/* store_alloc() pointed c->obj and c->obj_size at the object */
 	memcpy(store_obj_payload(obj), codec_ctx_scratch(ctx), (size_t)sz);
-	((struct store_obj *)obj)->crc =
-		obj_crc((uint8_t)d.candidate, store_obj_payload(obj), (uint32_t)sz);
-
-	c->obj = obj;
-	c->obj_size = (uint32_t)sz;
+	c->obj_crc = obj_crc((uint8_t)d.candidate, store_obj_payload(obj), (uint32_t)sz);
 	c->cand = (uint8_t)d.candidate;
 	c->cls = (uint8_t)cls;
 	c->readbacks /= 2;
@@ -1361,11 +1358,8 @@ int arena_region_discard(struct arena_region *r, size_t offset, size_t length)
 			chunk_unlock(c);
 			return -EBUSY;
 		}
-		if (c->state == CHUNK_COMPRESSED) {
-			store_free(&a->store, c->obj);
-			c->obj = NULL;
-			c->obj_size = 0;
-		}
+		if (c->state == CHUNK_COMPRESSED)
+			store_free(&a->store, c);
 		if (c->state != CHUNK_ZERO)
 			(void)madvise(chunk_ptr(a, r, i), chunk, MADV_DONTNEED);
 		CHUNK_SET(c, state, CHUNK_ZERO);

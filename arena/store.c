@@ -98,7 +98,7 @@ static int alloc_locked(struct store *s, struct chunk *owner, uint32_t payload, 
 			struct store_seg *avoid, void **ret_obj)
 {
 	uint32_t bytes = store_obj_bytes(payload);
-	struct store_obj *o;
+	void *o;
 	int r;
 
 	if (bytes > s->seg_bytes - STORE_SEG_HDR)
@@ -131,10 +131,8 @@ static int alloc_locked(struct store *s, struct chunk *owner, uint32_t payload, 
 				s->empty_segs++;
 		}
 	}
-	o = (struct store_obj *)((uint8_t *)s->head + s->head->used);
-	o->size = payload;
-	o->crc = 0;
-	o->owner = owner;
+	o = (uint8_t *)s->head + s->head->used;
+	store_obj_set_word(o, (uintptr_t)owner);
 	s->head->used += bytes;
 	s->head->live += bytes;
 	s->live_bytes += bytes;
@@ -169,11 +167,30 @@ static bool evacuate(struct store *s, struct store_seg *victim)
 
 	victim->evacuating = 1;
 	while (off < victim->used) {
-		struct store_obj *o = (struct store_obj *)((uint8_t *)victim + off);
-		uint32_t bytes = store_obj_bytes(o->size);
-		struct chunk *c = o->owner;
+		uint8_t *o = (uint8_t *)victim + off;
+		uint64_t w = store_obj_word(o);
+		uint32_t bytes;
+		struct chunk *c;
 		void *n;
 
+		if (w & STORE_OBJ_DEAD) {
+			bytes = (uint32_t)(w >> 1);
+			c = NULL;
+		} else if (w != 0 && (w & (_Alignof(struct chunk) - 1)) == 0) {
+			/* the owner's obj_size changes only under the store lock, which we
+			 * hold: it is this object's size even while the owner is busy */
+			c = (struct chunk *)(uintptr_t)w;
+			bytes = store_obj_bytes(CHUNK_PEEK(c, obj_size));
+		} else {
+			bytes = 0;
+			c = NULL;
+		}
+		if (bytes < sizeof(struct store_obj) || bytes > victim->used - off) {
+			/* a damaged walk (only a corrupted store can make one): leave the
+			 * segment where it is rather than step into the unknown */
+			all = false;
+			break;
+		}
 		off += bytes;
 		if (!c)
 			continue;
@@ -182,14 +199,14 @@ static bool evacuate(struct store *s, struct store_seg *victim)
 			continue;
 		}
 		/* the owner's lock makes o stable; compaction may use the reserve */
-		if (c->obj != o || alloc_locked(s, c, o->size, true, victim, &n) < 0) {
+		if (c->obj != o || alloc_locked(s, c, c->obj_size, true, victim, &n) < 0) {
 			chunk_unlock(c);
 			all = false;
 			continue;
 		}
-		memcpy(n, o, bytes);
+		memcpy(n, o, bytes); /* the owner word too */
 		c->obj = n;
-		o->owner = NULL;
+		store_obj_set_word(o, ((uint64_t)bytes << 1) | STORE_OBJ_DEAD);
 		victim->live -= bytes;
 		s->live_bytes -= bytes;
 		s->moved_bytes += bytes;
@@ -279,18 +296,25 @@ int store_alloc(struct store *s, struct chunk *owner, uint32_t payload, void **r
 		compact_locked(s, 0, true);
 		r = alloc_locked(s, owner, payload, false, NULL, ret_obj);
 	}
+	if (r == 0) {
+		/* under the store lock: a segment walk sizes the object by it */
+		owner->obj = *ret_obj;
+		CHUNK_SET(owner, obj_size, payload);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
 
-void store_free(struct store *s, void *obj)
+void store_free(struct store *s, struct chunk *owner)
 {
-	struct store_obj *o = obj;
-	struct store_seg *seg = obj_seg(s, obj);
-	uint32_t bytes = store_obj_bytes(o->size);
+	void *o = owner->obj;
+	struct store_seg *seg = obj_seg(s, o);
+	uint32_t bytes = store_obj_bytes(owner->obj_size);
 
 	pthread_mutex_lock(&s->lock);
-	o->owner = NULL;
+	store_obj_set_word(o, ((uint64_t)bytes << 1) | STORE_OBJ_DEAD);
+	owner->obj = NULL;
+	CHUNK_SET(owner, obj_size, 0);
 	seg->live -= bytes;
 	s->live_bytes -= bytes;
 	/* unmapping waits for store_maintain(): a pin should not pay for munmap */

@@ -991,6 +991,146 @@ static void test_arena_store_compaction_bounds_fragmentation(void **state)
 	free(data);
 }
 
+/* The store alone: objects of every size (so payloads start at every alignment), dead
+ * ones between them, one owner busy during compaction. Every byte and every owner link
+ * must survive, and the byte accounting must match the objects. */
+static uint8_t obj_byte(size_t obj, size_t i)
+{
+	return (uint8_t)(obj * 131 + i * 7 + (i >> 8));
+}
+
+static void test_arena_store_compaction_keeps_every_byte(void **state)
+{
+	const uint64_t seg = 64U << 10;
+	const size_t n = 3000, busy = n / 2;
+	struct chunk *c = calloc(n, sizeof(*c));
+	bool *keep = calloc(n, sizeof(*keep));
+	uintptr_t busy_seg;
+	struct store_stats st;
+	struct store s;
+	uint64_t live = 0;
+	void *before;
+
+	assert_non_null(c);
+	assert_non_null(keep);
+	assert_int_equal(store_init(&s, seg, 0), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t size = 1 + (uint32_t)((i * 37) % 701);
+		void *o;
+
+		assert_int_equal(store_alloc(&s, &c[i], size, &o), 0);
+		assert_ptr_equal(c[i].obj, o);
+		assert_int_equal(c[i].obj_size, size);
+		assert_int_equal(store_obj_word(o), (uintptr_t)&c[i]);
+		for (uint32_t k = 0; k < size; k++)
+			store_obj_payload(o)[k] = obj_byte(i, k);
+	}
+	/* byte-tight: consecutive objects are header + payload apart */
+	assert_ptr_equal((uint8_t *)c[1].obj, (uint8_t *)c[0].obj + store_obj_bytes(c[0].obj_size));
+	/* free 3 of 4, but only 2 of 3 in the busy object's segment, which
+	 * makes it the densest, evacuated last: the others empty first */
+	busy_seg = (uintptr_t)c[busy].obj & ~(uintptr_t)(seg - 1);
+	for (size_t i = 0; i < n; i++) {
+		bool in_busy = ((uintptr_t)c[i].obj & ~(uintptr_t)(seg - 1)) == busy_seg;
+
+		keep[i] = i == busy || i % 4 == 0 || (in_busy && i % 3 == 0);
+		if (!keep[i]) {
+			store_free(&s, &c[i]);
+			assert_null(c[i].obj);
+			assert_int_equal(c[i].obj_size, 0);
+		}
+	}
+	/* an owner that cannot be locked: its object stays, the walk steps over it by
+	 * the owner's obj_size */
+	chunk_lock(&c[busy]);
+	before = c[busy].obj;
+	store_maintain(&s, 0);
+	store_stats_get(&s, &st);
+	assert_true(st.compactions > 0);
+	assert_true(st.moved_bytes > 0);
+	assert_ptr_equal(c[busy].obj, before);
+	chunk_unlock(&c[busy]);
+	/* free now: the busy segment's objects move too */
+	store_maintain(&s, 0);
+	assert_ptr_not_equal(c[busy].obj, before);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!keep[i])
+			continue;
+		assert_non_null(c[i].obj);
+		assert_int_equal(store_obj_word(c[i].obj), (uintptr_t)&c[i]);
+		assert_int_equal(c[i].obj_size, 1 + (uint32_t)((i * 37) % 701));
+		for (uint32_t k = 0; k < c[i].obj_size; k++)
+			if (store_obj_payload(c[i].obj)[k] != obj_byte(i, k))
+				fail_msg("object %zu byte %u changed", i, k);
+		live += store_obj_bytes(c[i].obj_size);
+	}
+	store_stats_get(&s, &st);
+	assert_int_equal(st.live_bytes, live);
+	/* resident counts the written part of each segment, page-rounded */
+	assert_true(st.resident_bytes >= live);
+	assert_true(st.resident_bytes <= st.mapped_bytes);
+	assert_true((st.resident_bytes - live) * 4 <= st.resident_bytes);
+
+	for (size_t i = 0; i < n; i++)
+		if (keep[i])
+			store_free(&s, &c[i]);
+	store_stats_get(&s, &st);
+	assert_int_equal(st.live_bytes, 0);
+	assert_int_equal(st.mapped_bytes, 0);
+	store_done(&s);
+	free(keep);
+	free(c);
+}
+
+/* Damage after compaction moved the objects: a flipped payload byte and a flipped byte
+ * of the owner word are both caught, and the chunk stays compressed. */
+static void test_arena_store_corruption_detected_after_compaction(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_LZ4, 0);
+	const size_t n = 8U << 20;
+	uint8_t *data = malloc(n), *payload;
+	struct arena_region *r;
+	struct arena_stats s;
+	uint32_t size;
+	void *p;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 43);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, NULL, NULL), ARENA_COMPRESS_DONE);
+	for (size_t off = 0; off < n; off += 4096)
+		if ((off / 4096) % 4 != 0)
+			assert_int_equal(arena_prefetch(r, off, 4096), 0);
+	assert_int_equal(arena_compress_bytes(a, 4096, ARENA_COLD, NULL, NULL),
+			 ARENA_COMPRESS_DONE);
+	s = stats(a);
+	assert_true(s.compactions > 0);
+
+	/* a payload byte */
+	assert_int_equal(arena_test_stored_payload(r, 8 * 4096, &payload, &size), 0);
+	payload[size - 1] ^= 0x01;
+	assert_int_equal(arena_pin(r, 8 * 4096, 1, ARENA_PIN_READ, &p), -EBADMSG);
+	assert_int_equal(arena_test_chunk_state(r, 8 * 4096), CHUNK_COMPRESSED);
+	payload[size - 1] ^= 0x01;
+	region_check_at(r, 8 * 4096, data + 8 * 4096, 4096, 4096);
+
+	/* the owner word before the payload (bit 0 would make it read as dead) */
+	assert_int_equal(arena_test_stored_payload(r, 12 * 4096, &payload, &size), 0);
+	payload[-(int)sizeof(struct store_obj)] ^= 0x01;
+	assert_int_equal(arena_pin(r, 12 * 4096, 1, ARENA_PIN_READ, &p), -EBADMSG);
+	payload[-(int)sizeof(struct store_obj)] ^= 0x01;
+	assert_int_equal(stats(a).errors_checksum, 2);
+
+	region_check(r, data, n, 4096);
+	arena_region_free(r);
+	assert_int_equal(stats(a).store_mapped_bytes, 0);
+	arena_free(a);
+	free(data);
+}
+
 /* ---- threads ---- */
 
 struct worker {
@@ -1261,6 +1401,8 @@ int main(void)
 		cmocka_unit_test(test_arena_region_discard_partial),
 		cmocka_unit_test(test_arena_prefetch_makes_pins_free),
 		cmocka_unit_test(test_arena_store_compaction_bounds_fragmentation),
+		cmocka_unit_test(test_arena_store_compaction_keeps_every_byte),
+		cmocka_unit_test(test_arena_store_corruption_detected_after_compaction),
 		cmocka_unit_test(test_arena_pin_concurrent_4_threads),
 		cmocka_unit_test(test_arena_loops_start_compress_and_prefetch),
 		cmocka_unit_test(test_arena_stats_to_json_and_ipc),
