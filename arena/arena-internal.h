@@ -286,6 +286,7 @@ struct arena {
 	uint32_t cand_mask_by_codec[_ARENA_CODEC_MAX]; /* candidate indexes per codec */
 	uint64_t class_seen[_FAIR_CLASS_MAX]; /* under model_lock: sampling cadence */
 	uint32_t probe_next[_FAIR_CLASS_MAX]; /* under model_lock: round-robin probe */
+	uint32_t probe_wide_next[_FAIR_CLASS_MAX]; /* the same over all candidates */
 	uint32_t reject_run[_FAIR_CLASS_MAX]; /* under model_lock: predicted rejections
 					       * in a row (re-probe cadence) */
 	uint32_t cpu_every; /* measure thread CPU time on 1 codec call in this many */

@@ -23,6 +23,7 @@ void fair_params_init(struct fair_params *p)
 		.readback_base = { [FAIR_HOT] = 4.0, [FAIR_WARM] = 1.0, [FAIR_COLD] = 0.25 },
 		.readback_per_read = 1.0,
 		.ewma_alpha = 0.25,
+		.time_alpha_min = 1.0 / 16,
 	};
 }
 
@@ -31,6 +32,8 @@ int fair_params_check(const struct fair_params *p)
 	if (!p || p->min_savings_permyriad > 10000 || p->switch_margin_permyriad > 10000)
 		return -EINVAL;
 	if (!(p->ewma_alpha > 0.0 && p->ewma_alpha <= 1.0))
+		return -EINVAL;
+	if (!(p->time_alpha_min > 0.0 && p->time_alpha_min <= 1.0))
 		return -EINVAL;
 	if (!(p->readback_per_read >= 0.0 && isfinite(p->readback_per_read)))
 		return -EINVAL;
@@ -62,10 +65,11 @@ static bool candidate_valid(const struct fair_candidate *c)
  * ~0.9 ns/B. They only need to rank the candidates sensibly; sampling corrects them.
  */
 static const double prior_ratio[_FAIR_CLASS_MAX] = {
-	[FAIR_CLASS_ZERO_HEAVY] = 0.20,
-	[FAIR_CLASS_LOW_ENTROPY] = 0.45,
-	[FAIR_CLASS_MID_ENTROPY] = 0.65,
-	[FAIR_CLASS_HIGH_ENTROPY] = 1.004,
+	[FAIR_CLASS_ZERO_HEAVY] = 0.20, /* zero-heavy heap pages */
+	[FAIR_CLASS_LOW_ENTROPY] = 0.45, /* text */
+	[FAIR_CLASS_MID_ENTROPY] = 0.65, /* mixed */
+	[FAIR_CLASS_HIGH_ENTROPY] = 1.004, /* random */
+	[FAIR_CLASS_STRUCTURED] = 0.40, /* heap pages: 0.34-0.44 with LZ4 (bench/arena) */
 };
 
 static void prior_cost(const struct fair_candidate *c, uint32_t cls, struct fair_cost *ret)
@@ -163,13 +167,24 @@ static void ewma(double *v, uint32_t *n, double sample, double alpha)
  * 0.1.0 did) let that noise rank candidates within 10% of each other at random (on
  * repetitive data LZ4 default came out faster than LZ4 fast 4); codec benchmarks, and
  * the bench's oracle, take the minimum of repeated runs instead. So a time sample
- * below the estimate moves it with weight alpha, one above it with alpha / 4: the
- * estimate tracks a low quantile and still follows a real slowdown within a few dozen
- * samples.
+ * below the estimate moves it with weight a, one above it with a / 4: the estimate
+ * tracks a low quantile (about the 20th percentile).
+ *
+ * a itself starts as a running mean and ends at time_alpha_min (1/16), not alpha
+ * (0.25): candidates the policy has to rank differ by 4-8% in CPU per byte (LZ4 fast
+ * 16 / fast 4 / default on repetitive data, fast 4 / default on text), while single
+ * samples of one candidate on one class vary by 10-15% (chunk contents, timer
+ * granularity at ~1 us per 4 KiB call). An EWMA of weight 0.25 remembers ~7 samples,
+ * so its estimates wandered by about as much as the gap and the choice flipped
+ * between runs (bench/arena, fairness: text-like hot 0.97-0.99). With 1/16 the noise
+ * of the gap shrinks ~2x; the price is that a real slowdown takes a few dozen samples
+ * (several times sample_interval chunks of the class) to show in full.
  */
-static void ewma_time(double *v, uint32_t *n, double sample, double alpha)
+static void ewma_time(const struct fair_params *p, double *v, uint32_t *n, double sample)
 {
-	ewma(v, n, sample, *n > 0 && sample > *v ? alpha / 4 : alpha);
+	double a = MIN(p->ewma_alpha, MAX(1.0 / ((double)*n + 1.0), p->time_alpha_min));
+
+	ewma(v, n, sample, *n > 0 && sample > *v ? a / 4 : a);
 }
 
 int fair_model_observe(struct fair_model *m, uint32_t data_class, uint32_t cand_idx,
@@ -184,14 +199,14 @@ int fair_model_observe(struct fair_model *m, uint32_t data_class, uint32_t cand_
 	in = (double)s->in_bytes;
 	if (s->compress_ns > 0) {
 		ewma(&c->ratio, &c->n_ratio, (double)s->out_bytes / in, m->params.ewma_alpha);
-		ewma_time(&c->compress_ns_per_byte, &c->n_compress, (double)s->compress_ns / in,
-			  m->params.ewma_alpha);
+		ewma_time(&m->params, &c->compress_ns_per_byte, &c->n_compress,
+			  (double)s->compress_ns / in);
 	} else if (s->out_bytes > 0) {
 		ewma(&c->ratio, &c->n_ratio, (double)s->out_bytes / in, m->params.ewma_alpha);
 	}
 	if (s->decompress_ns > 0)
-		ewma_time(&c->decompress_ns_per_byte, &c->n_decompress,
-			  (double)s->decompress_ns / in, m->params.ewma_alpha);
+		ewma_time(&m->params, &c->decompress_ns_per_byte, &c->n_decompress,
+			  (double)s->decompress_ns / in);
 	return 0;
 }
 
@@ -232,7 +247,7 @@ static int input_check(const struct fair_model *m, const struct fair_input *in)
  * baseline's margin. tried[i] false skips candidate i. */
 static void choose(const struct fair_model *m, const struct fair_input *in, const double *saved,
 		   const double *cms, const double *dms, const bool *tried,
-		   struct fair_decision *ret)
+		   struct fair_decision *ret, double *ret_scores)
 {
 	uint32_t mask = in->codecs ? in->codecs : (1U << _FAIR_CODEC_MAX) - 1;
 	uint32_t min_perm = in->min_savings_permyriad == UINT32_MAX ?
@@ -255,6 +270,8 @@ static void choose(const struct fair_model *m, const struct fair_input *in, cons
 			best = (int)i;
 	}
 
+	if (ret_scores)
+		memcpy(ret_scores, score, m->n_cand * sizeof(*score));
 	*ret = (struct fair_decision){ .readback_factor = rf };
 	if (best < 0)
 		return;
@@ -269,6 +286,12 @@ static void choose(const struct fair_model *m, const struct fair_input *in, cons
 }
 
 int fair_choose(const struct fair_model *m, const struct fair_input *in, struct fair_decision *ret)
+{
+	return fair_choose_scores(m, in, ret, NULL);
+}
+
+int fair_choose_scores(const struct fair_model *m, const struct fair_input *in,
+		       struct fair_decision *ret, double *scores)
 {
 	double saved[FAIR_CANDIDATES_MAX], cms[FAIR_CANDIDATES_MAX], dms[FAIR_CANDIDATES_MAX];
 	bool tried[FAIR_CANDIDATES_MAX];
@@ -289,7 +312,7 @@ int fair_choose(const struct fair_model *m, const struct fair_input *in, struct 
 		dms[i] = c->decompress_ns_per_byte * n / 1e6;
 		tried[i] = true;
 	}
-	choose(m, in, saved, cms, dms, tried, ret);
+	choose(m, in, saved, cms, dms, tried, ret, scores);
 	return 0;
 }
 
@@ -314,7 +337,7 @@ int fair_choose_measured(const struct fair_model *m, const struct fair_input *in
 		cms[i] = (double)s->compress_ns / 1e6;
 		dms[i] = (double)s->decompress_ns / 1e6;
 	}
-	choose(m, in, saved, cms, dms, tried, ret);
+	choose(m, in, saved, cms, dms, tried, ret, NULL);
 	return 0;
 }
 
@@ -325,7 +348,14 @@ int fair_choose_measured(const struct fair_model *m, const struct fair_input *in
  * sampled bytes (the base-2 exponent of the Renyi-2 entropy, integers only) says
  * text-like (< 32 symbols) or random-like (>= 128); words repeated across runs mark
  * redundancy a byte histogram misses (a repeated random block), which keeps such
- * data out of the random class.
+ * data out of the random class. A small alphabet with zero bytes inside the non-zero
+ * words (>= 1/16 of their bytes) is structured binary data (heap objects: pointers
+ * with zero high bytes, small integers), not text: text has none. The two shared one
+ * class before and want different settings (bench/arena, mixed: text pages LZ4
+ * default, heap pages LZ4 fast 16; one estimate for both could serve only one of
+ * them). The sampled words say it cleanly: no such byte on any text page, 225 or
+ * more of the 1024 sampled on every heap page of the bench's data sets. No extra
+ * fetches: the histogram is already there.
  */
 #define CLASSIFY_RUNS 16
 #define CLASSIFY_RUN_WORDS 8
@@ -394,7 +424,7 @@ enum fair_class fair_classify(const void *data, size_t n)
 		sumsq += (uint64_t)hist[i] * hist[i];
 	/* alphabet = nbytes^2 / sumsq */
 	if ((uint64_t)nbytes * nbytes < 32 * sumsq)
-		return FAIR_CLASS_LOW_ENTROPY;
+		return hist[0] * 16 >= nbytes ? FAIR_CLASS_STRUCTURED : FAIR_CLASS_LOW_ENTROPY;
 	if ((uint64_t)nbytes * nbytes >= 128 * sumsq && dup * 10 < nonzero && zero * 10 < w)
 		return FAIR_CLASS_HIGH_ENTROPY;
 	return FAIR_CLASS_MID_ENTROPY;
@@ -418,6 +448,7 @@ const char *fair_class_to_string(uint32_t data_class)
 		[FAIR_CLASS_LOW_ENTROPY] = "low-entropy",
 		[FAIR_CLASS_MID_ENTROPY] = "mid-entropy",
 		[FAIR_CLASS_HIGH_ENTROPY] = "high-entropy",
+		[FAIR_CLASS_STRUCTURED] = "structured",
 	};
 
 	return data_class < _FAIR_CLASS_MAX ? names[data_class] : NULL;

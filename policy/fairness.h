@@ -28,7 +28,8 @@
  *     class with no measurements yet is served by the priors.
  *
  * Costs per (data class, candidate) are EWMAs of measured samples: ratio
- * (stored/input), compress and decompress CPU ns per input byte. The caller (libarena)
+ * (stored/input), compress and decompress CPU ns per input byte (times with a longer
+ * memory and a low-quantile bias, see fair_model_observe()). The caller (libarena)
  * measures thread CPU time on sampled chunks and feeds fair_model_observe().
  * Nothing here does I/O, reads a clock or allocates.
  */
@@ -53,6 +54,10 @@ enum fair_class {
 	FAIR_CLASS_LOW_ENTROPY = 1, /* text-like: small effective alphabet */
 	FAIR_CLASS_MID_ENTROPY = 2, /* mixed */
 	FAIR_CLASS_HIGH_ENTROPY = 3, /* random-like, few repeated words */
+	/* small alphabet with zero bytes inside non-zero words: heap objects, pointers,
+	 * small integers. Split from LOW_ENTROPY (text) because the two want different
+	 * settings: LZ4 fast 16 for heap pages, LZ4 default or fast 4 for text */
+	FAIR_CLASS_STRUCTURED = 4,
 	_FAIR_CLASS_MAX,
 };
 
@@ -70,6 +75,9 @@ struct fair_params {
 	double readback_base[_FAIR_HOTNESS_MAX]; /* default HOT 4, WARM 1, COLD 0.25 */
 	double readback_per_read; /* default 1.0 */
 	double ewma_alpha; /* (0, 1]; default 0.25 */
+	/* CPU-time estimates: the mean of the first samples, then an EWMA of this weight
+	 * (at most ewma_alpha); (0, 1], default 1/16 */
+	double time_alpha_min;
 };
 
 struct fair_cost {
@@ -134,8 +142,10 @@ int fair_model_find(const struct fair_model *m, uint32_t codec, int32_t level);
 
 /*
  * Fold one measurement of candidate cand_idx on a chunk of class data_class into the
- * model (EWMA; the first sample replaces the prior). Fields equal to 0 are skipped,
- * except out_bytes which counts when compress_ns is set. Returns 0 or -EINVAL.
+ * model (EWMA; the first sample replaces the prior). Ratio: weight ewma_alpha. Times:
+ * weight min(ewma_alpha, max(1 / (samples + 1), time_alpha_min)) for a sample below
+ * the estimate and a quarter of that above it. Fields equal to 0 are skipped, except
+ * out_bytes which counts when compress_ns is set. Returns 0 or -EINVAL.
  */
 int fair_model_observe(struct fair_model *m, uint32_t data_class, uint32_t cand_idx,
 		       const struct fair_sample *s);
@@ -155,6 +165,11 @@ double fair_score(double bytes_saved, double compress_cpu_ms, double decompress_
  */
 int fair_choose(const struct fair_model *m, const struct fair_input *in, struct fair_decision *ret);
 
+/* fair_choose(), and scores[i] = the estimated fair_score of candidate i (0 when not
+ * eligible; scores holds the model's n_cand entries; NULL: not wanted). */
+int fair_choose_scores(const struct fair_model *m, const struct fair_input *in,
+		       struct fair_decision *ret, double *scores);
+
 /*
  * The same rules over measured samples (samples[i] for the model's candidate i; a
  * sample with out_bytes 0 means "not tried"): what an oracle trying every candidate on
@@ -165,7 +180,8 @@ int fair_choose_measured(const struct fair_model *m, const struct fair_input *in
 			 struct fair_decision *ret);
 
 /* Classify a buffer by sampling at most 1 KiB of it (zero words, effective alphabet,
- * repeated words). Deterministic; n may be 0 (ZERO_HEAVY). */
+ * zero bytes inside non-zero words, repeated words). Deterministic; n may be 0
+ * (ZERO_HEAVY). */
 enum fair_class fair_classify(const void *data, size_t n);
 
 /* "lz4-fast", "lz4", "zstd" / "zero-heavy", ...; NULL when out of range. */

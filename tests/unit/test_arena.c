@@ -541,6 +541,50 @@ static void test_arena_region_compress_multi_codec_recovers(void **state)
 	free(data);
 }
 
+/*
+ * Probes favour contenders but still reach every allowed setting. 1344 COLD text
+ * chunks of one class, a probe slot every 64: slot 0 is the warmup (a full sample),
+ * the other 20 are probes, and every fourth slot (256, 512, ... 1280) is a wide one,
+ * round robin over all five settings, so each is measured again at least once after
+ * the 2 warmup chunks; zstd 3 (several times LZ4's CPU on text, never within 20% of
+ * the best score) gets only its wide probe, where plain round robin gave it 4 of 20.
+ */
+static void test_arena_probe_contenders_and_wide(void **state)
+{
+	const size_t chunk = 4096, n_chunks = 1344, n = chunk * n_chunks;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	uint64_t total = 0;
+	int z3;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 21);
+	for (size_t i = 0; i < n_chunks; i++)
+		assert_int_equal(fair_classify(data + i * chunk, chunk), FAIR_CLASS_LOW_ENTROPY);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	age(a, 8);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	z3 = fair_model_find(&a->model, FAIR_CODEC_ZSTD, 3);
+	assert_true(z3 >= 0);
+	for (uint32_t i = 0; i < a->model.n_cand; i++) {
+		uint32_t k = a->model.cost[FAIR_CLASS_LOW_ENTROPY][i].n_compress;
+
+		print_message("candidate %u: %u time samples\n", i, k);
+		/* warmup (2) + at least its wide probe */
+		assert_true(k >= 3);
+		total += k;
+	}
+	/* all 20 probes landed (2 x 5 warmup samples besides) */
+	assert_int_equal(total, 2 * a->model.n_cand + n_chunks / 64 - 1);
+	assert_int_equal(a->model.cost[FAIR_CLASS_LOW_ENTROPY][z3].n_compress, 3);
+	region_check(r, data, n, chunk);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
 static void test_arena_compress_bytes_store_full(void **state)
 {
 	/* a cap of two segments: one usable, one kept for compaction */
@@ -1390,6 +1434,7 @@ int main(void)
 		cmocka_unit_test(test_arena_region_compress_single_codec_recovers),
 		cmocka_unit_test(test_arena_region_compress_single_codec_all_admitted),
 		cmocka_unit_test(test_arena_region_compress_multi_codec_recovers),
+		cmocka_unit_test(test_arena_probe_contenders_and_wide),
 		cmocka_unit_test(test_arena_compress_bytes_store_full),
 		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
 		cmocka_unit_test(test_arena_compress_bytes_rss_drops),

@@ -96,6 +96,13 @@ static void test_fair_params_check_invalid(void **state)
 	p.ewma_alpha = NAN;
 	assert_int_equal(fair_params_check(&p), -EINVAL);
 	fair_params_init(&p);
+	p.time_alpha_min = 0.0;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	p.time_alpha_min = 1.5;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	p.time_alpha_min = NAN;
+	assert_int_equal(fair_params_check(&p), -EINVAL);
+	fair_params_init(&p);
 	p.readback_base[FAIR_HOT] = -1;
 	assert_int_equal(fair_params_check(&p), -EINVAL);
 	fair_params_init(&p);
@@ -357,6 +364,105 @@ static void test_fair_model_observe_ewma(void **state)
 	assert_int_equal(fair_model_observe(&m, 0, 0, &s), -EINVAL);
 }
 
+/* CPU-time estimates: alpha (0.25) while that is below the running mean's 1/(n+1),
+ * then the running mean, then time_alpha_min (1/16); a sample above the estimate
+ * moves it by a quarter of that */
+static void test_fair_model_observe_time_long_memory(void **state)
+{
+	const double costs[3][3] = { { 0.5, 1, 1 }, { 0.5, 1, 1 }, { 0.5, 1, 1 } };
+	struct fair_sample s = { .in_bytes = 1000, .out_bytes = 500, .compress_ns = 1000 };
+	struct fair_cost *c;
+	struct fair_model m;
+	double v;
+
+	model_with(&m, costs);
+	c = &m.cost[FAIR_CLASS_MID_ENTROPY][C_FAST];
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_true(fabs(c->compress_ns_per_byte - 1.0) < 1e-12);
+	/* 2nd sample, below: weight min(0.25, 1/2) */
+	s.compress_ns = 600;
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_true(fabs(c->compress_ns_per_byte - 0.9) < 1e-12);
+	/* 6th sample (n = 5 before it), below: the running mean's 1/6 */
+	s.compress_ns = 900;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_int_equal(c->n_compress, 5);
+	v = c->compress_ns_per_byte;
+	s.compress_ns = 300;
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_true(fabs(c->compress_ns_per_byte - (v + (0.3 - v) / 6)) < 1e-12);
+	/* from 16 samples on: 1/16 down, 1/64 up (an EWMA of 0.25 would move 4x as far) */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	v = c->compress_ns_per_byte;
+	s.compress_ns = 100;
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_true(fabs(c->compress_ns_per_byte - (v + (0.1 - v) / 16)) < 1e-12);
+	v = c->compress_ns_per_byte;
+	s.compress_ns = 2000;
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_true(fabs(c->compress_ns_per_byte - (v + (2.0 - v) / 64)) < 1e-12);
+	/* decompress times follow the same rule */
+	s = (struct fair_sample){ .in_bytes = 1000, .decompress_ns = 1000 };
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	s.decompress_ns = 500;
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_true(fabs(c->decompress_ns_per_byte - (1.0 - 0.5 / 16)) < 1e-12);
+	/* the ratio keeps alpha 0.25 */
+	s = (struct fair_sample){ .in_bytes = 1000, .out_bytes = 900 };
+	v = c->ratio;
+	assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY, C_FAST, &s), 0);
+	assert_true(fabs(c->ratio - (v + 0.25 * (0.9 - v))) < 1e-12);
+}
+
+/*
+ * Two candidates 6% apart in CPU per byte, same output; single samples noisy by up to
+ * +30% (one-sided, as CPU-time noise is). The choice must settle on the faster one
+ * and stay there: with time estimates of weight 0.25 (libarena 0.1.x) a few slow
+ * samples in a row flipped it back to the baseline.
+ */
+static void test_fair_model_observe_noisy_times_stable_choice(void **state)
+{
+	const double costs[3][3] = { { 0.5, 1, 0.2 }, { 0.5, 1, 0.2 }, { 0.4, 3, 1 } };
+	struct fair_input in = input(FAIR_COLD, 0);
+	struct fair_decision d;
+	struct fair_model m;
+	uint64_t seed = 42;
+	int wrong = 0;
+
+	in.codecs = (1U << FAIR_CODEC_LZ4_FAST) | (1U << FAIR_CODEC_LZ4);
+	model_with(&m, costs);
+	for (int i = 0; i < 400; i++) {
+		double noise[2];
+
+		for (int k = 0; k < 2; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			noise[k] = 1.0 + 0.3 * (double)(seed >> 11) / (double)(1ULL << 53);
+		}
+		struct fair_sample fast = { .in_bytes = 4096,
+					    .out_bytes = 2048,
+					    .compress_ns = (uint64_t)(4096 * 1.00 * noise[0]),
+					    .decompress_ns = 800 };
+		struct fair_sample lz4 = { .in_bytes = 4096,
+					   .out_bytes = 2048,
+					   .compress_ns = (uint64_t)(4096 * 0.94 * noise[1]),
+					   .decompress_ns = 800 };
+
+		/* one candidate per step, as the arena's round-robin probes do */
+		assert_int_equal(fair_model_observe(&m, FAIR_CLASS_MID_ENTROPY,
+						    i % 2 ? C_LZ4 : C_FAST, i % 2 ? &lz4 : &fast),
+				 0);
+		if (i < 100)
+			continue;
+		assert_int_equal(fair_choose(&m, &in, &d), 0);
+		assert_true(d.admit);
+		wrong += d.candidate != C_LZ4;
+	}
+	assert_int_equal(wrong, 0);
+}
+
 static void test_fair_model_observe_learning_changes_choice(void **state)
 {
 	/* priors say LZ4 fast; measurements showing LZ4 default saves far more for the
@@ -428,6 +534,25 @@ static void fill_random(uint8_t *p, size_t n, uint64_t seed)
 	}
 }
 
+/* heap-like words: list nodes with pointers (two zero high bytes), small integers
+ * (zero-padded), short strings; fewer than half the words all zero */
+static void fill_heap(uint8_t *p, size_t n)
+{
+	static const uint64_t words[] = {
+		0x00007f3a12c04010ULL, 0x0000000000000031ULL, 0x00007f3a12c04050ULL,
+		0x0000000000000002ULL, 0x0000006f6c6c6568ULL, 0x00007f3a12c04090ULL,
+		0x0000000000000021ULL, 0x0000000000000000ULL,
+	};
+
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		uint64_t v = words[(i / 8 + i / 200) % ELEMENTSOF(words)];
+
+		if (v >> 40 == 0x7f3a)
+			v += (i / 8 % 16) * 0x40; /* pointers into one arena */
+		memcpy(p + i, &v, 8);
+	}
+}
+
 static void test_fair_classify_kinds(void **state)
 {
 	static uint8_t buf[65536];
@@ -439,6 +564,17 @@ static void test_fair_classify_kinds(void **state)
 	assert_int_equal(fair_classify(buf, 5), FAIR_CLASS_ZERO_HEAVY);
 
 	fill_text(buf, n);
+	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_LOW_ENTROPY);
+	assert_int_equal(fair_classify(buf, 4096), FAIR_CLASS_LOW_ENTROPY);
+
+	/* heap-like: small alphabet, zero bytes inside words (pointers, small ints) */
+	fill_heap(buf, n);
+	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_STRUCTURED);
+	assert_int_equal(fair_classify(buf, 4096), FAIR_CLASS_STRUCTURED);
+	/* the same bytes with the zeros made printable read as text */
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == 0)
+			buf[i] = ' ';
 	assert_int_equal(fair_classify(buf, n), FAIR_CLASS_LOW_ENTROPY);
 
 	fill_random(buf, n, 1);
@@ -471,6 +607,8 @@ static void test_fair_strings(void **state)
 	assert_string_equal(fair_codec_to_string(FAIR_CODEC_ZSTD), "zstd");
 	assert_null(fair_codec_to_string(_FAIR_CODEC_MAX));
 	assert_string_equal(fair_class_to_string(FAIR_CLASS_HIGH_ENTROPY), "high-entropy");
+	assert_string_equal(fair_class_to_string(FAIR_CLASS_STRUCTURED), "structured");
+	assert_null(fair_class_to_string(_FAIR_CLASS_MAX));
 	assert_null(fair_class_to_string(99));
 }
 
@@ -486,6 +624,8 @@ int main(void)
 		cmocka_unit_test(test_fair_choose_readback_factor_shifts_to_faster_decoder),
 		cmocka_unit_test(test_fair_choose_invalid_input),
 		cmocka_unit_test(test_fair_model_observe_ewma),
+		cmocka_unit_test(test_fair_model_observe_time_long_memory),
+		cmocka_unit_test(test_fair_model_observe_noisy_times_stable_choice),
 		cmocka_unit_test(test_fair_model_observe_learning_changes_choice),
 		cmocka_unit_test(test_fair_choose_measured_oracle),
 		cmocka_unit_test(test_fair_classify_kinds),
