@@ -190,6 +190,10 @@ static int run_interleaved(struct toggle *t, int sets, int blocks, size_t block_
 			double *dst = on ? with : without;
 
 			toggle_set(t, on);
+			/* untimed: attaching patches kernel text (IPIs, a serialising
+			 * sync on every CPU) and a detach waits for RCU; let caches
+			 * and the allocator settle the same way in both states */
+			touch_block(block_mib << 18);
 			for (int j = 0; j < blocks; j++)
 				dst[i * blocks + j] = touch_block(block_mib << 20);
 			if (on)
