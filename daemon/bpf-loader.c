@@ -23,6 +23,7 @@
 struct bpf_prog_state {
 	const char *name;
 	bool loaded;
+	bool detached; /* loaded, switched off by a reload */
 	char reason[96]; /* why not loaded, or which parts are off */
 };
 
@@ -420,9 +421,60 @@ uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l)
 	uint32_t m = 0;
 
 	for (size_t i = 0; i < _BPF_PROG_MAX; i++)
-		if (l->progs[i].loaded)
+		if (l->progs[i].loaded && !l->progs[i].detached)
 			m |= 1U << i;
 	return m;
+}
+
+int bpf_loader_set_attached(struct bpf_loader *l, enum bpf_prog_id id, bool on)
+{
+	struct bpf_prog_state *p;
+	int r = 0;
+
+	if (!l || id >= _BPF_PROG_MAX)
+		return -EINVAL;
+	p = &l->progs[id];
+	if (!p->loaded)
+		return on ? -ENOENT : 0;
+	if (on != p->detached)
+		return 0;
+	switch (id) {
+	case BPF_PROG_LIFECYCLE:
+		r = on ? lifecycle_bpf__attach(l->lifecycle) :
+			 (lifecycle_bpf__detach(l->lifecycle), 0);
+		break;
+	case BPF_PROG_RSS:
+		r = on ? rss_bpf__attach(l->rss) : (rss_bpf__detach(l->rss), 0);
+		break;
+	case BPF_PROG_RECLAIM:
+		r = on ? vmscan_bpf__attach(l->vmscan) : (vmscan_bpf__detach(l->vmscan), 0);
+		break;
+	case BPF_PROG_FAULTS:
+		r = on ? faults_bpf__attach(l->faults) : (faults_bpf__detach(l->faults), 0);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (r < 0) {
+		/* a partial attach: take the rest down too, it stays off */
+		switch (id) {
+		case BPF_PROG_LIFECYCLE:
+			lifecycle_bpf__detach(l->lifecycle);
+			break;
+		case BPF_PROG_RSS:
+			rss_bpf__detach(l->rss);
+			break;
+		case BPF_PROG_RECLAIM:
+			vmscan_bpf__detach(l->vmscan);
+			break;
+		default:
+			faults_bpf__detach(l->faults);
+			break;
+		}
+		return r;
+	}
+	p->detached = !on;
+	return 0;
 }
 
 void bpf_loader_describe(const struct bpf_loader *l, char *buf, size_t size)
@@ -434,7 +486,10 @@ void bpf_loader_describe(const struct bpf_loader *l, char *buf, size_t size)
 		const struct bpf_prog_state *p = &l->progs[i];
 		int n;
 
-		if (p->loaded && !p->reason[0])
+		if (p->detached)
+			n = snprintf(buf + off, size - off, "%s%s=off(switched off by a reload)",
+				     off ? " " : "", p->name);
+		else if (p->loaded && !p->reason[0])
 			n = snprintf(buf + off, size - off, "%s%s=loaded", off ? " " : "", p->name);
 		else
 			n = snprintf(buf + off, size - off, "%s%s=%s(%s)", off ? " " : "", p->name,

@@ -37,8 +37,15 @@ int bpf_loader_new(const struct memctld_config *config, sd_event *event,
 		   const struct bpf_loader_callbacks *cb, void *userdata, struct bpf_loader **ret);
 struct bpf_loader *bpf_loader_free(struct bpf_loader *l);
 
-/* Bit i set when program i is loaded. */
+/* Bit i set when program i is loaded and attached. */
 uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l);
+/*
+ * Detach (on = false) or re-attach a program loaded at start, for a reload that
+ * switches it off or on again; its maps and counters stay. 0 when done or when
+ * nothing changes; -ENOENT when it was not loaded at start (only a restart loads
+ * it); a negative errno from the kernel when attaching fails (it stays off).
+ */
+int bpf_loader_set_attached(struct bpf_loader *l, enum bpf_prog_id id, bool on);
 /* "lifecycle=loaded rss=off(tracepoint kmem:rss_stat missing) ..." */
 void bpf_loader_describe(const struct bpf_loader *l, char *buf, size_t size);
 /* A program's counters summed over CPUs (zero if not loaded). */

@@ -248,6 +248,54 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 	return sd_event_exit(m->event, 0);
 }
 
+/*
+ * [BPF] Lifecycle=/RSS=/Reclaim=/Faults= at a reload: a program loaded at start is
+ * detached or attached again (maps and counters kept); one that was not loaded
+ * needs a restart. Switching lifecycle or rss back on resynchronises from /proc,
+ * since exec, exit and RSS changes went unseen meanwhile. c gets what runs.
+ */
+static void reload_programs(struct manager *m, struct memctld_config *c)
+{
+	struct {
+		enum bpf_prog_id id;
+		const char *key;
+		bool *want, was;
+	} sw[] = {
+		{ BPF_PROG_LIFECYCLE, "Lifecycle", &c->bpf_lifecycle, m->config.bpf_lifecycle },
+		{ BPF_PROG_RSS, "RSS", &c->bpf_rss, m->config.bpf_rss },
+		{ BPF_PROG_RECLAIM, "Reclaim", &c->bpf_reclaim, m->config.bpf_reclaim },
+		{ BPF_PROG_FAULTS, "Faults", &c->bpf_faults, m->config.bpf_faults },
+	};
+	bool resync = false;
+
+	/* what the programs queued so far belongs before the switch */
+	bpf_loader_drain(m->bpf);
+	for (size_t i = 0; i < ELEMENTSOF(sw); i++) {
+		int r;
+
+		if (*sw[i].want == sw[i].was)
+			continue;
+		r = bpf_loader_set_attached(m->bpf, sw[i].id, *sw[i].want);
+		if (r == -ENOENT) {
+			log_warning("[BPF] %s=yes takes effect at the next restart (the program "
+				    "was not loaded at start)",
+				    sw[i].key);
+			*sw[i].want = sw[i].was;
+		} else if (r < 0) {
+			log_warning_errno(r, "[BPF] %s=yes: attaching failed: %m; it stays off",
+					  sw[i].key);
+			*sw[i].want = sw[i].was;
+		} else {
+			log_info("BPF program %s switched %s", sw[i].key,
+				 *sw[i].want ? "on" : "off");
+			resync |= *sw[i].want &&
+				  (sw[i].id == BPF_PROG_LIFECYCLE || sw[i].id == BPF_PROG_RSS);
+		}
+	}
+	if (resync)
+		manager_resync(m, "programs switched on");
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
@@ -261,19 +309,15 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		sd_notify(false, "READY=1");
 		return 0;
 	}
-	if (c.bpf_lifecycle != m->config.bpf_lifecycle || c.bpf_rss != m->config.bpf_rss ||
-	    c.bpf_reclaim != m->config.bpf_reclaim || c.bpf_faults != m->config.bpf_faults ||
-	    c.ringbuf_bytes != m->config.ringbuf_bytes ||
+	reload_programs(m, &c);
+	if (c.ringbuf_bytes != m->config.ringbuf_bytes ||
 	    c.rss_threshold_bytes != m->config.rss_threshold_bytes ||
 	    c.rss_interval_usec != m->config.rss_interval_usec ||
 	    strcmp(c.cgroup_root, m->config.cgroup_root) != 0 ||
 	    strcmp(c.proc_root, m->config.proc_root) != 0)
-		log_warning("[BPF] and [Cgroup] changes take effect at the next restart");
+		log_warning("RingBufferSize=, RssThreshold=, RssIntervalSec= and [Cgroup] changes "
+			    "take effect at the next restart");
 	/* keep what cannot change at runtime, take the rest */
-	c.bpf_lifecycle = m->config.bpf_lifecycle;
-	c.bpf_rss = m->config.bpf_rss;
-	c.bpf_reclaim = m->config.bpf_reclaim;
-	c.bpf_faults = m->config.bpf_faults;
 	c.rss_threshold_bytes = m->config.rss_threshold_bytes;
 	c.rss_interval_usec = m->config.rss_interval_usec;
 	c.ringbuf_bytes = m->config.ringbuf_bytes;

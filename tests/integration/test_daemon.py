@@ -10,6 +10,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
 import unittest
 
@@ -181,6 +182,62 @@ class DaemonTest(DaemonTestCase):
         self.assertTrue(d.status()["dry_run"])
         self.assertIn("keeping the running one", d.log())
         self.assertEqual([e["kind"] for e in d.ctl_json("events")].count("config-reloaded"), 1)
+
+    def _reload(self, d, text):
+        with open(d.config, "w") as f:
+            f.write(text)
+        d.notify_msgs.clear()
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_notify("READY=1")
+
+    def _touch(self, mib):
+        # a child that touches mib MiB of fresh memory in 4 KiB pages and exits
+        subprocess.run([sys.executable, "-c",
+                        f"b = bytearray({mib} << 20)\n"
+                        f"for i in range(0, len(b), 4096): b[i] = 1\n"], check=True)
+
+    def test_reload_switches_loaded_programs_off_and_on(self):
+        d = self.start()
+        st = d.status()
+        self.assertIn("rss=loaded", st["bpf"]["status"])
+        self.assertIn("faults=off(disabled in config)", st["bpf"]["status"])
+        mask_all = st["bpf"]["programs_loaded_mask"]
+
+        self._reload(d, "[BPF]\nRSS=no\nLifecycle=no\n")
+        st = d.status()
+        self.assertIn("rss=off(switched off by a reload)", st["bpf"]["status"])
+        self.assertIn("lifecycle=off(switched off by a reload)", st["bpf"]["status"])
+        self.assertEqual(st["bpf"]["programs_loaded_mask"], mask_all & ~0b11)
+        raw0, exec0, resyncs0 = st["events"]["rss_raw"], st["events"]["exec"], st["resyncs"]
+        self._touch(64)
+        for _ in range(5):
+            subprocess.run(["/bin/true"])
+        time.sleep(0.3)
+        st = d.status()
+        # detached: no event reaches the daemon (counters are the kernel's own)
+        self.assertEqual(st["events"]["rss_raw"], raw0)
+        self.assertEqual(st["events"]["exec"], exec0)
+        self.assertIn("switched off", d.log())
+
+        # on again: the same programs count again, the table is resynchronised
+        self._reload(d, "[BPF]\nRSS=yes\nLifecycle=yes\n")
+        st = d.status()
+        self.assertIn("rss=loaded", st["bpf"]["status"])
+        self.assertEqual(st["bpf"]["programs_loaded_mask"], mask_all)
+        self._touch(64)
+        for _ in range(5):
+            subprocess.run(["/bin/true"])
+        self.assertTrue(wait_until(lambda: d.status()["events"]["rss_raw"] >= raw0 + 16384
+                                   and d.status()["events"]["exec"] >= exec0 + 5),
+                        d.status()["events"])
+        self.assertEqual(st["resyncs"], resyncs0 + 1)  # exec/exit went unseen meanwhile
+
+        # a program not loaded at start needs a restart: refused, stays off
+        self._reload(d, "[BPF]\nFaults=yes\n")
+        st = d.status()
+        self.assertIn("faults=off(disabled in config)", st["bpf"]["status"])
+        self.assertIn("Faults=yes takes effect at the next restart", d.log())
+        self.assertIsNone(d.proc.poll())
 
     def test_missing_tracepoint_disables_with_one_warning(self):
         d = self.start(env={"MEMCTLD_TEST_MISSING_TRACEPOINTS": "sched_process_fork"})
