@@ -123,11 +123,50 @@ struct toggle {
 	struct floor_bpf *fl;
 	struct rss_bpf *rs;
 	bool daemon;
+	bool restart; /* start/stop memctld instead of switching its programs */
+	bool on; /* reload mode: the programs are attached */
+	uint32_t mask_on; /* reload mode: programs loaded at start */
 	struct bench_daemon d;
 	struct ipc_ctl_status_reply s0;
 	uint64_t records, raw;
 	double cpu0, cpu_s; /* the daemon's CPU time while it ran */
+	double cpu_blocks; /* reload mode: the daemon's CPU time during timed blocks */
 };
+
+/* Reload mode: rewrite memctld's config with its programs on or off, SIGHUP it
+ * and wait until its status shows the switch. */
+static int daemon_switch(struct toggle *t, bool on)
+{
+	const char *base = getenv("MEMCTLD_BENCH_CONFIG") ?: "";
+	struct ipc_ctl_status_reply st;
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (t->on == on)
+		return 0;
+	snprintf(path, sizeof(path), "%s/memctld.conf", t->d.dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	/* on: the base text, as at start; off: every program switched off after
+	 * it (later keys win) */
+	fprintf(f, "%s\n%s", base,
+		on ? "" : "[BPF]\nLifecycle=no\nRSS=no\nReclaim=no\nFaults=no\n");
+	fclose(f);
+	kill(t->d.pid, SIGHUP);
+	for (int i = 0; i < 500; i++) {
+		int r = bench_daemon_status(&t->d, &st);
+
+		if (r < 0)
+			return r;
+		if (st.bpf_programs_loaded == (on ? t->mask_on : 0)) {
+			t->on = on;
+			return 0;
+		}
+		usleep(2000);
+	}
+	return -ETIMEDOUT;
+}
 
 static void toggle_set(struct toggle *t, bool on)
 {
@@ -137,6 +176,8 @@ static void toggle_set(struct toggle *t, bool on)
 		r = on ? floor_bpf__attach(t->fl) : (floor_bpf__detach(t->fl), 0);
 	} else if (t->rs) {
 		r = on ? rss_bpf__attach(t->rs) : (rss_bpf__detach(t->rs), 0);
+	} else if (t->daemon && !t->restart) {
+		r = daemon_switch(t, on);
 	} else if (t->daemon && on) {
 		r = bench_daemon_start(&t->d, getenv("MEMCTLD_BENCH_CONFIG") ?: "");
 		if (r == 0) {
@@ -194,8 +235,12 @@ static int run_interleaved(struct toggle *t, int sets, int blocks, size_t block_
 			 * sync on every CPU) and a detach waits for RCU; let caches
 			 * and the allocator settle the same way in both states */
 			touch_block(block_mib << 18);
+			double c0 = t->daemon && t->d.pid > 0 ? bench_cpu_seconds(t->d.pid) : 0;
+
 			for (int j = 0; j < blocks; j++)
 				dst[i * blocks + j] = touch_block(block_mib << 20);
+			if (t->daemon && t->d.pid > 0)
+				t->cpu_blocks += bench_cpu_seconds(t->d.pid) - c0;
 			if (on)
 				toggle_set(t, false);
 		}
@@ -226,6 +271,15 @@ static int run_interleaved(struct toggle *t, int sets, int blocks, size_t block_
 	       hi);
 	printf("per_pair_ratio_p10=%.4f per_pair_ratio_p90=%.4f\n", ratio[pairs / 10],
 	       ratio[pairs - 1 - pairs / 10]);
+	if (t->daemon && !t->restart) {
+		struct ipc_ctl_status_reply s1 = {};
+
+		if (bench_daemon_status(&t->d, &s1) == 0) {
+			t->records = s1.events_rss - t->s0.events_rss;
+			t->raw = s1.rss_raw_events - t->s0.rss_raw_events;
+		}
+		t->cpu_s = bench_cpu_seconds(t->d.pid) - t->cpu0;
+	}
 	if (t->daemon)
 		printf("records=%" PRIu64 " raw_events=%" PRIu64 " records_per_raw_event=%.6f "
 		       "raw_events_per_record=%.0f (target >= 100)\n",
@@ -248,8 +302,9 @@ static int run_interleaved(struct toggle *t, int sets, int blocks, size_t block_
 		       n1 > n0 ? (double)(ns1 - ns0) / (double)(n1 - n0) : 0);
 	}
 	if (t->daemon)
-		printf("daemon_cpu_ms_per_block=%.3f (memctld's own CPU time while on, per timed block)\n",
-		       t->cpu_s * 1e3 / pairs);
+		printf("daemon_cpu_ms_per_block=%.3f (memctld's own CPU time during the timed blocks, "
+		       "per block; %.1f ms in all, switches included)\n",
+		       t->cpu_blocks * 1e3 / (t->restart ? pairs : 2.0 * pairs), t->cpu_s * 1e3);
 	free(with);
 	free(without);
 	free(ratio);
@@ -265,6 +320,7 @@ int main(int argc, char **argv)
 		{ "floor", no_argument, NULL, 'f' },
 		{ "rss-only", no_argument, NULL, 'R' },
 		{ "whole-runs", no_argument, NULL, 'w' },
+		{ "restart", no_argument, NULL, 'S' },
 		{ "calibrate", no_argument, NULL, 'c' },
 		{ "block-mib", required_argument, NULL, 'b' },
 		{ "blocks", required_argument, NULL, 'B' },
@@ -272,17 +328,21 @@ int main(int argc, char **argv)
 		{},
 	};
 	int pairs = 7, c;
-	bool floor_only = false, rss_only = false, whole_runs = false, calibrate = false;
+	bool floor_only = false, rss_only = false, whole_runs = false, calibrate = false,
+	     restart = false;
 	size_t mib = 2048, block_mib = 16;
 	int blocks = 0;
 	double without[64], with[64], ratio[64], cpu_ratio[64], ca = 0, cb = 0;
 	uint64_t records = 0, raw = 0, bpf_ns = 0, bpf_runs = 0;
 	double cpu_with = 0;
 
-	while ((c = getopt_long(argc, argv, "p:m:qfRwcb:B:h", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "p:m:qfRwcSb:B:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'w':
 			whole_runs = true;
+			break;
+		case 'S':
+			restart = true;
 			break;
 		case 'c':
 			calibrate = true;
@@ -311,24 +371,26 @@ int main(int argc, char **argv)
 			blocks = 4;
 			break;
 		default:
-			printf("Usage: bpf_overhead [--pairs N] [--block-mib N] [--blocks N]\n"
-			       "                    [--floor | --rss-only | --calibrate] [--quick]\n"
+			printf("Usage: bpf_overhead [--pairs N] [--block-mib N] [--blocks N] [--quick]\n"
+			       "                    [--restart | --floor | --rss-only | --calibrate]\n"
 			       "       bpf_overhead --whole-runs [--pairs N (1..64)] [--mib N] [--floor | --rss-only]\n"
 			       "\n"
 			       "What memctld's BPF programs cost a workload that touches fresh anonymous\n"
 			       "memory in 4 KiB pages. This process touches blocks of --block-mib (default\n"
-			       "16) in fresh mappings, each timed, --blocks per state, with memctld running\n"
-			       "and not, in ABBA order, --pairs pairs of states; slowdown_ratio is the\n"
-			       "median of the per-block ratios, with a 95%% interval. Defaults: 7 pairs x\n"
-			       "128 blocks (2 GiB per state).\n"
-			       "  --floor     an empty program on kmem:rss_stat instead of memctld\n"
-			       "              (the cost of dispatching that tracepoint to BPF at all)\n"
+			       "16) in fresh mappings, each timed, --blocks per state, with the programs on\n"
+			       "and off in ABBA order, --pairs pairs of states; slowdown_ratio is the median\n"
+			       "of the per-block ratios, with a 95%% interval.\n"
+			       "  (default)   one private memctld; its programs switched off and on by\n"
+			       "              reloads (64 pairs x 8 blocks)\n"
+			       "  --restart   memctld started and stopped instead (7 pairs x 128 blocks:\n"
+			       "              2 GiB per state); starts reshuffle the page allocator\n"
+			       "  --floor     an empty program on kmem:rss_stat, attached and detached\n"
+			       "              (the kernel's cost of running any program there)\n"
 			       "  --rss-only  memctl's rss program alone, loaded here, no daemon\n"
-			       "  --calibrate toggle nothing: truly 1.00, the method's own resolution\n"
-			       "              (these three switch every block: 401 pairs x 1 block)\n"
+			       "  --calibrate switch nothing: truly 1.00, the method's own resolution\n"
+			       "              (these three: 401 pairs x 1 block)\n"
 			       "  --whole-runs  the first method: a fresh child touches --mib (2048)\n"
 			       "              per run, memctld started and stopped between runs\n"
-			       "  --quick     a smoke run\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD) with the config text in\n"
 			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults).\n");
 			return c == 'h' ? 0 : 1;
@@ -347,10 +409,13 @@ int main(int argc, char **argv)
 					       "other\n"),
 			       1;
 		t.daemon = !calibrate && !floor_only && !rss_only;
+		t.restart = restart;
+		/* restarts cost ~1 s each: few long states; reloads and program
+		 * switches are cheap: many short ones */
 		if (!pairs_set)
-			pairs = t.daemon ? 7 : 401;
+			pairs = !t.daemon ? 401 : restart ? 7 : 64;
 		if (blocks == 0)
-			blocks = t.daemon ? (int)(2048 / (block_mib ?: 1) ?: 1) : 1;
+			blocks = !t.daemon ? 1 : restart ? (int)(2048 / (block_mib ?: 1) ?: 1) : 8;
 		if (pairs < 1 || blocks < 1 || (long)pairs * blocks > 1000000 || block_mib == 0 ||
 		    block_mib > 65536)
 			return fprintf(stderr, "bad --pairs, --blocks or --block-mib\n"), 1;
@@ -364,11 +429,27 @@ int main(int argc, char **argv)
 			    rss_bpf__load(t.rs) < 0)
 				return fprintf(stderr, "cannot load the rss program\n"), 1;
 		}
+		if (t.daemon && !t.restart) {
+			/* one memctld for the whole run, its programs switched by reloads */
+			r = bench_daemon_start(&t.d, getenv("MEMCTLD_BENCH_CONFIG") ?: "");
+			if (r < 0)
+				return fprintf(stderr, "memctld did not start: %s\n", strerror(-r)),
+				       1;
+			usleep(300000);
+			if ((r = bench_daemon_status(&t.d, &t.s0)) < 0)
+				return fprintf(stderr, "status failed: %s\n", strerror(-r)), 1;
+			t.mask_on = t.s0.bpf_programs_loaded;
+			t.on = true;
+			t.cpu0 = bench_cpu_seconds(t.d.pid);
+		}
 		r = run_interleaved(&t, pairs, blocks, block_mib,
 				    floor_only ? "floor" :
 				    rss_only   ? "rss-only" :
 				    calibrate  ? "calibrate" :
+				    t.restart  ? "memctld-restart" :
 						 "memctld");
+		if (t.daemon && !t.restart)
+			bench_daemon_stop(&t.d);
 		floor_bpf__destroy(t.fl);
 		rss_bpf__destroy(t.rs);
 		return r;

@@ -61,6 +61,11 @@ grep -qE 'slowdown_ratio_ci95=[0-9.]+\.\.[0-9.]+' "$out" || fail "bpf_overhead: 
 r=$(value records_per_raw_event)
 awk -v r="${r:-1}" 'BEGIN { exit !(r > 0 && r < 0.05) }' ||
 	fail "bpf_overhead: records_per_raw_event=$r (no records, or not coalesced)"
+if ! "$BUILD/bench/bpf_overhead" --restart --pairs 1 --blocks 2 >"$out" 2>&1; then
+	fail "bench/bpf_overhead --restart exited non-zero"
+	tail -20 "$out"
+fi
+has slowdown_ratio "bpf_overhead --restart"
 if ! "$BUILD/bench/bpf_overhead" --rss-only --pairs 8 --block-mib 4 >"$out" 2>&1; then
 	fail "bench/bpf_overhead --rss-only exited non-zero"
 	tail -20 "$out"
