@@ -418,72 +418,48 @@ static int64_t raw_decompress_all(struct raw *w, uint32_t codec, size_t n, uint3
 #define MADV_POPULATE_WRITE 23
 #endif
 
-/* The raw codec plus the page work libarena's design implies: each chunk's pages are
- * released after it is compressed (MADV_DONTNEED) and populated again before it is
- * decoded into them (MADV_POPULATE_WRITE). w->copy must hold the data. */
-static int64_t raw_paged_compress_all(struct raw *w, uint32_t codec, int32_t level, size_t n,
-				      uint32_t chunk)
-{
-	uint64_t t0 = now_ns();
-
-	for (size_t i = 0; i < n / chunk; i++) {
-		long r = raw_compress_one(w, codec, level, w->copy + i * chunk, chunk,
-					  w->out + i * w->bound, w->bound);
-
-		if (r < 0)
-			return r;
-		w->out_size[i] = (size_t)r;
-		(void)madvise(w->copy + i * chunk, chunk, MADV_DONTNEED);
-	}
-	return (int64_t)(now_ns() - t0);
-}
-
-static int64_t raw_paged_decompress_all(struct raw *w, uint32_t codec, size_t n, uint32_t chunk)
-{
-	uint64_t t0 = now_ns();
-
-	for (size_t i = 0; i < n / chunk; i++) {
-		(void)madvise(w->copy + i * chunk, chunk, MADV_POPULATE_WRITE);
-		if (raw_decompress_one(w, codec, w->out + i * w->bound, w->out_size[i],
-				       w->copy + i * chunk, chunk) < 0)
-			return -EBADMSG;
-	}
-	return (int64_t)(now_ns() - t0);
-}
-
 /*
- * The least page work any arena can do and still give the memory back: the raw codec,
- * then one MADV_DONTNEED of the whole buffer (compress), or one MADV_POPULATE_WRITE of
- * the whole buffer, then the decodes (decompress). No implementation that releases the
- * pages of what it compresses can beat this, so raw time / bound time is the ceiling of
- * arena_vs_raw. w->copy2 must hold the data.
+ * The raw codec plus page work: buf's pages are released after compressing
+ * (MADV_DONTNEED) and populated again before decoding into them
+ * (MADV_POPULATE_WRITE). per_chunk: around each chunk, as libarena's design implies
+ * ("paged"); otherwise once for the whole buffer ("bound": the least page work any
+ * arena can do and still give the memory back, so raw time / bound time is the
+ * ceiling of arena_vs_raw). buf must hold the data before compressing.
  */
-static int64_t raw_bound_compress_all(struct raw *w, uint32_t codec, int32_t level, size_t n,
-				      uint32_t chunk)
+static int64_t raw_released_compress_all(struct raw *w, uint8_t *buf, bool per_chunk,
+					 uint32_t codec, int32_t level, size_t n, uint32_t chunk)
 {
 	uint64_t t0 = now_ns();
 
 	for (size_t i = 0; i < n / chunk; i++) {
-		long r = raw_compress_one(w, codec, level, w->copy2 + i * chunk, chunk,
+		long r = raw_compress_one(w, codec, level, buf + i * chunk, chunk,
 					  w->out + i * w->bound, w->bound);
 
 		if (r < 0)
 			return r;
 		w->out_size[i] = (size_t)r;
+		if (per_chunk)
+			(void)madvise(buf + i * chunk, chunk, MADV_DONTNEED);
 	}
-	(void)madvise(w->copy2, n, MADV_DONTNEED);
+	if (!per_chunk)
+		(void)madvise(buf, n, MADV_DONTNEED);
 	return (int64_t)(now_ns() - t0);
 }
 
-static int64_t raw_bound_decompress_all(struct raw *w, uint32_t codec, size_t n, uint32_t chunk)
+static int64_t raw_released_decompress_all(struct raw *w, uint8_t *buf, bool per_chunk,
+					   uint32_t codec, size_t n, uint32_t chunk)
 {
 	uint64_t t0 = now_ns();
 
-	(void)madvise(w->copy2, n, MADV_POPULATE_WRITE);
-	for (size_t i = 0; i < n / chunk; i++)
+	if (!per_chunk)
+		(void)madvise(buf, n, MADV_POPULATE_WRITE);
+	for (size_t i = 0; i < n / chunk; i++) {
+		if (per_chunk)
+			(void)madvise(buf + i * chunk, chunk, MADV_POPULATE_WRITE);
 		if (raw_decompress_one(w, codec, w->out + i * w->bound, w->out_size[i],
-				       w->copy2 + i * chunk, chunk) < 0)
+				       buf + i * chunk, chunk) < 0)
 			return -EBADMSG;
+	}
 	return (int64_t)(now_ns() - t0);
 }
 
@@ -568,12 +544,12 @@ static int bench_throughput(const struct opts *o, enum ds d, const uint8_t *src,
 									 src, n, chunk);
 					break;
 				case TP_PAGED:
-					tc_ns[TP_PAGED] = raw_paged_compress_all(
-						&w, tc->codec, tc->level, n, chunk);
+					tc_ns[TP_PAGED] = raw_released_compress_all(
+						&w, w.copy, true, tc->codec, tc->level, n, chunk);
 					break;
 				default:
-					tc_ns[TP_BOUND] = raw_bound_compress_all(
-						&w, tc->codec, tc->level, n, chunk);
+					tc_ns[TP_BOUND] = raw_released_compress_all(
+						&w, w.copy2, false, tc->codec, tc->level, n, chunk);
 					break;
 				}
 			}
@@ -586,12 +562,12 @@ static int bench_throughput(const struct opts *o, enum ds d, const uint8_t *src,
 					td_ns[TP_RAW] = raw_decompress_all(&w, tc->codec, n, chunk);
 					break;
 				case TP_PAGED:
-					td_ns[TP_PAGED] =
-						raw_paged_decompress_all(&w, tc->codec, n, chunk);
+					td_ns[TP_PAGED] = raw_released_decompress_all(
+						&w, w.copy, true, tc->codec, n, chunk);
 					break;
 				default:
-					td_ns[TP_BOUND] =
-						raw_bound_decompress_all(&w, tc->codec, n, chunk);
+					td_ns[TP_BOUND] = raw_released_decompress_all(
+						&w, w.copy2, false, tc->codec, n, chunk);
 					break;
 				}
 			}

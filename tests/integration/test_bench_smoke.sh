@@ -23,16 +23,23 @@ has() {
 	grep -qE "(^| )$1=[0-9.]+" "$out" || fail "$2: no $1= in its output"
 }
 
+# run NAME ARGS...: run $BUILD/bench/NAME into $out; a non-zero exit is a failure
+run() {
+	local name=$1
+	shift
+	if ! "$BUILD/bench/$name" "$@" >"$out" 2>&1; then
+		fail "bench/$name $* exited non-zero"
+		tail -20 "$out"
+	fi
+}
+
 # value KEY: the first numeric value of KEY in the last run's output
 value() {
 	grep -oE "(^| )$1=[0-9.]+" "$out" | head -1 | cut -d= -f2
 }
 
 # --- arena: every section on two data sets, round trips checked by the bench itself
-if ! "$BUILD/bench/arena" --quick --datasets text-like,repetitive >"$out" 2>&1; then
-	fail "bench/arena --quick exited non-zero"
-	tail -20 "$out"
-fi
+run arena --quick --datasets text-like,repetitive
 grep -q 'summary section=all .*failures=0' "$out" || fail "arena: summary missing or failures"
 for k in arena_vs_raw_compress_min arena_vs_raw_decompress_min access_p50_ns_max \
 	access_p99_ns_max fair_vs_oracle_min ceiling_vs_raw_decompress_min \
@@ -49,10 +56,7 @@ awk -v c="${c:-9}" 'BEGIN { exit !(c > 0 && c < 1.5) }' ||
 	fail "arena: ceiling_vs_raw_decompress_min=$c is not a plausible ratio"
 
 # --- bpf_overhead: the default (interleaved memctld) method, and a program toggle
-if ! "$BUILD/bench/bpf_overhead" --quick >"$out" 2>&1; then
-	fail "bench/bpf_overhead --quick exited non-zero"
-	tail -20 "$out"
-fi
+run bpf_overhead --quick
 for k in slowdown_ratio records_per_raw_event raw_events_per_record q10_ratio; do
 	has "$k" bpf_overhead
 done
@@ -61,23 +65,14 @@ grep -qE 'slowdown_ratio_ci95=[0-9.]+\.\.[0-9.]+' "$out" || fail "bpf_overhead: 
 r=$(value records_per_raw_event)
 awk -v r="${r:-1}" 'BEGIN { exit !(r > 0 && r < 0.05) }' ||
 	fail "bpf_overhead: records_per_raw_event=$r (no records, or not coalesced)"
-if ! "$BUILD/bench/bpf_overhead" --restart --pairs 1 --blocks 2 >"$out" 2>&1; then
-	fail "bench/bpf_overhead --restart exited non-zero"
-	tail -20 "$out"
-fi
+run bpf_overhead --restart --pairs 1 --blocks 2
 has slowdown_ratio "bpf_overhead --restart"
-if ! "$BUILD/bench/bpf_overhead" --rss-only --pairs 8 --block-mib 4 >"$out" 2>&1; then
-	fail "bench/bpf_overhead --rss-only exited non-zero"
-	tail -20 "$out"
-fi
+run bpf_overhead --rss-only --pairs 8 --block-mib 4
 has slowdown_ratio "bpf_overhead --rss-only"
 has bpf_ns_per_run "bpf_overhead --rss-only"
 
 # --- churn: the storm and the held processes are all seen, nothing lost
-if ! "$BUILD/bench/churn" --quick >"$out" 2>&1; then
-	fail "bench/churn --quick exited non-zero"
-	tail -20 "$out"
-fi
+run churn --quick
 for k in daemon_cpu_pct lost_records daemon_rss_bytes_holding tracked_processes; do
 	has "$k" churn
 done
