@@ -300,8 +300,8 @@ int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
 			mm_counters_read(mm, pages);
 			if (!record_due(pages[EV_RSS_FILE] + pages[EV_RSS_ANON] +
 						pages[EV_RSS_SHMEM],
-					pages[EV_RSS_SWAP], c->last_rss_pages,
-					c->last_swap_pages, c->last_record_ns, c->next_jiffies))
+					pages[EV_RSS_SWAP], c->last_rss_pages, c->last_swap_pages,
+					c->last_record_ns, c->next_jiffies))
 				return 0;
 		}
 	} else {
