@@ -203,13 +203,14 @@ static void toggle_set(struct toggle *t, bool on)
 }
 
 /*
- * --interleave: this process touches blocks of fresh memory with the program
- * (or memctld) on and off in ABBA order, state after state; block j of one
- * state is paired with block j of the other. Whole 2 GiB runs in a fresh child
- * vary by +-20% here (which pages the host backs, other tenants); blocks of
- * ~10 ms reuse the same freed pages and see the same neighbours, so per-block
- * ratios are tight and there are many of them. Switching happens between
- * timed blocks.
+ * The block method (everything but --whole-runs): this process touches blocks of
+ * fresh memory with the programs (or memctld) on and off in ABBA order, state
+ * after state; block j of one state is paired with block j of the other. Whole
+ * 2 GiB runs in a fresh child vary by +-20% here (which pages the host backs,
+ * other tenants); blocks of ~10 ms reuse the same freed pages and see the same
+ * neighbours, so per-block ratios are tight and there are many of them.
+ * Switching happens between timed blocks. BPF_OVERHEAD_DUMP=1 prints every
+ * block's two times to stderr.
  */
 static int run_interleaved(struct toggle *t, int sets, int blocks, size_t block_mib,
 			   const char *mode)
@@ -392,7 +393,8 @@ int main(int argc, char **argv)
 			       "  --whole-runs  the first method: a fresh child touches --mib (2048)\n"
 			       "              per run, memctld started and stopped between runs\n"
 			       "Needs root; runs $BUILD/memctld (or $MEMCTLD) with the config text in\n"
-			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults).\n");
+			       "$MEMCTLD_BENCH_CONFIG (default: built-in defaults). BPF_OVERHEAD_DUMP=1\n"
+			       "prints every block's times to stderr.\n");
 			return c == 'h' ? 0 : 1;
 		}
 	}
