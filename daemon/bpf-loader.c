@@ -431,8 +431,10 @@ int bpf_loader_set_attached(struct bpf_loader *l, enum bpf_prog_id id, bool on)
 	struct bpf_prog_state *p;
 	int r = 0;
 
-	if (!l || id >= _BPF_PROG_MAX)
+	if (id >= _BPF_PROG_MAX)
 		return -EINVAL;
+	if (!l)
+		return on ? -ENOENT : 0;
 	p = &l->progs[id];
 	if (!p->loaded)
 		return on ? -ENOENT : 0;
