@@ -18,6 +18,7 @@ benches=(
 	"arena|$BUILD/bench/arena"
 	"bpf_overhead|$BUILD/bench/bpf_overhead"
 	"churn|$BUILD/bench/churn"
+	"readback|$BUILD/bench/readback"
 )
 
 only=${BENCH:-}

@@ -82,6 +82,12 @@ tracked=$(value tracked_processes)
 [ -n "$held" ] && [ -n "$tracked" ] && [ "$tracked" -ge "$held" ] ||
 	fail "churn: tracked_processes=$tracked < held_processes=$held"
 
+# --- readback: both paths return the same bytes (the bench compares them) and report
+run readback --quick
+for k in populate_p50_ns uffd_p50_ns uffd_vs_populate_p50; do
+	has "$k" readback
+done
+
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1
