@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/daemon-util.h"
 #include "tests/workloads/workload.h"
 
 #define PAGE 4096U
@@ -48,13 +49,6 @@ static uint64_t now_ns(void)
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -206,14 +200,12 @@ int main(int argc, char **argv)
 			b99[m] = (double)lb[pages * 99 / 100];
 			m++;
 		}
-		qsort(a50, m, sizeof(double), cmp_double);
-		qsort(a99, m, sizeof(double), cmp_double);
-		qsort(b50, m, sizeof(double), cmp_double);
-		qsort(b99, m, sizeof(double), cmp_double);
 		printf("data=%s pages=%u reps=%u populate_p50_ns=%.0f populate_p99_ns=%.0f "
 		       "uffd_p50_ns=%.0f uffd_p99_ns=%.0f uffd_vs_populate_p50=%.3f\n",
-		       wl_data_names[kinds[k]], pages, reps, a50[m / 2], a99[m / 2], b50[m / 2],
-		       b99[m / 2], b50[m / 2] / a50[m / 2]);
+		       wl_data_names[kinds[k]], pages, reps, bench_median(a50, (int)m),
+		       bench_median(a99, (int)m), bench_median(b50, (int)m),
+		       bench_median(b99, (int)m),
+		       bench_median(b50, (int)m) / bench_median(a50, (int)m));
 		close(uffd);
 		munmap(ra, n);
 		munmap(rb, n);

@@ -426,54 +426,48 @@ uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l)
 	return m;
 }
 
+/* The skeleton of a loaded program's object */
+static struct bpf_object_skeleton *prog_skeleton(const struct bpf_loader *l, enum bpf_prog_id id)
+{
+	switch (id) {
+	case BPF_PROG_LIFECYCLE:
+		return l->lifecycle ? l->lifecycle->skeleton : NULL;
+	case BPF_PROG_RSS:
+		return l->rss ? l->rss->skeleton : NULL;
+	case BPF_PROG_RECLAIM:
+		return l->vmscan ? l->vmscan->skeleton : NULL;
+	case BPF_PROG_FAULTS:
+		return l->faults ? l->faults->skeleton : NULL;
+	default:
+		return NULL;
+	}
+}
+
 int bpf_loader_set_attached(struct bpf_loader *l, enum bpf_prog_id id, bool on)
 {
+	struct bpf_object_skeleton *skel;
 	struct bpf_prog_state *p;
-	int r = 0;
+	int r;
 
 	if (id >= _BPF_PROG_MAX)
 		return -EINVAL;
 	if (!l)
 		return on ? -ENOENT : 0;
 	p = &l->progs[id];
-	if (!p->loaded)
+	skel = prog_skeleton(l, id);
+	if (!p->loaded || !skel)
 		return on ? -ENOENT : 0;
 	if (on != p->detached)
 		return 0;
-	switch (id) {
-	case BPF_PROG_LIFECYCLE:
-		r = on ? lifecycle_bpf__attach(l->lifecycle) :
-			 (lifecycle_bpf__detach(l->lifecycle), 0);
-		break;
-	case BPF_PROG_RSS:
-		r = on ? rss_bpf__attach(l->rss) : (rss_bpf__detach(l->rss), 0);
-		break;
-	case BPF_PROG_RECLAIM:
-		r = on ? vmscan_bpf__attach(l->vmscan) : (vmscan_bpf__detach(l->vmscan), 0);
-		break;
-	case BPF_PROG_FAULTS:
-		r = on ? faults_bpf__attach(l->faults) : (faults_bpf__detach(l->faults), 0);
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (r < 0) {
-		/* a partial attach: take the rest down too, it stays off */
-		switch (id) {
-		case BPF_PROG_LIFECYCLE:
-			lifecycle_bpf__detach(l->lifecycle);
-			break;
-		case BPF_PROG_RSS:
-			rss_bpf__detach(l->rss);
-			break;
-		case BPF_PROG_RECLAIM:
-			vmscan_bpf__detach(l->vmscan);
-			break;
-		default:
-			faults_bpf__detach(l->faults);
-			break;
+	if (!on) {
+		bpf_object__detach_skeleton(skel);
+	} else {
+		r = bpf_object__attach_skeleton(skel);
+		if (r < 0) {
+			/* a partial attach: take the rest down too, it stays off */
+			bpf_object__detach_skeleton(skel);
+			return r;
 		}
-		return r;
 	}
 	p->detached = !on;
 	return 0;
