@@ -249,6 +249,7 @@ struct arena_region {
 	size_t size;
 	uint32_t n_chunks;
 	struct chunk *chunks;
+	bool uffd; /* registered with the arena's userfaultfd */
 	struct arena_region *prev, *next;
 };
 
@@ -261,6 +262,7 @@ struct arena_counters {
 	_Atomic uint64_t compress_out_by_codec[_ARENA_CODEC_MAX];
 	_Atomic uint64_t sample_cpu_ns, samples;
 	_Atomic uint64_t readbacks, prefetches, prefetch_dropped, zero_fills;
+	_Atomic uint64_t unpinned_faults;
 	_Atomic uint64_t errors_checksum, errors_nomem;
 	_Atomic uint64_t stall_max_ns;
 	/* readback accounting per hotness at compression time */
@@ -293,6 +295,14 @@ struct arena {
 
 	struct arena_counters cnt;
 
+	/* readback through a userfaultfd (uffd.c); uffd < 0 when not in use */
+	int uffd, uffd_stop; /* the userfaultfd; an eventfd that stops the handler */
+	uint32_t uffd_gen; /* fork generation it belongs to */
+	bool uffd_poison; /* UFFDIO_POISON available */
+	void *uffd_zero_src; /* chunk_size_bytes that read as zero (never written) */
+	int uffd_error; /* errno of the failed setup, 0 if in use or turned off */
+	pthread_t uffd_thread;
+
 	/* region alloc/free waiting for the write lock: background passes yield */
 	_Atomic uint32_t writers_waiting;
 
@@ -307,6 +317,40 @@ struct arena {
 	struct prefetch_item queue[PREFETCH_QUEUE_LEN];
 	uint32_t q_head, q_len; /* under loop_lock */
 };
+
+static inline void cnt_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+/* Count an access to a chunk (caller holds its lock). */
+void chunk_touch(struct arena *a, struct chunk *c);
+
+/* ---- readback through a userfaultfd (uffd.c) ---- */
+
+/* Open the userfaultfd and start its handler thread; on failure (or when the config
+ * turns it off) a->uffd stays -1 and a->uffd_error says why. Never fails the arena. */
+void arena_uffd_setup(struct arena *a);
+/* Stop the handler and close the descriptor (in a forked child: close only). */
+void arena_uffd_done(struct arena *a);
+/* In use in this process (set up, and not a forked child's inherited copy). */
+bool arena_uffd_live(const struct arena *a);
+/* Register a new region for missing-page faults; false: use the plain path for it. */
+bool arena_uffd_register(struct arena *a, void *base, size_t size);
+/* Fill n missing bytes at dst (page-aligned) from src. Returns 0 or -ENOMEM (or
+ * another -errno); on failure none of the range stays mapped. */
+int arena_uffd_copy(struct arena *a, void *dst, const void *src, size_t n);
+/* Map the zero page at the missing pages of [dst, dst + n); present pages stay.
+ * Returns 0 or -errno. */
+int arena_uffd_zero(struct arena *a, void *dst, size_t n);
+/* Give a ZERO chunk's missing pages to a pin: the zero page for a read pin, new
+ * zeroed pages for a write pin. Returns 0 or -errno. */
+int arena_uffd_fill_zero(struct arena *a, void *dst, size_t n, bool write);
+
+static inline bool region_uffd(const struct arena_region *r)
+{
+	return r->uffd && arena_uffd_live(r->arena);
+}
 
 /* Hotness of a chunk at epoch now (lock-free read; see struct chunk). */
 enum arena_hotness chunk_hotness(const struct arena *a, const struct chunk *c, uint64_t now);

@@ -89,7 +89,7 @@ static int config_check(const struct arena_config *c)
 		return -EINVAL;
 	if (c->min_savings_permyriad > 10000 || c->max_fragmentation_permyriad > 10000)
 		return -EINVAL;
-	if (c->codecs == 0 || (c->codecs & ~ARENA_CODECS_ALL) || c->flags != 0)
+	if (c->codecs == 0 || (c->codecs & ~ARENA_CODECS_ALL) || (c->flags & ~_ARENA_CONFIG_FLAGS))
 		return -EINVAL;
 	if (c->n_lz4_fast_accelerations > ARENA_LEVELS_MAX || c->n_zstd_levels > ARENA_LEVELS_MAX)
 		return -EINVAL;
@@ -192,6 +192,7 @@ int arena_new(const struct arena_config *cfg, struct arena **ret_arena)
 	}
 	if (r < 0)
 		goto fail_loop;
+	arena_uffd_setup(a); /* optional: the plain readback path works without it */
 
 	*ret_arena = TAKE_PTR(a);
 	return 0;
@@ -214,6 +215,8 @@ struct arena *arena_free(struct arena *a)
 	if (!a)
 		return NULL;
 	(void)arena_loops_stop(a);
+	/* the handler first: it walks the region list */
+	arena_uffd_done(a);
 	while (a->regions) {
 		struct arena_region *r = a->regions;
 
@@ -275,6 +278,7 @@ int arena_region_alloc(struct arena *a, size_t size_bytes, uint32_t flags,
 	if (chunk < (2U << 20))
 		(void)madvise(p, size, MADV_NOHUGEPAGE);
 	r->base = p;
+	r->uffd = arena_uffd_register(a, p, size);
 	now = (uint32_t)atomic_load_explicit(&a->epoch, memory_order_relaxed);
 	for (uint32_t i = 0; i < r->n_chunks; i++)
 		r->chunks[i].last_epoch = now; /* state CHUNK_ZERO, heat 0 */
@@ -396,7 +400,7 @@ static uint32_t chunk_age(const struct chunk *c, uint64_t now)
 }
 
 /* Count an access (chunk locked). */
-static void chunk_touch(struct arena *a, struct chunk *c)
+void chunk_touch(struct arena *a, struct chunk *c)
 {
 	uint32_t now = (uint32_t)atomic_load_explicit(&a->epoch, memory_order_relaxed);
 	uint32_t age = now - c->last_epoch;
@@ -457,11 +461,6 @@ static uint32_t obj_crc(uint8_t cand, const void *payload, uint32_t size)
 	return crc32c(crc32c(0, &cand, 1), payload, size);
 }
 
-static void cnt_add(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
-}
-
 /*
  * Reading CLOCK_THREAD_CPUTIME_ID is a system call (0.36 us measured here, a tenth of
  * a 4 KiB readback), so codec calls on chunks under 64 KiB are timed one in
@@ -492,6 +491,7 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	uint64_t t0 = demand ? clock_nsec(CLOCK_MONOTONIC) : 0, c0, c1;
 	uint32_t comp_hot, timed;
 	struct codec_ctx *ctx;
+	bool uffd;
 	int ret;
 
 	ctx = codec_ctx_get(n);
@@ -506,21 +506,29 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 		cnt_add(&a->cnt.errors_checksum, 1);
 		return -EBADMSG;
 	}
-	/* allocate the pages up front: a failure is -ENOMEM here, not the OOM killer
-	 * in the middle of a decode; and one call instead of one fault per page */
-	if (madvise(dst, n, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
+	uffd = region_uffd(r);
+	/* plain path: allocate the pages up front (a failure is -ENOMEM here, not the
+	 * OOM killer in the middle of a decode; one call instead of one fault per
+	 * page) and decode into them. userfaultfd path: decode into the thread's
+	 * scratch buffer, then have the kernel fill the missing pages from it. */
+	if (!uffd && madvise(dst, n, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
 		cnt_add(&a->cnt.errors_nomem, 1);
 		return -ENOMEM;
 	}
 	timed = cpu_timed(a);
 	c0 = cpu_now(timed);
-	ret = codec_decompress(ctx, cand->codec, payload, c->obj_size, dst, n);
+	ret = codec_decompress(ctx, cand->codec, payload, c->obj_size,
+			       uffd ? codec_ctx_scratch2(ctx) : dst, n);
 	c1 = cpu_now(timed);
+	if (ret == 0 && uffd)
+		ret = arena_uffd_copy(a, dst, codec_ctx_scratch2(ctx), n);
 	if (ret < 0) {
-		/* the stored copy stays; the half-written pages go */
-		(void)madvise(dst, n, MADV_DONTNEED);
-		cnt_add(ret == -ENOMEM ? &a->cnt.errors_nomem : &a->cnt.errors_checksum, 1);
-		return ret;
+		/* the stored copy stays; half-written pages go (the uffd path has
+		 * written none) */
+		if (!uffd)
+			(void)madvise(dst, n, MADV_DONTNEED);
+		cnt_add(ret == -EBADMSG ? &a->cnt.errors_checksum : &a->cnt.errors_nomem, 1);
+		return ret == -EBADMSG ? ret : -ENOMEM;
 	}
 	if (timed) {
 		struct fair_sample s = { .in_bytes = n,
@@ -1276,10 +1284,23 @@ int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t fla
 			ret = chunk_decompress_locked(a, r, i, true);
 			demand = ret == 0;
 		} else if (c->state == CHUNK_ZERO) {
-			/* the pages were released or never touched: they read as zero */
-			CHUNK_SET(c, state, CHUNK_RAW);
-			CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
-			cnt_add(&a->cnt.zero_fills, 1);
+			/* the pages were released or never touched: they read as zero.
+			 * With a userfaultfd they would wait for the handler instead:
+			 * map them now (uffd.c says how and why) */
+			if (region_uffd(r)) {
+				ret = arena_uffd_fill_zero(a, chunk_ptr(a, r, i),
+							   a->cfg.chunk_size_bytes,
+							   flags & ARENA_PIN_WRITE);
+				if (ret < 0) {
+					cnt_add(&a->cnt.errors_nomem, 1);
+					ret = -ENOMEM;
+				}
+			}
+			if (ret == 0) {
+				CHUNK_SET(c, state, CHUNK_RAW);
+				CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
+				cnt_add(&a->cnt.zero_fills, 1);
+			}
 		}
 		if (ret < 0) {
 			chunk_unlock(c);

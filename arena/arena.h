@@ -27,6 +27,20 @@ extern "C" {
  * arena_region_compress(), arena_compress_bytes() or the background loops. Bytes
  * outside a pin must not be touched: a compressed chunk's pages read as zero.
  *
+ * Readback
+ * --------
+ * Where the kernel allows it (Linux 4.11+; an unprivileged process needs Linux 5.11
+ * or vm.unprivileged_userfaultfd=1), the arena registers its regions with a
+ * userfaultfd for missing pages: a compressed chunk is decoded into a per-thread
+ * scratch buffer and the kernel fills the chunk's pages from it (UFFDIO_COPY), which
+ * is cheaper than populating cleared pages and decoding into them. One handler
+ * thread per arena serves accesses outside a pin: such an access to a compressed
+ * chunk now decompresses it (the right bytes, not zeros); if its stored copy is
+ * damaged the access gets SIGBUS (Linux 6.6+; zeros on older kernels), never wrong
+ * bytes. A forked child's copies of the regions are plain memory and use the plain
+ * path. arena_stats.readback_userfaultfd says which path an arena uses;
+ * ARENA_CONFIG_NO_USERFAULTFD turns it off.
+ *
  * Hotness (HOT/WARM/COLD) of a chunk comes from the epochs in which it was pinned
  * (recency) and how often (frequency). Epochs advance with arena_epoch_advance() or
  * the background hotness loop.
@@ -164,9 +178,14 @@ struct arena_config {
 	 * compression, its decode time on timed readbacks. Default 64; 0 = never
 	 * sample (predicted rejections are still re-tried, see above). */
 	uint32_t sample_interval;
-	/* No flags are defined; must be 0. */
+	/* ARENA_CONFIG_* flags; default 0. */
 	uint32_t flags;
 };
+
+/* Do not use a userfaultfd for readback (see "Readback" above): decompress into
+ * pages populated with MADV_POPULATE_WRITE, as on a system without userfaultfd. */
+#define ARENA_CONFIG_NO_USERFAULTFD (1U << 0)
+#define _ARENA_CONFIG_FLAGS ARENA_CONFIG_NO_USERFAULTFD
 
 /* Fill *cfg with the defaults above. */
 ARENA_EXPORT void arena_config_init(struct arena_config *cfg);
@@ -455,6 +474,12 @@ struct arena_stats {
 	uint64_t prefetches; /* decompressions ahead of a pin (prefetch, hints, relax) */
 	uint64_t prefetch_dropped; /* hints dropped, queue full */
 	uint64_t zero_fills; /* pins of ZERO chunks (no codec work) */
+	/* accesses outside a pin served by the userfaultfd handler (see "Readback") */
+	uint64_t unpinned_faults;
+	/* 1: readback through a userfaultfd; 0: MADV_POPULATE_WRITE and decode, with
+	 * readback_userfaultfd_errno saying why (0: turned off by the configuration) */
+	uint32_t readback_userfaultfd;
+	uint32_t readback_userfaultfd_errno;
 
 	/* demand-decompression stalls: wall time from a pin's start to its chunk RAW */
 	uint64_t stalls;

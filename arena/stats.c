@@ -143,6 +143,9 @@ int arena_stats_get(struct arena *a, struct arena_stats *ret)
 	s.prefetches = LOAD(a->cnt.prefetches);
 	s.prefetch_dropped = LOAD(a->cnt.prefetch_dropped);
 	s.zero_fills = LOAD(a->cnt.zero_fills);
+	s.unpinned_faults = LOAD(a->cnt.unpinned_faults);
+	s.readback_userfaultfd = arena_uffd_live(a);
+	s.readback_userfaultfd_errno = (uint32_t)a->uffd_error;
 	s.errors_checksum = LOAD(a->cnt.errors_checksum);
 	s.errors_nomem = LOAD(a->cnt.errors_nomem);
 
@@ -190,7 +193,9 @@ int arena_stats_to_json(const struct arena_stats *s, char *buf, size_t size)
 		     ",\"decompress_cpu_ns_lz4\":%" PRIu64 ",\"decompress_cpu_ns_zstd\":%" PRIu64
 		     ",\"sample_cpu_ns\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"readbacks\":%" PRIu64
 		     ",\"prefetches\":%" PRIu64 ",\"prefetch_dropped\":%" PRIu64
-		     ",\"zero_fills\":%" PRIu64 ",\"stalls\":%" PRIu64 ",\"stall_p50_ns\":%" PRIu64
+		     ",\"zero_fills\":%" PRIu64 ",\"unpinned_faults\":%" PRIu64
+		     ",\"readback_userfaultfd\":%" PRIu32 ",\"readback_userfaultfd_errno\":%" PRIu32
+		     ",\"stalls\":%" PRIu64 ",\"stall_p50_ns\":%" PRIu64
 		     ",\"stall_p99_ns\":%" PRIu64 ",\"stall_max_ns\":%" PRIu64
 		     ",\"errors_checksum\":%" PRIu64 ",\"errors_nomem\":%" PRIu64 "}",
 		     s->epoch, s->chunk_size_bytes, s->regions, s->logical_bytes, s->resident_bytes,
@@ -212,9 +217,10 @@ int arena_stats_to_json(const struct arena_stats *s, char *buf, size_t size)
 		     s->decompress_cpu_ns_by_codec[ARENA_CODEC_LZ4_FAST],
 		     s->decompress_cpu_ns_by_codec[ARENA_CODEC_LZ4],
 		     s->decompress_cpu_ns_by_codec[ARENA_CODEC_ZSTD], s->sample_cpu_ns, s->samples,
-		     s->readbacks, s->prefetches, s->prefetch_dropped, s->zero_fills, s->stalls,
-		     s->stall_p50_ns, s->stall_p99_ns, s->stall_max_ns, s->errors_checksum,
-		     s->errors_nomem);
+		     s->readbacks, s->prefetches, s->prefetch_dropped, s->zero_fills,
+		     s->unpinned_faults, s->readback_userfaultfd, s->readback_userfaultfd_errno,
+		     s->stalls, s->stall_p50_ns, s->stall_p99_ns, s->stall_max_ns,
+		     s->errors_checksum, s->errors_nomem);
 	if (n < 0)
 		return -EINVAL;
 	if ((size_t)n >= size)
