@@ -97,12 +97,17 @@ static void fill(uint8_t *p, size_t n, enum data_kind kind, uint64_t seed)
 	}
 }
 
+/* arena_config.flags of the arenas the tests make: the data-path tests run twice,
+ * with the userfaultfd readback (the default) and without it (see main()) */
+static uint32_t cfg_flags;
+
 static struct arena *arena_make(uint32_t chunk, uint32_t codecs, uint64_t cap)
 {
 	struct arena_config cfg;
 	struct arena *a = NULL;
 
 	arena_config_init(&cfg);
+	cfg.flags = cfg_flags;
 	cfg.chunk_size_bytes = chunk;
 	cfg.codecs = codecs;
 	cfg.store_capacity_bytes = cap;
@@ -1453,8 +1458,26 @@ int main(void)
 		cmocka_unit_test(test_arena_stats_to_json_and_ipc),
 	};
 
+	/* the tests that move data, again on the plain readback path (MADV_POPULATE_WRITE
+	 * and decode), which forked children and hosts without userfaultfd use */
+	const struct CMUnitTest plain_tests[] = {
+		cmocka_unit_test(test_arena_region_compress_round_trip_codecs_kinds),
+		cmocka_unit_test(test_arena_region_compress_round_trip_chunk_sizes),
+		cmocka_unit_test(test_arena_region_compress_all_zero),
+		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
+		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
+		cmocka_unit_test(test_arena_region_discard_partial),
+		cmocka_unit_test(test_arena_prefetch_makes_pins_free),
+		cmocka_unit_test(test_arena_store_compaction_keeps_every_byte),
+		cmocka_unit_test(test_arena_pin_concurrent_4_threads),
+	};
+	int failed;
+
 	/* TEST_FILTER=pattern runs a subset (cmocka glob) */
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("arena (default readback)", tests, NULL, NULL);
+	cfg_flags = ARENA_CONFIG_NO_USERFAULTFD;
+	failed += cmocka_run_group_tests_name("arena (plain readback)", plain_tests, NULL, NULL);
+	return failed;
 }
