@@ -25,7 +25,9 @@ extern "C" {
  * RAW (decompressing on demand), returns a pointer to it and keeps it RAW until the
  * matching arena_unpin(). Chunks that are not pinned may be compressed at any time by
  * arena_region_compress(), arena_compress_bytes() or the background loops. Bytes
- * outside a pin must not be touched: a compressed chunk's pages read as zero.
+ * outside a pin must not be touched: on the userfaultfd readback path (below) such an
+ * access is served, slowly, by the handler thread; on the plain path a compressed
+ * chunk's pages read as zero.
  *
  * Readback
  * --------
