@@ -5,11 +5,18 @@
  * kernel; two ways to do that, on the same pages in the same random order:
  *
  *   populate: MADV_POPULATE_WRITE (the kernel allocates and clears a page), then
- *             LZ4 decodes into it. What libarena does today.
+ *             LZ4 decodes into it. libarena's plain path (ARENA_CONFIG_NO_USERFAULTFD,
+ *             or no userfaultfd on the host).
  *   uffd:     LZ4 decodes into a warm scratch page, then UFFDIO_COPY has the kernel
  *             allocate a page and fill it from the scratch copy (no clear, no
  *             separate populate call, no first-write page walk). Needs the region
- *             registered with a userfaultfd.
+ *             registered with a userfaultfd. libarena's default path.
+ *
+ * Each path decodes its own copy of the compressed pages (comp_a, comp_b: separate
+ * allocations, identical bytes), and which path goes first alternates page by page
+ * (even steps populate first, odd steps uffd first). An earlier version had both
+ * paths decode the same buffer, populate always first, so uffd always read input
+ * that populate had just brought into cache: a bias in uffd's favour.
  *
  * Prints p50/p99 per data kind; exits non-zero only if the bytes differ.
  */
@@ -84,6 +91,36 @@ static int uffd_open(uint8_t *region, size_t n)
 	return fd;
 }
 
+/* populate: MADV_POPULATE_WRITE the page, decode into it, read it. Returns the ns. */
+static uint64_t readback_populate(uint8_t *page, const char *in, int size, int *failures)
+{
+	uint64_t t0 = now_ns();
+
+	(void)madvise(page, PAGE, MADV_POPULATE_WRITE);
+	if (LZ4_decompress_safe(in, (char *)page, size, PAGE) != (int)PAGE)
+		(*failures)++;
+	(void)*(volatile uint8_t *)page;
+	return now_ns() - t0;
+}
+
+/* uffd: decode into scratch, UFFDIO_COPY it into the missing page, read it. */
+static uint64_t readback_uffd(int uffd, uint8_t *page, uint8_t *scratch, const char *in, int size,
+			      int *failures)
+{
+	struct uffdio_copy cp = {
+		.dst = (uintptr_t)page,
+		.src = (uintptr_t)scratch,
+		.len = PAGE,
+	};
+	uint64_t t0 = now_ns();
+
+	if (LZ4_decompress_safe(in, (char *)scratch, size, PAGE) != (int)PAGE ||
+	    ioctl(uffd, UFFDIO_COPY, &cp) < 0)
+		(*failures)++;
+	(void)*(volatile uint8_t *)page;
+	return now_ns() - t0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -123,7 +160,9 @@ int main(int argc, char **argv)
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = (size_t)pages * PAGE;
-		uint8_t *src = malloc(n), *comp = malloc((size_t)pages * BOUND);
+		/* one compressed copy per path, so neither decodes input the other warmed */
+		uint8_t *src = malloc(n), *comp_a = malloc((size_t)pages * BOUND),
+			*comp_b = malloc((size_t)pages * BOUND);
 		uint8_t *ra = map_region(n), *rb = map_region(n);
 		uint64_t *la = calloc(pages, 8), *lb = calloc(pages, 8);
 		unsigned *order = calloc(pages, sizeof(unsigned)), m = 0;
@@ -131,7 +170,7 @@ int main(int argc, char **argv)
 		double a50[64], a99[64], b50[64], b99[64];
 		struct wl_rng rng;
 
-		if (!src || !comp || !ra || !rb || !la || !lb || !order || !size)
+		if (!src || !comp_a || !comp_b || !ra || !rb || !la || !lb || !order || !size)
 			return fprintf(stderr, "out of memory\n"), 1;
 		/* non-zero pages only: all-zero ones are stored as nothing */
 		for (unsigned i = 0, id = 0; i < pages; id++) {
@@ -140,10 +179,12 @@ int main(int argc, char **argv)
 			wl_page_fill(kinds[k], 1, id, 1, p);
 			if (p[0] == 0 && memcmp(p, p + 1, PAGE - 1) == 0)
 				continue;
-			size[i] = LZ4_compress_default((char *)p, (char *)comp + (size_t)i * BOUND,
-						       PAGE, BOUND);
+			size[i] = LZ4_compress_default(
+				(char *)p, (char *)comp_a + (size_t)i * BOUND, PAGE, BOUND);
 			if (size[i] <= 0)
 				return fprintf(stderr, "LZ4 failed\n"), 1;
+			memcpy(comp_b + (size_t)i * BOUND, comp_a + (size_t)i * BOUND,
+			       (size_t)size[i]);
 			order[i] = i;
 			i++;
 		}
@@ -163,28 +204,20 @@ int main(int argc, char **argv)
 			}
 			for (unsigned x = 0; x < pages; x++) {
 				unsigned i = order[x];
-				const char *in = (const char *)comp + (size_t)i * BOUND;
-				struct uffdio_copy cp = {
-					.dst = (uintptr_t)(rb + (size_t)i * PAGE),
-					.src = (uintptr_t)scratch,
-					.len = PAGE,
-				};
-				uint64_t t0 = now_ns();
+				const char *in_a = (const char *)comp_a + (size_t)i * BOUND;
+				const char *in_b = (const char *)comp_b + (size_t)i * BOUND;
+				uint8_t *pa = ra + (size_t)i * PAGE, *pb = rb + (size_t)i * PAGE;
 
-				(void)madvise(ra + (size_t)i * PAGE, PAGE, MADV_POPULATE_WRITE);
-				if (LZ4_decompress_safe(in, (char *)ra + (size_t)i * PAGE, size[i],
-							PAGE) != (int)PAGE)
-					failures++;
-				(void)*(volatile uint8_t *)(ra + (size_t)i * PAGE);
-				la[x] = now_ns() - t0;
-
-				t0 = now_ns();
-				if (LZ4_decompress_safe(in, (char *)scratch, size[i], PAGE) !=
-					    (int)PAGE ||
-				    ioctl(uffd, UFFDIO_COPY, &cp) < 0)
-					failures++;
-				(void)*(volatile uint8_t *)(rb + (size_t)i * PAGE);
-				lb[x] = now_ns() - t0;
+				/* alternate which path goes first */
+				if (x % 2 == 0) {
+					la[x] = readback_populate(pa, in_a, size[i], &failures);
+					lb[x] = readback_uffd(uffd, pb, scratch, in_b, size[i],
+							      &failures);
+				} else {
+					lb[x] = readback_uffd(uffd, pb, scratch, in_b, size[i],
+							      &failures);
+					la[x] = readback_populate(pa, in_a, size[i], &failures);
+				}
 			}
 			if (memcmp(ra, src, n) != 0 || memcmp(rb, src, n) != 0) {
 				fprintf(stderr, "readback: bytes differ\n");
@@ -210,7 +243,8 @@ int main(int argc, char **argv)
 		munmap(ra, n);
 		munmap(rb, n);
 		free(src);
-		free(comp);
+		free(comp_a);
+		free(comp_b);
 		free(la);
 		free(lb);
 		free(order);
