@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* bench/arena.c: libarena's figures: throughput through the arena vs the raw codecs, ratio
- * vs the kernel's zram (lz4), first-access latency of a compressed chunk, the fairness
- * policy vs an oracle, and a chunk-size sweep. key=value lines; never asserts on speed. */
+ * vs the kernel's zram (lz4), first-access latency of a compressed chunk (the default
+ * readback and the plain one side by side), the fairness policy vs an oracle, and a
+ * chunk-size sweep. key=value lines; never asserts on speed. */
 
 #include <fcntl.h>
 #include <lz4.h>
@@ -206,6 +207,7 @@ struct arena_setup {
 	uint32_t chunk;
 	uint32_t codecs; /* ARENA_CODECS_*; 0 = all, with the default levels */
 	int32_t level; /* the one level of a single-codec setup */
+	uint32_t flags; /* ARENA_CONFIG_*, or'ed into the defaults */
 };
 
 static int bench_arena_new(const struct arena_setup *s, struct arena **ret)
@@ -214,6 +216,7 @@ static int bench_arena_new(const struct arena_setup *s, struct arena **ret)
 
 	arena_config_init(&cfg);
 	cfg.chunk_size_bytes = s->chunk;
+	cfg.flags |= s->flags;
 	if (s->codecs) {
 		cfg.codecs = s->codecs;
 		if (s->codecs == ARENA_CODECS_LZ4_FAST) {
@@ -497,7 +500,7 @@ static int bench_throughput(const struct opts *o, enum ds d, const uint8_t *src,
 
 	for (size_t ci = 0; ci < ELEMENTSOF(tp_codecs); ci++) {
 		const struct tp_codec *tc = &tp_codecs[ci];
-		struct arena_setup setup = { chunk, tc->mask, tc->level };
+		struct arena_setup setup = { chunk, tc->mask, tc->level, 0 };
 		struct arena *a = NULL;
 		struct arena_region *reg = NULL;
 		struct arena_stats st;
@@ -908,7 +911,7 @@ out:
 static int bench_zram(const struct opts *o, enum ds d, const uint8_t *src, size_t n,
 		      struct summary *sum)
 {
-	struct arena_setup def = { o->chunk, 0, 0 }, small = { 4096, ARENA_CODECS_LZ4, 1 };
+	struct arena_setup def = { o->chunk, 0, 0, 0 }, small = { 4096, ARENA_CODECS_LZ4, 1, 0 };
 	struct zram_result z = {};
 	struct arena_stats st, st4;
 	char mix[128], mix4[128], zs[256];
@@ -1019,19 +1022,61 @@ static int minor_fault_latency(size_t samples, struct wl_rng *rng, uint64_t *ret
 	return 0;
 }
 
+/* One timed pass: the first access (pin, one byte read, unpin) of each of the first
+ * samples pages of elig, in that order, into lat; then each page's bytes are checked
+ * under a second (untimed, now RAW) pin. */
+static int latency_pass(struct arena_region *reg, const uint8_t *src, const size_t *elig,
+			size_t samples, uint64_t *lat)
+{
+	for (size_t i = 0; i < samples; i++) {
+		size_t off = elig[i] * WL_PAGE_BYTES;
+		uint64_t t0 = now_ns();
+		void *p;
+		int r, diff;
+
+		r = arena_pin(reg, off, WL_PAGE_BYTES, ARENA_PIN_READ, &p);
+		if (r < 0)
+			return fail_api("arena_pin", r);
+		(void)*(volatile uint8_t *)p;
+		r = arena_unpin(reg, off, WL_PAGE_BYTES);
+		lat[i] = now_ns() - t0;
+		if (r < 0)
+			return fail_api("arena_unpin", r);
+		if ((r = arena_pin(reg, off, WL_PAGE_BYTES, ARENA_PIN_READ, &p)) < 0)
+			return fail_api("arena_pin", r);
+		diff = memcmp(p, src + off, WL_PAGE_BYTES);
+		if ((r = arena_unpin(reg, off, WL_PAGE_BYTES)) < 0)
+			return fail_api("arena_unpin", r);
+		if (diff) {
+			fprintf(stderr, "arena bench: page %zu did not round-trip\n", elig[i]);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* The two arenas of the latency section: the default configuration (readback through a
+ * userfaultfd where the host allows it) and one with ARENA_CONFIG_NO_USERFAULTFD. */
+enum { LAT_DEFAULT, LAT_PLAIN, _LAT_MAX };
+
+/* Both arenas hold the same data and are read in the same page order; which one goes
+ * first alternates per repetition (ABBA), each compressed just before its pass. */
 static int bench_latency(const struct opts *o, enum ds d, const uint8_t *src, size_t n,
 			 struct summary *sum)
 {
-	struct arena_setup s = { 4096, 0, 0 };
-	struct arena *a = NULL;
-	struct arena_region *reg = NULL;
+	const struct arena_setup s[_LAT_MAX] = {
+		[LAT_DEFAULT] = { 4096, 0, 0, 0 },
+		[LAT_PLAIN] = { 4096, 0, 0, ARENA_CONFIG_NO_USERFAULTFD },
+	};
+	struct arena *a[_LAT_MAX] = {};
+	struct arena_region *reg[_LAT_MAX] = {};
 	struct arena_stats st0, st1;
 	size_t pages = n / WL_PAGE_BYTES, n_elig = 0, samples;
 	size_t *elig = calloc(pages, sizeof(size_t));
 	uint64_t *lat = calloc(LAT_SAMPLES_MAX, sizeof(uint64_t));
 	void *lz4_state = malloc((size_t)LZ4_sizeofState());
 	uint8_t scratch[LZ4_COMPRESSBOUND(WL_PAGE_BYTES)];
-	double p50[64], p99[64];
+	double p50[_LAT_MAX][64], p99[_LAT_MAX][64];
 	unsigned reps = MIN(o->reps, 64U);
 	uint64_t timed = 0;
 	struct wl_rng rng;
@@ -1045,80 +1090,70 @@ static int bench_latency(const struct opts *o, enum ds d, const uint8_t *src, si
 			elig[n_elig++] = i;
 	if (n_elig < pages / 20 || n_elig < 16) {
 		printf("dataset=%s section=latency access_p50_ns=n/a access_p99_ns=n/a "
+		       "plain_access_p50_ns=n/a plain_access_p99_ns=n/a "
 		       "reason=too-few-compressible-pages compressible_pages=%zu/%zu\n",
 		       ds_names[d], n_elig, pages);
 		r = 0;
 		goto out;
 	}
 	samples = MIN(n_elig, (size_t)LAT_SAMPLES_MAX);
-	r = bench_arena_new(&s, &a);
-	if (r < 0 || (r = arena_region_alloc(a, n, 0, &reg)) < 0) {
-		fail_api("arena setup", r);
-		goto out;
-	}
-	if ((r = region_load(reg, src, n)) < 0)
-		goto out;
-	wl_rng_init(&rng, o->seed, 0x6c6174, (uint64_t)d);
-	if ((r = arena_stats_get(a, &st0)) < 0)
-		goto out;
-	for (unsigned rep = 0; rep < reps; rep++) {
-		r = arena_region_compress(reg, 0, n, NULL, NULL);
-		if (r < 0) {
-			fail_api("arena_region_compress", r);
+	for (int k = 0; k < _LAT_MAX; k++) {
+		r = bench_arena_new(&s[k], &a[k]);
+		if (r < 0 || (r = arena_region_alloc(a[k], n, 0, &reg[k])) < 0) {
+			fail_api("arena setup", r);
 			goto out;
 		}
+		if ((r = region_load(reg[k], src, n)) < 0)
+			goto out;
+	}
+	wl_rng_init(&rng, o->seed, 0x6c6174, (uint64_t)d);
+	if ((r = arena_stats_get(a[LAT_DEFAULT], &st0)) < 0)
+		goto out;
+	for (unsigned rep = 0; rep < reps; rep++) {
 		shuffle(elig, n_elig, &rng);
-		for (size_t i = 0; i < samples; i++) {
-			size_t off = elig[i] * WL_PAGE_BYTES;
-			uint64_t t0 = now_ns();
-			void *p;
-			int diff;
+		for (int j = 0; j < _LAT_MAX; j++) {
+			int k = (int)((rep + (unsigned)j) % _LAT_MAX); /* ABBA */
 
-			r = arena_pin(reg, off, WL_PAGE_BYTES, ARENA_PIN_READ, &p);
+			r = arena_region_compress(reg[k], 0, n, NULL, NULL);
 			if (r < 0) {
-				fail_api("arena_pin", r);
+				fail_api("arena_region_compress", r);
 				goto out;
 			}
-			(void)*(volatile uint8_t *)p;
-			r = arena_unpin(reg, off, WL_PAGE_BYTES);
-			lat[i] = now_ns() - t0;
-			if (r < 0) {
-				fail_api("arena_unpin", r);
+			if ((r = latency_pass(reg[k], src, elig, samples, lat)) < 0)
 				goto out;
-			}
-			/* check the bytes under a second (untimed, now RAW) pin */
-			if ((r = arena_pin(reg, off, WL_PAGE_BYTES, ARENA_PIN_READ, &p)) < 0) {
-				fail_api("arena_pin", r);
-				goto out;
-			}
-			diff = memcmp(p, src + off, WL_PAGE_BYTES);
-			if ((r = arena_unpin(reg, off, WL_PAGE_BYTES)) < 0) {
-				fail_api("arena_unpin", r);
-				goto out;
-			}
-			if (diff) {
-				fprintf(stderr, "arena bench: page %zu did not round-trip\n",
-					elig[i]);
-				r = -EBADMSG;
-				goto out;
-			}
+			p50[k][rep] = (double)quantile_u64(lat, samples, 0.5);
+			p99[k][rep] = (double)quantile_u64(lat, samples, 0.99);
 		}
 		timed += samples;
-		p50[rep] = (double)quantile_u64(lat, samples, 0.5);
-		p99[rep] = (double)quantile_u64(lat, samples, 0.99);
 	}
-	if ((r = arena_stats_get(a, &st1)) < 0 || (r = region_verify(reg, src, n)) < 0)
+	if ((r = arena_stats_get(a[LAT_DEFAULT], &st1)) < 0)
 		goto out;
+	for (int k = 0; k < _LAT_MAX; k++)
+		if ((r = region_verify(reg[k], src, n)) < 0)
+			goto out;
 	{
-		uint64_t m50 = (uint64_t)median(p50, reps), m99 = (uint64_t)median(p99, reps);
+		uint64_t m50 = (uint64_t)median(p50[LAT_DEFAULT], reps),
+			 m99 = (uint64_t)median(p99[LAT_DEFAULT], reps),
+			 plain50 = (uint64_t)median(p50[LAT_PLAIN], reps),
+			 plain99 = (uint64_t)median(p99[LAT_PLAIN], reps);
+		char reason[160] = "";
 
-		/* readback_share: of the timed accesses, how many were demand decompressions */
+		if (!st1.readback_userfaultfd)
+			snprintf(reason, sizeof(reason), " readback_reason=%s",
+				 strerror((int)st1.readback_userfaultfd_errno));
+		/* readback_share: of the timed accesses, how many were demand decompressions;
+		 * the access and stall keys are the default arena's, plain_* the other's; the
+		 * reason (strerror, may hold spaces) goes last */
 		printf("dataset=%s section=latency chunk=4096 access_p50_ns=%" PRIu64
 		       " access_p99_ns=%" PRIu64 " samples=%zu readback_share=%.3f"
-		       " arena_stall_p50_ns=%" PRIu64 " arena_stall_p99_ns=%" PRIu64 "\n",
+		       " arena_stall_p50_ns=%" PRIu64 " arena_stall_p99_ns=%" PRIu64
+		       " readback=%s plain_access_p50_ns=%" PRIu64 " plain_access_p99_ns=%" PRIu64
+		       " uffd_vs_plain_p50=%.3f%s\n",
 		       ds_names[d], m50, m99, samples,
 		       (double)(st1.readbacks - st0.readbacks) / (double)MAX(timed, (uint64_t)1),
-		       st1.stall_p50_ns, st1.stall_p99_ns);
+		       st1.stall_p50_ns, st1.stall_p99_ns,
+		       st1.readback_userfaultfd ? "uffd" : "plain", plain50, plain99,
+		       plain50 ? (double)m50 / (double)plain50 : 0.0, reason);
 		if (ds_compressible(d)) {
 			sum->access_p50_max = MAX(sum->access_p50_max, m50);
 			sum->access_p99_max = MAX(sum->access_p99_max, m99);
@@ -1126,8 +1161,10 @@ static int bench_latency(const struct opts *o, enum ds d, const uint8_t *src, si
 	}
 	r = 0;
 out:
-	arena_region_free(reg);
-	arena_free(a);
+	for (int k = 0; k < _LAT_MAX; k++) {
+		arena_region_free(reg[k]);
+		arena_free(a[k]);
+	}
 	free(elig);
 	free(lat);
 	free(lz4_state);
@@ -1244,7 +1281,7 @@ static size_t arena_candidates(const struct arena_config *cfg, struct fair_candi
 static int fair_compare(const struct opts *o, const uint8_t *src, size_t n, bool cold,
 			struct fair_run *fr)
 {
-	struct arena_setup s = { o->chunk, 0, 0 };
+	struct arena_setup s = { o->chunk, 0, 0, 0 };
 	struct arena *a = NULL;
 	struct arena_region *reg = NULL;
 	struct arena_config cfg;
@@ -1459,7 +1496,7 @@ static int bench_sweep(const struct opts *o, enum ds d, const uint8_t *src, size
 {
 	for (size_t ci = 0; ci < ELEMENTSOF(sweep_chunks); ci++) {
 		uint32_t chunk = sweep_chunks[ci];
-		struct arena_setup s = { chunk, 0, 0 };
+		struct arena_setup s = { chunk, 0, 0, 0 };
 		struct arena *a = NULL;
 		struct arena_region *reg = NULL;
 		struct arena_stats st;
