@@ -25,23 +25,25 @@ extern "C" {
  * RAW (decompressing on demand), returns a pointer to it and keeps it RAW until the
  * matching arena_unpin(). Chunks that are not pinned may be compressed at any time by
  * arena_region_compress(), arena_compress_bytes() or the background loops. Bytes
- * outside a pin must not be touched: on the userfaultfd readback path (below) such an
- * access is served, slowly, by the handler thread; on the plain path a compressed
- * chunk's pages read as zero.
+ * outside a pin must not be touched: a compressed chunk's pages read as zero (with
+ * ARENA_CONFIG_USERFAULTFD such an access is served, slowly, by a handler thread).
  *
  * Readback
  * --------
- * Where the kernel allows it (Linux 4.11+; an unprivileged process needs Linux 5.11
- * or vm.unprivileged_userfaultfd=1), the arena registers its regions with a
- * userfaultfd for missing pages: a compressed chunk is decoded into a per-thread
- * scratch buffer and the kernel fills the chunk's pages from it (UFFDIO_COPY), which
- * is cheaper than populating cleared pages and decoding into them. One handler
- * thread per arena serves accesses outside a pin: such an access to a compressed
- * chunk now decompresses it (the right bytes, not zeros); if its stored copy is
- * damaged the access gets SIGBUS (Linux 6.6+; zeros on older kernels), never wrong
- * bytes. A forked child's copies of the regions are plain memory and use the plain
- * path. arena_stats.readback_userfaultfd says which path an arena uses;
- * ARENA_CONFIG_NO_USERFAULTFD turns it off.
+ * A compressed chunk comes back by MADV_POPULATE_WRITE of its pages and a decode into
+ * them. With ARENA_CONFIG_USERFAULTFD, where the kernel allows it (Linux 4.11+; an
+ * unprivileged process needs Linux 5.11 or vm.unprivileged_userfaultfd=1), the arena
+ * registers its regions with a userfaultfd for missing pages instead: the chunk is
+ * decoded into a per-thread scratch buffer and the kernel fills its pages from it
+ * (UFFDIO_COPY). The readback costs about the same either way (docs/benchmarks.md);
+ * what the option buys is that one handler thread per arena serves accesses outside
+ * a pin, from user code or from the kernel in a system call: such an access to a
+ * compressed chunk decompresses it (the right bytes, not zeros), and if its stored
+ * copy is damaged the access gets SIGBUS (Linux 6.6+; zeros on older kernels), never
+ * wrong bytes. First writes to fresh memory through write pins are also faster
+ * (new pages come zeroed from UFFDIO_COPY, not one fault each). A forked child's
+ * copy of such an arena uses the plain path. arena_stats.readback_userfaultfd says
+ * which path an arena uses, readback_userfaultfd_errno why not.
  *
  * Hotness (HOT/WARM/COLD) of a chunk comes from the epochs in which it was pinned
  * (recency) and how often (frequency). Epochs advance with arena_epoch_advance() or
@@ -184,10 +186,11 @@ struct arena_config {
 	uint32_t flags;
 };
 
-/* Do not use a userfaultfd for readback (see "Readback" above): decompress into
- * pages populated with MADV_POPULATE_WRITE, as on a system without userfaultfd. */
-#define ARENA_CONFIG_NO_USERFAULTFD (1U << 0)
-#define _ARENA_CONFIG_FLAGS ARENA_CONFIG_NO_USERFAULTFD
+/* Read back through a userfaultfd and serve accesses outside a pin (see "Readback"
+ * above). Costs one thread and one descriptor per arena. Where userfaultfd is not
+ * available the arena works as without the flag (arena_new() does not fail). */
+#define ARENA_CONFIG_USERFAULTFD (1U << 0)
+#define _ARENA_CONFIG_FLAGS ARENA_CONFIG_USERFAULTFD
 
 /* Fill *cfg with the defaults above. */
 ARENA_EXPORT void arena_config_init(struct arena_config *cfg);
@@ -479,7 +482,7 @@ struct arena_stats {
 	/* accesses outside a pin served by the userfaultfd handler (see "Readback") */
 	uint64_t unpinned_faults;
 	/* 1: readback through a userfaultfd; 0: MADV_POPULATE_WRITE and decode, with
-	 * readback_userfaultfd_errno saying why (0: turned off by the configuration) */
+	 * readback_userfaultfd_errno saying why (0: ARENA_CONFIG_USERFAULTFD not set) */
 	uint32_t readback_userfaultfd;
 	uint32_t readback_userfaultfd_errno;
 

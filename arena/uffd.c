@@ -8,7 +8,8 @@
  * with a userfaultfd for missing pages, the decode goes into a warm per-thread
  * scratch buffer and UFFDIO_COPY has the kernel allocate the pages and fill them from
  * it: no clear, no separate populate, no first-write page walk. bench/readback
- * measures the difference (docs/benchmarks.md, "readback").
+ * measures the difference without libarena (3-7% at p50), bench/arena's latency
+ * section through it (none that stands out of the noise; docs/benchmarks.md).
  *
  * Registration has a price the arena must pay itself: a missing page of a registered
  * region no longer faults in as zero, it waits for someone to resolve it. So:
@@ -33,9 +34,13 @@
  * from the child would fill the parent's pages). A pthread_atfork() child handler
  * bumps a generation; an arena whose generation is stale uses the plain path.
  *
- * When userfaultfd is not available (an old kernel, a seccomp filter, an unprivileged
- * process where even user-mode-only descriptors are refused) or the arena was made
- * with ARENA_CONFIG_NO_USERFAULTFD, the arena uses the plain path throughout.
+ * Opt-in (ARENA_CONFIG_USERFAULTFD): measured side by side, the readback itself is no
+ * faster than the plain path inside libarena (p50 within noise, p99 0.5-2 us worse;
+ * docs/benchmarks.md), so the thread and the descriptor are not worth it to everyone.
+ * What the option buys is the handler (accesses outside a pin see the right bytes,
+ * damaged ones SIGBUS) and faster first writes through write pins. When userfaultfd
+ * is not available (an old kernel, a seccomp filter, an unprivileged process where
+ * even user-mode-only descriptors are refused) the arena uses the plain path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -308,7 +313,7 @@ void arena_uffd_setup(struct arena *a)
 	a->uffd = -1;
 	a->uffd_stop = -1;
 	a->uffd_zero_src = NULL;
-	if (a->cfg.flags & ARENA_CONFIG_NO_USERFAULTFD) {
+	if (!(a->cfg.flags & ARENA_CONFIG_USERFAULTFD)) {
 		a->uffd_error = 0;
 		return;
 	}

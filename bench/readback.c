@@ -5,12 +5,11 @@
  * kernel; two ways to do that, on the same pages in the same random order:
  *
  *   populate: MADV_POPULATE_WRITE (the kernel allocates and clears a page), then
- *             LZ4 decodes into it. libarena's plain path (ARENA_CONFIG_NO_USERFAULTFD,
- *             or no userfaultfd on the host).
+ *             LZ4 decodes into it. libarena's default path.
  *   uffd:     LZ4 decodes into a warm scratch page, then UFFDIO_COPY has the kernel
  *             allocate a page and fill it from the scratch copy (no clear, no
  *             separate populate call, no first-write page walk). Needs the region
- *             registered with a userfaultfd. libarena's default path.
+ *             registered with a userfaultfd. libarena with ARENA_CONFIG_USERFAULTFD.
  *
  * Each path decodes its own copy of the compressed pages (comp_a, comp_b: separate
  * allocations, identical bytes), and which path goes first alternates page by page

@@ -49,21 +49,21 @@ done
 if [ "$(id -u)" = 0 ] && [ -e /sys/class/zram-control/hot_add ]; then
 	has ratio_vs_zram_min arena
 fi
-# each data set's latency line: the default arena's figures, the readback path it
-# used (and why not the userfaultfd, if not), and the plain arena's figures
-# (ARENA_CONFIG_NO_USERFAULTFD) measured in the same run
+# each data set's latency line: the default arena's figures and those of one with
+# ARENA_CONFIG_USERFAULTFD measured in the same run, with whether the host gave it
+# a userfaultfd (and why not, if not)
 lat=$(grep 'section=latency' "$out" | grep -v '^dataset=none ')
 [ "$(grep -c . <<<"$lat")" = 2 ] || fail "arena: not one latency line per data set"
 while read -r line; do
 	[ -n "$line" ] || continue
-	for k in access_p50_ns access_p99_ns plain_access_p50_ns plain_access_p99_ns \
-		uffd_vs_plain_p50; do
+	for k in access_p50_ns access_p99_ns uffd_access_p50_ns uffd_access_p99_ns \
+		uffd_vs_plain_p50 uffd_vs_plain_p99; do
 		grep -qE "(^| )$k=[0-9.]+" <<<"$line" || fail "arena: no $k= in: $line"
 	done
 	case $line in
-	*" readback=uffd "*) ;;
-	*" readback=plain "*" readback_reason="?*) ;;
-	*) fail "arena: no readback=uffd, or readback=plain with readback_reason=, in: $line" ;;
+	*" uffd_readback=yes "*) ;;
+	*" uffd_readback=no "*" uffd_reason="?*) ;;
+	*) fail "arena: no uffd_readback=yes, or uffd_readback=no with uffd_reason=, in: $line" ;;
 	esac
 done <<<"$lat"
 # the ceiling is a bound: the raw codec into resident memory beats decoding into

@@ -98,7 +98,7 @@ static void fill(uint8_t *p, size_t n, enum data_kind kind, uint64_t seed)
 }
 
 /* arena_config.flags of the arenas the tests make: the data-path tests run twice,
- * with the userfaultfd readback (the default) and without it (see main()) */
+ * on the default readback path and with ARENA_CONFIG_USERFAULTFD (see main()) */
 static uint32_t cfg_flags;
 
 static struct arena *arena_make(uint32_t chunk, uint32_t codecs, uint64_t cap)
@@ -1458,9 +1458,8 @@ int main(void)
 		cmocka_unit_test(test_arena_stats_to_json_and_ipc),
 	};
 
-	/* the tests that move data, again on the plain readback path (MADV_POPULATE_WRITE
-	 * and decode), which forked children and hosts without userfaultfd use */
-	const struct CMUnitTest plain_tests[] = {
+	/* the tests that move data, again with the readback through a userfaultfd */
+	const struct CMUnitTest uffd_tests[] = {
 		cmocka_unit_test(test_arena_region_compress_round_trip_codecs_kinds),
 		cmocka_unit_test(test_arena_region_compress_round_trip_chunk_sizes),
 		cmocka_unit_test(test_arena_region_compress_all_zero),
@@ -1476,8 +1475,9 @@ int main(void)
 	/* TEST_FILTER=pattern runs a subset (cmocka glob) */
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	failed = cmocka_run_group_tests_name("arena (default readback)", tests, NULL, NULL);
-	cfg_flags = ARENA_CONFIG_NO_USERFAULTFD;
-	failed += cmocka_run_group_tests_name("arena (plain readback)", plain_tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("arena", tests, NULL, NULL);
+	cfg_flags = ARENA_CONFIG_USERFAULTFD;
+	failed +=
+		cmocka_run_group_tests_name("arena (userfaultfd readback)", uffd_tests, NULL, NULL);
 	return failed;
 }
