@@ -110,5 +110,23 @@ for w in $workloads; do
 	[ "$mapped" -le "$cap" ] || fail "$w: store maps $mapped bytes over its cap $cap"
 done
 
+echo "== arena with the userfaultfd readback (ARENA_CONFIG_USERFAULTFD), loops on"
+for w in $workloads; do
+	j="$d/$w-uffd.json"
+	run "$w" 0 --duration-sec 1 --region-mb $region_mb --data zero-heavy --seed 5 \
+		--use-mem-arena --arena-autoloops --arena-userfaultfd --arena-stats-json "$j" || continue
+	checks=$((checks + 1))
+	uffd=$(json_get "$j" "s['readback_userfaultfd']")
+	comp=$(json_get "$j" "s['chunks_lz4_fast'] + s['chunks_lz4'] + s['chunks_zstd']")
+	rb=$(json_get "$j" "s['readbacks'] + s['prefetches']")
+	errs=$(json_get "$j" "s['errors_checksum'] + s['errors_nomem']")
+	echo "     stats: readback_userfaultfd=$uffd compressed_chunks=$comp readbacks+prefetches=$rb errors=$errs"
+	[ "$uffd" = 1 ] || fail "$w: --arena-userfaultfd, but readback_userfaultfd=$uffd"
+	# the workload verified every byte it read; this says some came back that way
+	[ "$rb" -gt 0 ] || fail "$w: nothing read back through the userfaultfd path"
+	[ "$errs" = 0 ] || fail "$w: arena counted $errs errors"
+done
+run anon_streamer 2 --arena-userfaultfd # without --use-mem-arena
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

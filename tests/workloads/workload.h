@@ -332,6 +332,7 @@ struct wl_opts {
 	uint32_t arena_chunk_kb; /* 0 = the library's default */
 	const char *stats_json;
 	bool autoloops;
+	bool arena_uffd; /* ARENA_CONFIG_USERFAULTFD */
 	enum wl_data data;
 	uint64_t seed;
 	uint32_t active_ms, idle_ms;
@@ -369,7 +370,9 @@ static inline void wl_usage(const struct wl_opts *o, FILE *f)
 		"  --arena-chunk-kb N        arena chunk size, KiB, power of two 4..1024\n"
 		"  --arena-stats-json PATH   write the arena's stats as JSON at exit\n"
 		"  --arena-autoloops         run the arena's background loops instead of\n"
-		"                            compressing cold memory from the workload\n",
+		"                            compressing cold memory from the workload\n"
+		"  --arena-userfaultfd       read back through a userfaultfd\n"
+		"                            (ARENA_CONFIG_USERFAULTFD)\n",
 		o->name, o->summary);
 	if (o->flags & WL_OPT_PHASES)
 		fprintf(f, "  --active-ms N             length of an active burst (default 200)\n"
@@ -406,6 +409,7 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		O_CHUNK,
 		O_JSON,
 		O_LOOPS,
+		O_UFFD,
 		O_DATA,
 		O_SEED,
 		O_ACTIVE,
@@ -421,6 +425,7 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		{ "arena-chunk-kb", required_argument, NULL, O_CHUNK },
 		{ "arena-stats-json", required_argument, NULL, O_JSON },
 		{ "arena-autoloops", no_argument, NULL, O_LOOPS },
+		{ "arena-userfaultfd", no_argument, NULL, O_UFFD },
 		{ "data", required_argument, NULL, O_DATA },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "help", no_argument, NULL, O_HELP },
@@ -477,6 +482,9 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		case O_LOOPS:
 			o->autoloops = true;
 			break;
+		case O_UFFD:
+			o->arena_uffd = true;
+			break;
 		case O_DATA:
 			r = wl_data_from_string(optarg);
 			if (r >= 0) {
@@ -514,7 +522,8 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (!o->use_arena && (o->arena_cap_mb || o->arena_min_savings_pct >= 0 ||
-			      o->arena_chunk_kb || o->stats_json || o->autoloops)) {
+			      o->arena_chunk_kb || o->stats_json || o->autoloops ||
+			      o->arena_uffd)) {
 		fprintf(stderr, "%s: --arena-* options need --use-mem-arena\n", o->name);
 		return -EINVAL;
 	}
@@ -569,6 +578,8 @@ static inline int wl_ctx_init(struct wl_ctx *c, const struct wl_opts *o)
 	if (o->arena_min_savings_pct >= 0)
 		cfg.min_savings_permyriad = (uint32_t)o->arena_min_savings_pct * 100;
 	cfg.store_capacity_bytes = o->arena_cap_mb << 20;
+	if (o->arena_uffd)
+		cfg.flags |= ARENA_CONFIG_USERFAULTFD;
 	r = arena_new(&cfg, &c->arena);
 	if (r < 0) {
 		fprintf(stderr, "%s: arena_new failed: %s%s\n", o->name, strerror(-r),
