@@ -521,9 +521,9 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		fprintf(stderr, "%s: unexpected argument '%s'\n", o->name, argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->use_arena && (o->arena_cap_mb || o->arena_min_savings_pct >= 0 ||
-			      o->arena_chunk_kb || o->stats_json || o->autoloops ||
-			      o->arena_uffd)) {
+	if (!o->use_arena &&
+	    (o->arena_cap_mb || o->arena_min_savings_pct >= 0 || o->arena_chunk_kb ||
+	     o->stats_json || o->autoloops || o->arena_uffd)) {
 		fprintf(stderr, "%s: --arena-* options need --use-mem-arena\n", o->name);
 		return -EINVAL;
 	}
