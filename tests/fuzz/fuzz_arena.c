@@ -115,7 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.codecs = 1 + take(&in, 1) % ARENA_CODECS_ALL;
 	cfg.min_savings_permyriad = take(&in, 1) % 3 == 0 ? 0 : 500;
 	cfg.sample_interval = take(&in, 1) % 4; /* often sample */
-	cap_sel = take(&in, 1) % 3;
+	cap_sel = take(&in, 1);
+	if (cap_sel & 0x80) /* both readback paths */
+		cfg.flags |= ARENA_CONFIG_USERFAULTFD;
+	cap_sel %= 3;
 	if (cap_sel > 0)
 		cfg.store_capacity_bytes =
 			(cap_sel + 1) * 2 * MAX(256U << 10, 2 * cfg.chunk_size_bytes);
