@@ -19,6 +19,7 @@
 #include "arena/arena-internal.h"
 #include "arena/arena.h"
 #include "common/macro.h"
+#include "unit/unit-util.h"
 #include "ipc/ipc.h"
 
 enum data_kind {
@@ -678,19 +679,6 @@ static void test_arena_pin_corrupted_store_detected(void **state)
 
 /* ---- RSS ---- */
 
-static uint64_t rss_bytes(void)
-{
-	unsigned long size, resident;
-	FILE *f = fopen("/proc/self/statm", "re");
-	int n;
-
-	assert_non_null(f);
-	n = fscanf(f, "%lu %lu", &size, &resident);
-	fclose(f);
-	assert_int_equal(n, 2);
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static void test_arena_compress_bytes_rss_drops(void **state)
 {
 	const size_t n = 256U << 20;
@@ -709,9 +697,9 @@ static void test_arena_compress_bytes_rss_drops(void **state)
 	assert_int_equal(arena_unpin(r, 0, n), 0);
 	age(a, 8);
 
-	before = rss_bytes();
+	before = unit_rss_bytes();
 	assert_int_equal(arena_compress_bytes(a, 0, ARENA_COLD, NULL, &freed), ARENA_COMPRESS_DONE);
-	after = rss_bytes();
+	after = unit_rss_bytes();
 	s = stats(a);
 	print_message("rss %.1f -> %.1f MiB, stats freed %.1f MiB, ratio_e2e %.2f\n",
 		      before / 1048576.0, after / 1048576.0, freed / 1048576.0,

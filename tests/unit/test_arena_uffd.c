@@ -21,6 +21,7 @@
 #include "arena/arena-internal.h"
 #include "arena/arena.h"
 #include "common/macro.h"
+#include "unit/unit-util.h"
 
 #define PAGE 4096U
 
@@ -75,19 +76,6 @@ static struct arena_region *compressed_region(struct arena *a, uint8_t *data, si
 	for (size_t off = 0; off < n; off += a->cfg.chunk_size_bytes)
 		assert_int_equal(arena_test_chunk_state(r, off), CHUNK_COMPRESSED);
 	return r;
-}
-
-static uint64_t rss_bytes(void)
-{
-	unsigned long size, resident;
-	FILE *f = fopen("/proc/self/statm", "re");
-	int n;
-
-	assert_non_null(f);
-	n = fscanf(f, "%lu %lu", &size, &resident);
-	fclose(f);
-	assert_int_equal(n, 2);
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* This machine runs the tests as root on Linux 6.x: with the flag the userfaultfd
@@ -243,11 +231,11 @@ static void test_uffd_zero_chunks_read_and_write_pins(void **state)
 	uint8_t *p;
 
 	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
-	before = rss_bytes();
+	before = unit_rss_bytes();
 	assert_int_equal(arena_pin(r, 0, n, ARENA_PIN_READ, (void **)&p), 0);
 	for (size_t off = 0; off < n; off += PAGE)
 		assert_int_equal(p[off], 0);
-	mid = rss_bytes();
+	mid = unit_rss_bytes();
 	assert_int_equal(arena_unpin(r, 0, n), 0);
 	print_message("read pin of %zu MiB: rss %+.1f MiB\n", n >> 20,
 		      ((double)mid - (double)before) / 1048576.0);
@@ -255,7 +243,7 @@ static void test_uffd_zero_chunks_read_and_write_pins(void **state)
 
 	assert_int_equal(arena_region_discard(r, 0, n), 0);
 	assert_int_equal(arena_pin(r, 0, n, ARENA_PIN_WRITE, (void **)&p), 0);
-	after = rss_bytes();
+	after = unit_rss_bytes();
 	print_message("write pin of %zu MiB: rss %+.1f MiB\n", n >> 20,
 		      ((double)after - (double)mid) / 1048576.0);
 	assert_true(after >= mid + n / 10 * 9);
