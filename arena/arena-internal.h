@@ -359,6 +359,11 @@ enum arena_hotness chunk_hotness(const struct arena *a, const struct chunk *c, u
  * pin is waiting (a readback, a stall) or a prefetch. Returns 0, -EBADMSG, -ENOMEM. */
 int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t idx, bool demand);
 
+/* Make a ZERO chunk RAW for an access (caller holds its lock): on a userfaultfd
+ * region its pages are mapped first (zero page, or zeroed pages for a write).
+ * Returns 0 or -ENOMEM (counted). */
+int chunk_unzero_locked(struct arena *a, struct arena_region *r, uint32_t idx, bool write);
+
 /* Pop and serve queued prefetches while the queue is not empty (loops.c); the
  * caller holds regions_lock for reading. */
 void arena_prefetch_queue_serve(struct arena *a, unsigned max_items);

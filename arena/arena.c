@@ -556,6 +556,24 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	return 0;
 }
 
+int chunk_unzero_locked(struct arena *a, struct arena_region *r, uint32_t idx, bool write)
+{
+	struct chunk *c = &r->chunks[idx];
+
+	/* the pages were released or never touched: they read as zero. With a
+	 * userfaultfd they would wait for the handler instead: map them now (uffd.c
+	 * says how and why) */
+	if (region_uffd(r) &&
+	    arena_uffd_fill_zero(a, chunk_ptr(a, r, idx), a->cfg.chunk_size_bytes, write) < 0) {
+		cnt_add(&a->cnt.errors_nomem, 1);
+		return -ENOMEM;
+	}
+	CHUNK_SET(c, state, CHUNK_RAW);
+	CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
+	cnt_add(&a->cnt.zero_fills, 1);
+	return 0;
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	uint64_t v;
@@ -1284,23 +1302,7 @@ int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t fla
 			ret = chunk_decompress_locked(a, r, i, true);
 			demand = ret == 0;
 		} else if (c->state == CHUNK_ZERO) {
-			/* the pages were released or never touched: they read as zero.
-			 * With a userfaultfd they would wait for the handler instead:
-			 * map them now (uffd.c says how and why) */
-			if (region_uffd(r)) {
-				ret = arena_uffd_fill_zero(a, chunk_ptr(a, r, i),
-							   a->cfg.chunk_size_bytes,
-							   flags & ARENA_PIN_WRITE);
-				if (ret < 0) {
-					cnt_add(&a->cnt.errors_nomem, 1);
-					ret = -ENOMEM;
-				}
-			}
-			if (ret == 0) {
-				CHUNK_SET(c, state, CHUNK_RAW);
-				CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
-				cnt_add(&a->cnt.zero_fills, 1);
-			}
+			ret = chunk_unzero_locked(a, r, i, flags & ARENA_PIN_WRITE);
 		}
 		if (ret < 0) {
 			chunk_unlock(c);

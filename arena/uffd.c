@@ -109,6 +109,7 @@ int arena_uffd_copy(struct arena *a, void *dst, const void *src, size_t n)
 			.dst = (uintptr_t)dst + done,
 			.src = (uintptr_t)src + done,
 			.len = n - done,
+			.mode = UFFDIO_COPY_MODE_DONTWAKE, /* see arena_uffd_zero() */
 		};
 
 		if (ioctl(a->uffd, UFFDIO_COPY, &c) == 0) {
@@ -150,8 +151,12 @@ int arena_uffd_zero(struct arena *a, void *dst, size_t n)
 	size_t done = 0;
 
 	while (done < n) {
+		/* no wake: a thread waiting on these pages must not run on before the
+		 * chunk's state says what its pages now hold; the handler wakes it
+		 * after the state is set and the chunk unlocked */
 		struct uffdio_zeropage z = {
 			.range = { .start = (uintptr_t)dst + done, .len = n - done },
+			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
 		};
 
 		if (ioctl(a->uffd, UFFDIO_ZEROPAGE, &z) == 0)
@@ -211,23 +216,16 @@ static void serve_fault(struct arena *a, uintptr_t addr)
 	} else {
 		uint32_t idx = (uint32_t)((page - (uintptr_t)r->base) >> a->chunk_shift);
 		struct chunk *c = &r->chunks[idx];
-		uint8_t *base = r->base + ((size_t)idx << a->chunk_shift);
-		int ret = 0;
+		int ret;
 
+		/* as a pin would, without the pin */
 		chunk_lock(c);
 		if (c->state == CHUNK_COMPRESSED)
 			ret = chunk_decompress_locked(a, r, idx, true);
-		else
-			/* ZERO: it reads as zero, and is RAW from now on, as after a pin;
-			 * RAW with a page missing (dropped by someone else): that page */
-			ret = arena_uffd_zero(a, c->state == CHUNK_ZERO ? base : (void *)page,
-					      c->state == CHUNK_ZERO ? a->cfg.chunk_size_bytes :
-								       UFFD_PAGE);
-		if (ret == 0 && c->state == CHUNK_ZERO) {
-			CHUNK_SET(c, state, CHUNK_RAW);
-			CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
-			cnt_add(&a->cnt.zero_fills, 1);
-		}
+		else if (c->state == CHUNK_ZERO)
+			ret = chunk_unzero_locked(a, r, idx, false);
+		else /* RAW with a page missing (dropped from outside the arena) */
+			ret = arena_uffd_zero(a, (void *)page, UFFD_PAGE);
 		if (ret < 0)
 			uffd_refuse(a, page);
 		else
@@ -235,7 +233,8 @@ static void serve_fault(struct arena *a, uintptr_t addr)
 		chunk_unlock(c);
 	}
 	pthread_rwlock_unlock(&a->regions_lock);
-	/* whoever filled the page (us, a pin that got there first), wake the faulter */
+	/* whoever filled the page (us, a pin that got there first: both fill without
+	 * waking), wake the faulter now that the chunk's state is final */
 	uffd_wake(a, page, UFFD_PAGE);
 }
 
@@ -274,8 +273,10 @@ static void *uffd_main(void *arg)
 
 static int uffd_open(bool *ret_poison)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_POISON };
-	int fd;
+	/* no features asked for: UFFDIO_API answers with every feature the kernel
+	 * has, and UFFDIO_POISON needs none enabled, only the kernel to know it */
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd, r;
 
 	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && (errno == EPERM || errno == EACCES))
@@ -284,21 +285,9 @@ static int uffd_open(bool *ret_poison)
 	if (fd < 0)
 		return -errno;
 	if (ioctl(fd, UFFDIO_API, &api) < 0) {
-		/* an older kernel refuses the unknown feature: ask again without it */
+		r = -errno;
 		close(fd);
-		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0 && (errno == EPERM || errno == EACCES))
-			fd = (int)syscall(SYS_userfaultfd,
-					  O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-		if (fd < 0)
-			return -errno;
-		api = (struct uffdio_api){ .api = UFFD_API };
-		if (ioctl(fd, UFFDIO_API, &api) < 0) {
-			int r = -errno;
-
-			close(fd);
-			return r;
-		}
+		return r;
 	}
 	*ret_poison = (api.features & UFFD_FEATURE_POISON) != 0;
 	return fd;
