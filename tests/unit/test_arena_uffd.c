@@ -4,6 +4,7 @@
  * copies, zero chunks under read and write pins, fork, and concurrent faults. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -310,6 +311,7 @@ struct toucher {
 	const uint8_t *base, *data;
 	size_t n;
 	uint64_t seed;
+	int rounds; /* passes over the region */
 	int bad;
 };
 
@@ -317,12 +319,13 @@ static void *toucher_main(void *arg)
 {
 	struct toucher *t = arg;
 
-	for (size_t k = 0; k < t->n / PAGE; k++) {
-		size_t page = (k * 7 + t->seed) % (t->n / PAGE);
+	for (int round = 0; round < MAX(t->rounds, 1); round++)
+		for (size_t k = 0; k < t->n / PAGE; k++) {
+			size_t page = (k * 7 + t->seed + (size_t)round) % (t->n / PAGE);
 
-		if (memcmp(t->base + page * PAGE, t->data + page * PAGE, PAGE) != 0)
-			t->bad++;
-	}
+			if (memcmp(t->base + page * PAGE, t->data + page * PAGE, PAGE) != 0)
+				t->bad++;
+		}
 	return NULL;
 }
 
@@ -359,6 +362,51 @@ static void test_uffd_concurrent_unpinned_faults(void **state)
 	free(data);
 }
 
+/* Readers outside a pin race compression passes that keep taking the same chunks'
+ * pages away: every read still sees the right bytes (from the pages, or from the
+ * handler's decompression once they are gone), and nothing is counted as an error. */
+static void test_uffd_unpinned_reads_race_compression(void **state)
+{
+	const size_t n = 128 * PAGE;
+	struct arena *a = make(PAGE, ARENA_CONFIG_USERFAULTFD);
+	uint8_t *data = malloc(n), *base;
+	struct arena_region *r = compressed_region(a, data, n);
+	struct toucher t[3];
+	pthread_t th[3];
+	struct arena_stats s;
+
+	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
+	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	for (int i = 0; i < 3; i++) {
+		t[i] = (struct toucher){
+			.base = base, .data = data, .n = n, .seed = (uint64_t)i * 41, .rounds = 40
+		};
+		assert_int_equal(pthread_create(&th[i], NULL, toucher_main, &t[i]), 0);
+	}
+	for (int pass = 0; pass < 200; pass++) {
+		int ret = arena_region_compress(r, 0, n, NULL, NULL);
+
+		assert_true(ret == ARENA_COMPRESS_DONE || ret == ARENA_COMPRESS_PARTIAL);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(t[i].bad, 0);
+	}
+	s = stats(a);
+	print_message("unpinned faults served: %" PRIu64 "\n", s.unpinned_faults);
+	assert_true(s.unpinned_faults > 0);
+	assert_int_equal(s.errors_checksum + s.errors_nomem, 0);
+	for (size_t off = 0; off < n; off += PAGE) {
+		uint8_t got[PAGE];
+
+		assert_int_equal(arena_read(r, off, got, PAGE), 0);
+		assert_memory_equal(got, data + off, PAGE);
+	}
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_uffd_zero_chunks_read_and_write_pins),
 		cmocka_unit_test(test_uffd_fork_child_uses_plain_path),
 		cmocka_unit_test(test_uffd_concurrent_unpinned_faults),
+		cmocka_unit_test(test_uffd_unpinned_reads_race_compression),
 	};
 
 	if (getenv("TEST_FILTER"))
