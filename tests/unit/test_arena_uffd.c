@@ -79,6 +79,17 @@ static struct arena_region *compressed_region(struct arena *a, uint8_t *data, si
 	return r;
 }
 
+/* The region's address, for accesses outside a pin (pinning its first page, which
+ * comes back RAW). */
+static uint8_t *region_base(struct arena_region *r)
+{
+	uint8_t *base;
+
+	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
+	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	return base;
+}
+
 /* This machine runs the tests as root on Linux 6.x: with the flag the userfaultfd
  * path must be in use; without it, not (reason 0: not asked for). */
 static void test_uffd_in_use_only_with_the_flag(void **state)
@@ -109,8 +120,7 @@ static void test_uffd_unpinned_read_gets_the_bytes(void **state)
 	uint8_t *base;
 	struct arena_stats s;
 
-	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
-	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	base = region_base(r);
 	/* pages 1..63 are still compressed; read every one straight from the region */
 	assert_memory_equal(base + PAGE, data + PAGE, n - PAGE);
 	s = stats(a);
@@ -133,8 +143,7 @@ static void test_uffd_unpinned_write_to_zero_chunk_kept(void **state)
 	uint8_t *base, got[PAGE];
 
 	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
-	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
-	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	base = region_base(r);
 	assert_int_equal(arena_test_chunk_state(r, 5 * PAGE), CHUNK_ZERO);
 	memset(base + 5 * PAGE + 100, 0x5a, 200);
 	assert_int_equal(arena_test_chunk_state(r, 5 * PAGE), CHUNK_RAW);
@@ -157,8 +166,7 @@ static void test_uffd_kernel_access_gets_the_bytes(void **state)
 	struct arena_region *r = compressed_region(a, data, n);
 	int fd[2];
 
-	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
-	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	base = region_base(r);
 	assert_int_equal(pipe(fd), 0);
 	assert_int_equal(write(fd[1], base + 3 * PAGE, PAGE), (ssize_t)PAGE);
 	assert_int_equal(read(fd[0], got, PAGE), (ssize_t)PAGE);
@@ -192,8 +200,7 @@ static void test_uffd_unpinned_damaged_copy_sigbus(void **state)
 	uint32_t size;
 	void *p;
 
-	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
-	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	base = region_base(r);
 	assert_int_equal(arena_test_stored_payload(r, 2 * PAGE, &payload, &size), 0);
 	payload[size / 2] ^= 0x10;
 
@@ -340,8 +347,7 @@ static void test_uffd_concurrent_unpinned_faults(void **state)
 	struct toucher t[4];
 	pthread_t th[4];
 
-	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
-	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	base = region_base(r);
 	for (int i = 0; i < 4; i++) {
 		t[i] = (struct toucher){ .base = base, .data = data, .n = n, .seed = (uint64_t)i };
 		assert_int_equal(pthread_create(&th[i], NULL, toucher_main, &t[i]), 0);
@@ -375,8 +381,7 @@ static void test_uffd_unpinned_reads_race_compression(void **state)
 	pthread_t th[3];
 	struct arena_stats s;
 
-	assert_int_equal(arena_pin(r, 0, PAGE, ARENA_PIN_READ, (void **)&base), 0);
-	assert_int_equal(arena_unpin(r, 0, PAGE), 0);
+	base = region_base(r);
 	for (int i = 0; i < 3; i++) {
 		t[i] = (struct toucher){
 			.base = base, .data = data, .n = n, .seed = (uint64_t)i * 41, .rounds = 40
