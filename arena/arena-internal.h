@@ -337,8 +337,9 @@ void arena_uffd_done(struct arena *a);
 bool arena_uffd_live(const struct arena *a);
 /* Register a new region for missing-page faults; false: use the plain path for it. */
 bool arena_uffd_register(struct arena *a, void *base, size_t size);
-/* Fill n missing bytes at dst (page-aligned) from src. Returns 0 or -ENOMEM (or
- * another -errno); on failure none of the range stays mapped. */
+/* Fill n missing bytes at dst (page-aligned) from src, without waking waiters.
+ * Returns 0 or -errno (-ENOMEM: no memory); on failure none of the range stays
+ * mapped. */
 int arena_uffd_copy(struct arena *a, void *dst, const void *src, size_t n);
 /* Map the zero page at the missing pages of [dst, dst + n); present pages stay.
  * Returns 0 or -errno. */

@@ -35,8 +35,8 @@
  * bumps a generation; an arena whose generation is stale uses the plain path.
  *
  * Opt-in (ARENA_CONFIG_USERFAULTFD): measured side by side, the readback itself is no
- * faster than the plain path inside libarena (p50 within noise, p99 0.5-2 us worse;
- * docs/benchmarks.md), so the thread and the descriptor are not worth it to everyone.
+ * faster than the plain path inside libarena (p50 within noise, p99 mostly 0.3-2.5 us
+ * worse; docs/benchmarks.md), so the thread and the descriptor are not worth it to everyone.
  * What the option buys is the handler (accesses outside a pin see the right bytes,
  * damaged ones SIGBUS) and faster first writes through write pins. When userfaultfd
  * is not available (an old kernel, a seccomp filter, an unprivileged process where
@@ -112,15 +112,16 @@ int arena_uffd_copy(struct arena *a, void *dst, const void *src, size_t n)
 			.mode = UFFDIO_COPY_MODE_DONTWAKE, /* see arena_uffd_zero() */
 		};
 
-		if (ioctl(a->uffd, UFFDIO_COPY, &c) == 0) {
-			done = n;
-			break;
-		}
+		int err;
+
+		if (ioctl(a->uffd, UFFDIO_COPY, &c) == 0)
+			return 0;
+		err = errno;
 		if (c.copy > 0)
 			done += (size_t)c.copy;
-		if (errno == EAGAIN)
+		if (err == EAGAIN)
 			continue; /* the layout changed under the copy: the rest again */
-		if (errno == EEXIST && !zapped) {
+		if (err == EEXIST && !zapped) {
 			/* a page of a COMPRESSED chunk is present (only something outside
 			 * the arena maps one, e.g. a MADV_POPULATE on the region): its
 			 * bytes mean nothing, drop them and copy again, once */
@@ -128,13 +129,9 @@ int arena_uffd_copy(struct arena *a, void *dst, const void *src, size_t n)
 			zapped = true;
 			continue;
 		}
-		if (errno == ENOMEM || errno == EEXIST) {
-			/* take back what was filled: the chunk stays COMPRESSED */
-			(void)madvise(dst, n, MADV_DONTNEED);
-			return -ENOMEM;
-		}
+		/* take back what was filled: the chunk keeps its state */
 		(void)madvise(dst, n, MADV_DONTNEED);
-		return -errno;
+		return -err;
 	}
 	return 0;
 }

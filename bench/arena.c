@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* bench/arena.c: libarena's figures: throughput through the arena vs the raw codecs, ratio
  * vs the kernel's zram (lz4), first-access latency of a compressed chunk (the default
- * readback and the opt-in userfaultfd one side by side), the fairness policy vs an oracle, and a
- * chunk-size sweep. key=value lines; never asserts on speed. */
+ * readback and the opt-in userfaultfd one side by side), the fairness policy vs an
+ * oracle, and a chunk-size sweep. key=value lines; never asserts on speed. */
 
 #include <fcntl.h>
 #include <lz4.h>
