@@ -21,7 +21,7 @@
  */
 
 #define IPC_MAGIC 0x4c54434dU /* "MCTL" in memory on little-endian */
-#define IPC_VERSION 1
+#define IPC_VERSION 2
 #define IPC_MSG_MAX 65536 /* largest message either side sends or accepts */
 #define IPC_NAME_MAX 32 /* comm/name fields: NUL-terminated within this */
 #define IPC_PATH_MAX 256 /* cgroup path fields: NUL-terminated within this */

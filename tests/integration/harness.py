@@ -19,7 +19,7 @@ MEMCTLD = os.path.join(BUILD, "memctld")
 MEMCTL = os.path.join(BUILD, "memctl")
 
 IPC_MAGIC = 0x4C54434D
-IPC_VERSION = 1
+IPC_VERSION = 2
 HDR = struct.Struct("=IHHII")  # magic, version, type, length, seq
 IPC_ENROLL, IPC_ENROLL_ACK, IPC_COMPRESS, IPC_COMPRESS_ACK = 1, 2, 3, 4
 IPC_RELAX, IPC_STATS, IPC_BYE, IPC_ERROR = 5, 6, 7, 8

@@ -14,7 +14,7 @@ import sys
 import time
 import unittest
 
-from harness import (DaemonTestCase, Daemon, ENROLL, ERROR, HDR, IPC_BYE, IPC_ENROLL, IPC_ENROLL_ACK,
+from harness import (DaemonTestCase, Daemon, ENROLL, ERROR, HDR, IPC_VERSION, IPC_BYE, IPC_ENROLL, IPC_ENROLL_ACK,
                      IPC_ERROR, IPC_STATS, MEMCTL, MEMCTLD, decode, encode, main,
                      require_root, wait_until)
 
@@ -287,7 +287,7 @@ class DaemonTest(DaemonTestCase):
         c = self.control()
         cases = [
             (b"\0" * 3, errno.EBADMSG),
-            (encode(32, version=2), errno.EPROTO),
+            (encode(32, version=IPC_VERSION + 1), errno.EPROTO),
             (encode(999), errno.ENOMSG),
             (encode(32, b"\0" * 8), errno.EINVAL),  # STATUS takes no body
             (encode(36, struct.pack("=II", 0, 0)), errno.ERANGE),  # SHOW pid 0

@@ -1261,7 +1261,7 @@ static void test_ipc_decode_error_order(void **state)
 	hdr_put(m, 0, 0, 0xffff, 0, 1);
 	assert_int_equal(decode_exact(m, len, NULL), -EBADMSG);
 	/* then version */
-	hdr_put(m, IPC_MAGIC, 2, 0xffff, 0, 1);
+	hdr_put(m, IPC_MAGIC, IPC_VERSION + 1, 0xffff, 0, 1);
 	assert_int_equal(decode_exact(m, len, NULL), -EPROTO);
 	/* then type */
 	hdr_put(m, IPC_MAGIC, IPC_VERSION, 0xffff, 0, 1);
