@@ -23,7 +23,9 @@
 struct control_conn {
 	struct control_server *server;
 	int fd;
-	struct ipc_cred cred;
+	struct ipc_cred cred; /* SO_PEERCRED: who connected (uid decides what it may do) */
+	int pidfd; /* SO_PEERPIDFD: the client process itself, -1 if the kernel has none;
+		    * anything tied to the client's lifetime follows this, never cred.pid */
 	sd_event_source *source;
 	struct control_conn *next;
 };
@@ -50,6 +52,8 @@ static void conn_free(struct control_conn *c)
 	s->n_conns--;
 	sd_event_source_disable_unref(c->source);
 	close(c->fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
 	free(c);
 }
 
@@ -94,6 +98,14 @@ static void fill_status(struct manager *m, struct ipc_ctl_status_reply *s)
 	s->cgroups_tracked = cgroup_table_count(m->cgroups);
 	s->enrolled = enroll_table_count(m->enroll);
 	s->datagrams_rejected = m->counters.datagrams_rejected;
+	{
+		struct enroll_counters ec;
+
+		enroll_table_counters(m->enroll, &ec);
+		s->workload_replies_dropped = ec.replies_dropped;
+		s->workload_channel_dropped = ec.channel_dropped;
+		s->identity_pidfd = ec.identity_pidfd;
+	}
 	s->dry_run = m->config.dry_run;
 	if (m->bpf) {
 		struct ev_prog_stats ps;
@@ -336,12 +348,13 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 	case IPC_CTL_UNENROLL: {
 		const struct ipc_ctl_pid *p = msg->body;
 		struct ipc_ctl_ok ok = {};
+		const char *why = NULL;
 
 		r = h->type == IPC_CTL_ENROLL ?
-			    enroll_table_add_pid(m->enroll, (pid_t)p->pid, c->cred.uid) :
+			    enroll_table_add_pid(m->enroll, (pid_t)p->pid, c->cred.uid, &why) :
 			    enroll_table_remove_pid(m->enroll, (pid_t)p->pid, c->cred.uid);
 		if (r < 0)
-			reply_error(c, r, h, enroll_error_text(r));
+			reply_error(c, r, h, why ?: enroll_error_text(r));
 		else
 			reply(c, IPC_CTL_OK, h->seq, &ok, sizeof(ok), NULL, 0);
 		return;
@@ -450,8 +463,11 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 		free(c);
 		return 0;
 	}
+	c->pidfd = ipc_peer_pidfd(cfd); /* < 0 before 6.5: then nothing relies on it */
 	r = sd_event_add_io(s->m->event, &c->source, cfd, EPOLLIN, on_conn_ready, c);
 	if (r < 0) {
+		if (c->pidfd >= 0)
+			close(c->pidfd);
 		free(c);
 		return log_warning_errno(r,
 					 "Failed to watch a control connection: %m, dropping it");

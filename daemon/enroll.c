@@ -1,26 +1,31 @@
 // SPDX-License-Identifier: MIT
 /* daemon/enroll.c: the workload datagram socket and the enrollment table.
- * Every datagram is decoded strictly and authenticated by SCM_CREDENTIALS;
- * enrolled processes are held by pidfd, so a reused PID is never acted on. */
+ * Every datagram is decoded strictly and its sender identified by the pidfd the
+ * kernel attached to it; enrolled processes are held by that pidfd and talk to the
+ * daemon on a channel of their own. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/pidfd-util.h"
 #include "common/time-util.h"
 #include "daemon/enroll.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/sender.h"
 
 /* Bound work per wakeup so a datagram flood cannot starve the rest of the loop. */
 #define DGRAM_BATCH 64
+/* A channel is one workload's: less per wakeup, so many busy ones share fairly. */
+#define CHANNEL_BATCH 16
 /* At most one warning per this interval about rejected datagrams. */
 #define REJECT_WARN_INTERVAL_USEC (10 * USEC_PER_SEC)
 
@@ -29,8 +34,8 @@ struct enrollment {
 	struct enrollment_info info;
 	int pidfd;
 	sd_event_source *pidfd_source;
-	struct sockaddr_un addr; /* the workload's (autobound) address, if connected */
-	socklen_t addrlen;
+	struct channel channel; /* fd -1 unless the workload enrolled itself */
+	sd_event_source *channel_source;
 	struct enrollment *next;
 };
 
@@ -38,13 +43,14 @@ struct enroll_table {
 	struct manager *m;
 	int fd;
 	sd_event_source *source;
+	struct sender *sender;
+	bool pass_pidfd; /* SO_PASSPIDFD works: senders come with their pidfd */
 	struct enrollment *list;
 	unsigned count;
 	uint64_t next_id;
 	uint64_t rejects_unreported;
 	uint64_t last_reject_warn_usec;
 	uint8_t buf[IPC_MSG_MAX + 1]; /* +1: see a too-long datagram as truncated */
-	uint8_t wbuf[IPC_MSG_MAX];
 };
 
 static struct enrollment *find(const struct enroll_table *t, pid_t pid)
@@ -71,32 +77,41 @@ unsigned enroll_table_count(const struct enroll_table *t)
 
 const struct enrollment_info *enroll_table_get(const struct enroll_table *t, pid_t pid)
 {
-	struct enrollment *e = find(t, pid);
+	struct enrollment *e = t ? find(t, pid) : NULL;
 
 	return e ? &e->info : NULL;
 }
 
-static int send_to(struct enroll_table *t, const struct sockaddr_un *addr, socklen_t addrlen,
-		   uint16_t type, uint32_t seq, const void *body, size_t len)
+void enroll_table_counters(const struct enroll_table *t, struct enroll_counters *ret)
 {
-	ssize_t n;
+	const struct sender_counters *c;
 
-	if (addrlen <= sizeof(sa_family_t))
-		return -EDESTADDRREQ; /* unbound sender: nowhere to answer */
-	n = ipc_encode(t->wbuf, sizeof(t->wbuf), type, seq, body, len, NULL, 0);
-	if (n < 0)
-		return (int)n;
-	return ipc_dgram_send(t->fd, t->wbuf, (size_t)n, addr, addrlen);
+	*ret = (struct enroll_counters){};
+	if (!t)
+		return;
+	c = sender_get_counters(t->sender);
+	ret->replies_sent = c->sent;
+	ret->replies_dropped = c->dropped_full + c->dropped_budget;
+	for (struct enrollment *e = t->list; e; e = e->next)
+		ret->channel_dropped += e->channel.dropped;
+	ret->identity_pidfd = t->pass_pidfd;
+}
+
+static void channel_detach(struct enrollment *e)
+{
+	e->channel_source = sd_event_source_disable_unref(e->channel_source);
+	channel_close(&e->channel);
+	e->info.connected = false;
 }
 
 static void enrollment_free(struct enrollment *e, enum ipc_bye_reason bye)
 {
 	struct enroll_table *t = e->table;
 
-	if (e->info.connected && bye != IPC_BYE_EXIT) {
+	if (e->channel.fd >= 0 && bye != IPC_BYE_EXIT) {
 		struct ipc_bye b = { .reason = bye };
 
-		send_to(t, &e->addr, e->addrlen, IPC_BYE, 0, &b, sizeof(b));
+		(void)channel_send(t->sender, &e->channel, IPC_BYE, 0, &b, sizeof(b));
 	}
 	for (struct enrollment **p = &t->list; *p; p = &(*p)->next)
 		if (*p == e) {
@@ -104,6 +119,7 @@ static void enrollment_free(struct enrollment *e, enum ipc_bye_reason bye)
 			break;
 		}
 	t->count--;
+	channel_detach(e);
 	sd_event_source_disable_unref(e->pidfd_source);
 	if (e->pidfd >= 0)
 		close(e->pidfd);
@@ -122,18 +138,35 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
-/* Owner uid of a live process, read while pidfd pins it: if the process is
- * still alive after the read, /proc/pid was this process, not a reused PID. */
-static int pid_owner(pid_t pid, int pidfd, uid_t *ret_uid, char *comm, size_t comm_size)
+/* Processes that are never enrolled, whoever asks: PID 1 (compressing init's memory
+ * on command is a way to hang the machine), memctld itself (it would be told to act
+ * on itself), and anything that has already exited. */
+static int refuse_target(pid_t pid, int pidfd, const char **ret_why)
+{
+	if (pid == 1) {
+		*ret_why = "PID 1 (init) is never enrolled";
+		return -EPERM;
+	}
+	if (pid == getpid()) {
+		*ret_why = "memctld does not enroll itself";
+		return -EPERM;
+	}
+	if (pidfd_check_alive(pidfd) < 0) {
+		*ret_why = "the process has exited (a zombie or gone)";
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/* comm of a live process, read while pidfd pins it: alive after the read means
+ * /proc/PID was this process, not a reused PID. */
+static int pid_comm(pid_t pid, int pidfd, char *comm, size_t comm_size)
 {
 	char path[64];
-	struct stat st;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (stat(path, &st) < 0)
-		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	comm[0] = '\0';
 	f = fopen(path, "re");
 	if (f) {
 		if (!fgets(comm, (int)comm_size, f))
@@ -141,22 +174,21 @@ static int pid_owner(pid_t pid, int pidfd, uid_t *ret_uid, char *comm, size_t co
 		comm[strcspn(comm, "\n")] = '\0';
 		fclose(f);
 	}
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
-		return -ESRCH;
-	*ret_uid = st.st_uid;
-	return 0;
+	return pidfd_check_alive(pidfd);
 }
 
-static int enrollment_new(struct enroll_table *t, pid_t pid, struct enrollment **ret)
+/* Take ownership of pidfd (closed on failure) for a new enrollment of pid/uid. */
+static int enrollment_new(struct enroll_table *t, int pidfd, pid_t pid, uid_t uid,
+			  struct enrollment **ret)
 {
 	struct manager *m = t->m;
 	struct enrollment *e;
-	uid_t uid;
-	int pidfd, r;
+	int r;
 
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return errno == EINVAL ? -ESRCH : negative_errno();
+	if (count_uid(t, uid) >= m->config.max_enroll_per_uid) {
+		close(pidfd);
+		return -EUSERS;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		close(pidfd);
@@ -164,13 +196,10 @@ static int enrollment_new(struct enroll_table *t, pid_t pid, struct enrollment *
 	}
 	e->table = t;
 	e->pidfd = pidfd;
-	r = pid_owner(pid, pidfd, &uid, e->info.name, sizeof(e->info.name));
+	e->channel.fd = -1;
+	r = pid_comm(pid, pidfd, e->info.name, sizeof(e->info.name));
 	if (r < 0)
 		goto fail;
-	if (count_uid(t, uid) >= m->config.max_enroll_per_uid) {
-		r = -EUSERS;
-		goto fail;
-	}
 	r = sd_event_add_io(m->event, &e->pidfd_source, pidfd, EPOLLIN, on_pidfd, e);
 	if (r < 0)
 		goto fail;
@@ -188,22 +217,33 @@ fail:
 	return r;
 }
 
-int enroll_table_add_pid(struct enroll_table *t, pid_t pid, uid_t requester)
+int enroll_table_add_pid(struct enroll_table *t, pid_t pid, uid_t requester, const char **ret_why)
 {
 	struct enrollment *e;
-	int r;
+	pid_t real_pid;
+	uid_t uid;
+	int pidfd, r;
 
+	*ret_why = NULL;
 	if (pid <= 0)
 		return -ESRCH;
 	if (find(t, pid))
 		return -EEXIST;
-	r = enrollment_new(t, pid, &e);
+	pidfd = pidfd_open_pid(pid);
+	if (pidfd < 0)
+		return pidfd;
+	r = refuse_target(pid, pidfd, ret_why);
+	if (r == 0)
+		r = pidfd_get_pid_uid(pidfd, &real_pid, &uid);
+	if (r == 0 && requester != 0 && requester != uid)
+		r = -EPERM;
+	if (r < 0) {
+		close(pidfd);
+		return r;
+	}
+	r = enrollment_new(t, pidfd, pid, uid, &e);
 	if (r < 0)
 		return r;
-	if (requester != 0 && requester != e->info.uid) {
-		enrollment_free(e, IPC_BYE_EXIT);
-		return -EPERM;
-	}
 	log_info("Enrolled process %d (%s) for uid %u", (int)pid, e->info.name, requester);
 	eventlog_add(&t->m->eventlog, IPC_EVENT_ENROLLED, (uint32_t)pid, 0, "%s enrolled by uid %u",
 		     e->info.name, requester);
@@ -225,115 +265,335 @@ int enroll_table_remove_pid(struct enroll_table *t, pid_t pid, uid_t requester)
 	return 0;
 }
 
-static void reject(struct enroll_table *t, int code, const struct ipc_header *h,
-		   const struct ipc_cred *cred, const struct sockaddr_un *addr, socklen_t addrlen,
-		   const char *why)
+static void count_reject(struct enroll_table *t, pid_t pid, int code, const char *why)
 {
 	uint64_t now = now_usec(CLOCK_MONOTONIC);
-	struct ipc_error e;
 
 	t->m->counters.datagrams_rejected++;
 	t->rejects_unreported++;
-	log_debug("Rejected datagram from pid %d: %s (%s)", cred ? (int)cred->pid : 0, why,
-		  strerror(-code));
+	log_debug("Rejected datagram from pid %d: %s (%s)", (int)pid, why, strerror(-code));
 	if (now - t->last_reject_warn_usec >= REJECT_WARN_INTERVAL_USEC) {
 		log_warning("Rejected %" PRIu64 " malformed or unauthorised datagram(s), "
 			    "latest from pid %d: %s",
-			    t->rejects_unreported, cred ? (int)cred->pid : 0, why);
+			    t->rejects_unreported, (int)pid, why);
 		t->rejects_unreported = 0;
 		t->last_reject_warn_usec = now;
 	}
+}
+
+/* Refuse a datagram on the shared socket: counted, and answered with an ERROR if the
+ * sender's error budget allows (sender.c). */
+static void reject(struct enroll_table *t, int code, const struct ipc_header *h,
+		   const struct ipc_recv_meta *meta, bool have_cred, const char *why)
+{
+	struct ipc_error e;
+
+	count_reject(t, have_cred ? meta->cred.pid : 0, code, why);
 	ipc_error_fill(&e, code, h ? h->seq : 0, h ? h->type : 0, why);
-	send_to(t, addr, addrlen, IPC_ERROR, h ? h->seq : 0, &e, sizeof(e));
+	/* without credentials we do not know who it is: the budget of "nobody known" */
+	(void)sender_reply(t->sender, have_cred ? meta->cred.uid : (uid_t)-1, SENDER_ERROR,
+			   &meta->addr, meta->addrlen, IPC_ERROR, h ? h->seq : 0, &e, sizeof(e), -1,
+			   now_usec(CLOCK_MONOTONIC));
+}
+
+/* Process start time (CLOCK_REALTIME usec) and state from /proc/PID/stat. */
+static int proc_start_realtime(pid_t pid, uint64_t *ret_usec, char *ret_state)
+{
+	char path[64], buf[1024];
+	unsigned long long ticks;
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (!p || sscanf(p + 2,
+			 "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 ret_state, &ticks) != 2)
+		return -EIO;
+	/* boot time in CLOCK_REALTIME: now minus time since boot */
+	*ret_usec = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME) +
+		    ticks * USEC_PER_SEC / (uint64_t)sysconf(_SC_CLK_TCK);
+	return 0;
+}
+
+/*
+ * The sender of a datagram, pinned: a pidfd we own for the process that sent it.
+ * With SO_PASSPIDFD the kernel made that pidfd when the datagram was sent, so the
+ * sender's PID exiting and being reused before we read the datagram cannot make
+ * us act on the new process: the pidfd still names the old one, now dead (-ESRCH).
+ * Without it (kernels before 6.5) we open a pidfd from the credentials' pid and
+ * check that its uid is the credentials' and that it started before the datagram
+ * arrived (SO_TIMESTAMP); a PID reused within one clock tick (10 ms) of the
+ * datagram would still pass that check.
+ */
+static int sender_pidfd(struct enroll_table *t, struct ipc_recv_meta *meta, int *ret_pidfd)
+{
+	uint64_t start_usec = 0;
+	pid_t pid;
+	uid_t uid = (uid_t)-1;
+	char state = '?';
+	int pidfd, r;
+
+	if (t->pass_pidfd) {
+		if (meta->pidfd < 0)
+			return -ESRCH; /* the kernel could not make one: the sender is gone */
+		r = pidfd_get_pid_uid(meta->pidfd, &pid, &uid);
+		if (r < 0)
+			return r;
+		if (pid != meta->cred.pid)
+			return -ESRCH;
+		*ret_pidfd = TAKE_FD(meta->pidfd);
+		return 0;
+	}
+	pidfd = pidfd_open_pid(meta->cred.pid);
+	if (pidfd < 0)
+		return pidfd;
+	r = proc_status_real_uid(meta->cred.pid, &uid);
+	if (r == 0 && uid != meta->cred.uid)
+		r = -ESRCH; /* another user's process holds the PID now */
+	if (r == 0)
+		r = proc_start_realtime(meta->cred.pid, &start_usec, &state);
+	if (r == 0 && (state == 'Z' ||
+		       (meta->time_usec && start_usec > meta->time_usec + 10 * USEC_PER_MSEC)))
+		r = -ESRCH; /* exited, or started after the datagram arrived */
+	if (r == 0)
+		r = pidfd_check_alive(pidfd);
+	if (r < 0) {
+		close(pidfd);
+		return r;
+	}
+	*ret_pidfd = pidfd;
+	return 0;
+}
+
+static int on_channel(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* Give e a fresh channel, the workload's end of which goes out in the ENROLL_ACK. */
+static int enrollment_connect(struct enrollment *e, int *ret_peer_fd)
+{
+	int r;
+
+	channel_detach(e);
+	r = channel_open(&e->channel, ret_peer_fd);
+	if (r < 0)
+		return r;
+	r = sd_event_add_io(e->table->m->event, &e->channel_source, e->channel.fd, EPOLLIN,
+			    on_channel, e);
+	if (r < 0) {
+		close(*ret_peer_fd);
+		channel_close(&e->channel);
+		return r;
+	}
+	e->info.connected = true;
+	return 0;
 }
 
 static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
-			  const struct ipc_cred *cred, const struct sockaddr_un *addr,
-			  socklen_t addrlen)
+			  struct ipc_recv_meta *meta)
 {
 	const struct ipc_enroll *req = msg->body;
 	struct ipc_enroll_ack ack = {};
+	_cleanup_close_ int peer_fd = -1;
+	const char *why = NULL;
 	struct enrollment *e;
-	int r;
+	bool created = false;
+	int pidfd = -1, r;
 
-	if ((pid_t)req->pid != cred->pid) {
-		reject(t, -EPERM, &msg->hdr, cred, addr, addrlen,
+	if ((pid_t)req->pid != meta->cred.pid) {
+		reject(t, -EPERM, &msg->hdr, meta, true,
 		       "ENROLL pid differs from the sender's credentials");
 		return;
 	}
-	if (addrlen <= sizeof(sa_family_t)) {
-		reject(t, -EDESTADDRREQ, &msg->hdr, cred, addr, addrlen,
+	if (meta->addrlen <= sizeof(sa_family_t)) {
+		reject(t, -EDESTADDRREQ, &msg->hdr, meta, true,
 		       "sender socket is not bound; connect with ipc_dgram_connect()");
 		return;
 	}
-	e = find(t, cred->pid);
-	if (!e) {
-		r = enrollment_new(t, cred->pid, &e);
+	r = sender_pidfd(t, meta, &pidfd);
+	if (r == 0)
+		r = refuse_target(meta->cred.pid, pidfd, &why);
+	if (r < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		reject(t, r, &msg->hdr, meta, true,
+		       why ?: "the sender has exited (its PID may name another process now)");
+		return;
+	}
+	e = find(t, meta->cred.pid);
+	if (e && pidfd_check_alive(e->pidfd) < 0) {
+		/* the PID's previous holder exited and we have not reaped it yet */
+		enrollment_free(e, IPC_BYE_EXIT);
+		e = NULL;
+	}
+	if (e) {
+		close(pidfd); /* re-enrollment of a live one: its own pidfd stays */
+	} else {
+		r = enrollment_new(t, pidfd, meta->cred.pid, meta->cred.uid, &e);
 		if (r < 0) {
-			reject(t, r, &msg->hdr, cred, addr, addrlen,
+			reject(t, r, &msg->hdr, meta, true,
 			       r == -EUSERS ? "too many enrollments for this user" :
 					      "cannot enroll this process");
 			return;
 		}
-		eventlog_add(&t->m->eventlog, IPC_EVENT_ENROLLED, (uint32_t)cred->pid,
-			     (int64_t)req->arena_bytes, "%s enrolled itself", req->name);
+		created = true;
+	}
+	r = enrollment_connect(e, &peer_fd);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot make a channel for workload %d: %m", (int)e->info.pid);
+		if (created)
+			enrollment_free(e, IPC_BYE_EXIT);
+		return;
 	}
 	snprintf(e->info.name, sizeof(e->info.name), "%s", req->name);
-	e->info.connected = true;
-	memcpy(&e->addr, addr, addrlen);
-	e->addrlen = addrlen;
 	ack.enrollment_id = e->info.id;
 	ack.stats_interval_ms = (uint32_t)(t->m->config.stats_interval_usec / USEC_PER_MSEC);
-	send_to(t, addr, addrlen, IPC_ENROLL_ACK, msg->hdr.seq, &ack, sizeof(ack));
-	log_info("Workload %d (%s) enrolled, arena %" PRIu64 " bytes", (int)cred->pid, req->name,
-		 req->arena_bytes);
-}
-
-static void handle_datagram(struct enroll_table *t, const struct ipc_msg *msg,
-			    const struct ipc_cred *cred, const struct sockaddr_un *addr,
-			    socklen_t addrlen)
-{
-	struct enrollment *e;
-
-	if (msg->hdr.type == IPC_ENROLL) {
-		handle_enroll(t, msg, cred, addr, addrlen);
+	r = sender_reply(t->sender, meta->cred.uid, SENDER_REPLY, &meta->addr, meta->addrlen,
+			 IPC_ENROLL_ACK, msg->hdr.seq, &ack, sizeof(ack), peer_fd,
+			 now_usec(CLOCK_MONOTONIC));
+	if (r < 0) {
+		/* not told: it will ask again. Nothing half-made stays behind. */
+		log_debug_errno(r, "ENROLL_ACK to %d not sent: %m", (int)e->info.pid);
+		if (created)
+			enrollment_free(e, IPC_BYE_EXIT);
+		else
+			channel_detach(e);
 		return;
 	}
-	e = find(t, cred->pid);
+	if (created)
+		eventlog_add(&t->m->eventlog, IPC_EVENT_ENROLLED, (uint32_t)e->info.pid,
+			     (int64_t)req->arena_bytes, "%s enrolled itself", e->info.name);
+	log_info("Workload %d (%s) enrolled, arena %" PRIu64 " bytes", (int)e->info.pid,
+		 e->info.name, req->arena_bytes);
+}
+
+/* The shared socket takes ENROLL; anything else from an enrolled workload belongs on
+ * its channel. */
+static void handle_datagram(struct enroll_table *t, const struct ipc_msg *msg,
+			    struct ipc_recv_meta *meta)
+{
 	switch (msg->hdr.type) {
+	case IPC_ENROLL:
+		handle_enroll(t, msg, meta);
+		return;
 	case IPC_STATS:
 	case IPC_COMPRESS_ACK:
-		if (!e || !e->info.connected) {
-			reject(t, -ENOENT, &msg->hdr, cred, addr, addrlen, "not enrolled");
-			return;
-		}
-		if (msg->hdr.type == IPC_STATS) {
-			e->info.stats = ((const struct ipc_stats *)msg->body)->stats;
-		} else {
-			const struct ipc_compress_ack *a = msg->body;
-
-			e->info.stats = a->stats;
-			eventlog_add(&t->m->eventlog, IPC_EVENT_COMPRESS_DONE, (uint32_t)cred->pid,
-				     (int64_t)a->bytes_freed, "%s freed %" PRIu64 " bytes (%d)",
-				     e->info.name, a->bytes_freed, a->result);
-		}
-		return;
 	case IPC_BYE:
-		if (e) {
-			eventlog_add(&t->m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)cred->pid, 0,
-				     "%s said goodbye", e->info.name);
-			enrollment_free(e, IPC_BYE_EXIT);
-		}
+		if (!find(t, meta->cred.pid))
+			reject(t, -ENOENT, &msg->hdr, meta, true, "not enrolled");
+		else
+			reject(t, -EBADRQC, &msg->hdr, meta, true,
+			       "enrolled workloads send on their channel (the fd in ENROLL_ACK)");
 		return;
 	case IPC_ERROR:
-		log_debug("Workload %d reported an error: %s", (int)cred->pid,
-			  ((const struct ipc_error *)msg->body)->message);
-		return;
+		count_reject(t, meta->cred.pid, -EBADRQC, "ERROR on the shared socket");
+		return; /* an ERROR is never answered */
 	default:
-		reject(t, -EBADRQC, &msg->hdr, cred, addr, addrlen,
+		reject(t, -EBADRQC, &msg->hdr, meta, true,
 		       "message type not accepted from workloads");
 		return;
 	}
+}
+
+static void channel_reject(struct enrollment *e, int code, const struct ipc_header *h,
+			   const char *why)
+{
+	struct ipc_error err;
+
+	count_reject(e->table, e->info.pid, code, why);
+	if (h && h->type == IPC_ERROR)
+		return;
+	ipc_error_fill(&err, code, h ? h->seq : 0, h ? h->type : 0, why);
+	/* the channel is this workload's alone: its buffer bounds what it can pile up */
+	(void)channel_send(e->table->sender, &e->channel, IPC_ERROR, h ? h->seq : 0, &err,
+			   sizeof(err));
+}
+
+/* One datagram from an enrolled workload's channel. Returns false if e was freed. */
+static bool handle_channel_msg(struct enrollment *e, const struct ipc_msg *msg)
+{
+	struct enroll_table *t = e->table;
+
+	switch (msg->hdr.type) {
+	case IPC_STATS:
+		e->info.stats = ((const struct ipc_stats *)msg->body)->stats;
+		return true;
+	case IPC_COMPRESS_ACK: {
+		const struct ipc_compress_ack *a = msg->body;
+
+		e->info.stats = a->stats;
+		eventlog_add(&t->m->eventlog, IPC_EVENT_COMPRESS_DONE, (uint32_t)e->info.pid,
+			     (int64_t)a->bytes_freed, "%s freed %" PRIu64 " bytes (%d)",
+			     e->info.name, a->bytes_freed, a->result);
+		return true;
+	}
+	case IPC_BYE:
+		eventlog_add(&t->m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)e->info.pid, 0,
+			     "%s said goodbye", e->info.name);
+		enrollment_free(e, IPC_BYE_EXIT);
+		return false;
+	case IPC_ERROR:
+		log_debug("Workload %d reported an error: %s", (int)e->info.pid,
+			  ((const struct ipc_error *)msg->body)->message);
+		return true;
+	default:
+		channel_reject(e, -EBADRQC, &msg->hdr, "message type not accepted from workloads");
+		return true;
+	}
+}
+
+static int on_channel(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct enrollment *e = userdata;
+	struct enroll_table *t = e->table;
+
+	for (unsigned i = 0; i < CHANNEL_BATCH; i++) {
+		struct ipc_recv_meta meta;
+		struct ipc_msg msg;
+		ssize_t n;
+		int r;
+
+		n = ipc_dgram_recv_meta(fd, t->buf, sizeof(t->buf), false, &meta);
+		if (n == -EAGAIN || n == -EINTR)
+			return 0;
+		if (n < 0 || (size_t)n > IPC_MSG_MAX) {
+			ipc_recv_meta_done(&meta);
+			channel_reject(e, n < 0 ? (int)n : -EMSGSIZE, NULL,
+				       n == -ENODATA ? "datagram without credentials" :
+						       "datagram too large");
+			if (n < 0 && n != -EMSGSIZE && n != -ENODATA)
+				return 0;
+			continue;
+		}
+		/* a child that inherited the workload's end is not the enrolled process */
+		if (meta.cred.pid != e->info.pid) {
+			count_reject(t, meta.cred.pid, -EPERM,
+				     "channel datagram from a process other than the enrolled one");
+			continue;
+		}
+		r = ipc_decode(t->buf, (size_t)n, &msg);
+		if (r < 0) {
+			struct ipc_header h;
+			bool have_hdr = (size_t)n >= sizeof(h);
+
+			if (have_hdr)
+				memcpy(&h, t->buf, sizeof(h));
+			channel_reject(e, r, have_hdr ? &h : NULL, "malformed datagram");
+			continue;
+		}
+		if (!handle_channel_msg(e, &msg))
+			return 0;
+	}
+	return 0;
 }
 
 static int on_dgram(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -341,24 +601,22 @@ static int on_dgram(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	struct enroll_table *t = userdata;
 
 	for (unsigned i = 0; i < DGRAM_BATCH; i++) {
-		struct sockaddr_un addr = {};
-		socklen_t addrlen = sizeof(addr);
-		struct ipc_cred cred = {};
+		struct ipc_recv_meta meta;
 		struct ipc_header h;
 		struct ipc_msg msg;
 		ssize_t n;
 		int r;
 
-		n = ipc_dgram_recv(fd, t->buf, sizeof(t->buf), &cred, &addr, &addrlen);
+		n = ipc_dgram_recv_meta(fd, t->buf, sizeof(t->buf), false, &meta);
 		if (n == -EAGAIN || n == -EINTR)
 			return 0;
 		if (n == -EMSGSIZE || (n >= 0 && (size_t)n > IPC_MSG_MAX)) {
-			reject(t, -EMSGSIZE, NULL, &cred, &addr, addrlen, "datagram too large");
+			reject(t, -EMSGSIZE, NULL, &meta, meta.cred.pid > 0, "datagram too large");
+			ipc_recv_meta_done(&meta);
 			continue;
 		}
 		if (n == -ENODATA) {
-			reject(t, -EPERM, NULL, NULL, &addr, addrlen,
-			       "datagram without credentials");
+			reject(t, -EPERM, NULL, &meta, false, "datagram without credentials");
 			continue;
 		}
 		if (n < 0) {
@@ -371,11 +629,11 @@ static int on_dgram(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
 			if (have_hdr)
 				memcpy(&h, t->buf, sizeof(h));
-			reject(t, r, have_hdr ? &h : NULL, &cred, &addr, addrlen,
-			       "malformed datagram");
-			continue;
+			reject(t, r, have_hdr ? &h : NULL, &meta, true, "malformed datagram");
+		} else {
+			handle_datagram(t, &msg, &meta);
 		}
-		handle_datagram(t, &msg, &cred, &addr, addrlen);
+		ipc_recv_meta_done(&meta);
 	}
 	return 0;
 }
@@ -383,6 +641,7 @@ static int on_dgram(sd_event_source *s, int fd, uint32_t revents, void *userdata
 int enroll_table_new(struct manager *m, int dgram_fd, struct enroll_table **ret)
 {
 	struct enroll_table *t;
+	const char *mode = getenv("MEMCTLD_IDENTITY");
 	int r;
 
 	t = calloc(1, sizeof(*t));
@@ -392,6 +651,26 @@ int enroll_table_new(struct manager *m, int dgram_fd, struct enroll_table **ret)
 	}
 	t->m = m;
 	t->fd = dgram_fd;
+	r = sender_new(dgram_fd, &t->sender);
+	if (r < 0) {
+		enroll_table_free(t);
+		return log_error_errno(r, "Out of memory");
+	}
+	/* MEMCTLD_IDENTITY=procfs forces the fallback, so tests cover both ways */
+	if (!(mode && strcmp(mode, "procfs") == 0)) {
+		r = ipc_socket_pass_pidfd(dgram_fd);
+		t->pass_pidfd = r == 0;
+		if (r < 0)
+			log_full_errno(LOG_NOTICE, r,
+				       "SO_PASSPIDFD unavailable (%m): identifying workloads by "
+				       "PID, uid and start time instead");
+	}
+	if (!t->pass_pidfd) {
+		int one = 1;
+
+		if (setsockopt(dgram_fd, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof(one)) < 0)
+			log_warning_errno(negative_errno(), "SO_TIMESTAMP: %m, ignoring");
+	}
 	r = sd_event_add_io(m->event, &t->source, dgram_fd, EPOLLIN, on_dgram, t);
 	if (r < 0) {
 		enroll_table_free(t);
@@ -409,6 +688,7 @@ struct enroll_table *enroll_table_free(struct enroll_table *t)
 		enrollment_free(t->list, IPC_BYE_SHUTDOWN);
 	sd_event_source_disable_unref(t->source);
 	close(t->fd);
+	t->sender = sender_free(t->sender);
 	free(t);
 	return NULL;
 }

@@ -21,6 +21,7 @@
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/proc-table.h"
+#include "daemon/socket-dir.h"
 #include "ipc/ipc.h"
 
 #define DEFAULT_CONFIG_PATH "/etc/memctld.conf"
@@ -385,9 +386,13 @@ static int manager_sockets_open(struct manager *m, int *ret_dgram, int *ret_cont
 				       m->socket_dir);
 
 	if (dgram < 0 || control < 0) {
-		if (mkdir(m->socket_dir, 0755) < 0 && errno != EEXIST)
-			return log_error_errno(negative_errno(), "Failed to create %s: %m",
-					       m->socket_dir);
+		char why[256];
+
+		/* bind only in a directory no other user can write in, through its fd */
+		m->socket_dir_fd = socket_dir_open(m->socket_dir, why, sizeof(why));
+		if (m->socket_dir_fd < 0)
+			return log_error_errno(m->socket_dir_fd, "Refusing socket directory %s: %s",
+					       m->socket_dir, why);
 		/* a live daemon on this directory: refuse rather than steal its sockets */
 		probe = ipc_control_connect(cpath, 1000);
 		if (probe >= 0) {
@@ -398,13 +403,14 @@ static int manager_sockets_open(struct manager *m, int *ret_dgram, int *ret_cont
 		}
 	}
 	if (dgram < 0) {
-		dgram = ipc_dgram_listen(dpath, 0666);
+		dgram = ipc_dgram_listen_at(m->socket_dir_fd, IPC_DGRAM_SOCKET_NAME, 0666);
 		if (dgram < 0)
 			return log_error_errno(dgram, "Failed to listen on %s: %m", dpath);
 		m->dgram_bound = true;
 	}
 	if (control < 0) {
-		control = ipc_control_listen(cpath, 0666, 64);
+		control =
+			ipc_control_listen_at(m->socket_dir_fd, IPC_CONTROL_SOCKET_NAME, 0666, 64);
 		if (control < 0) {
 			close(dgram);
 			return log_error_errno(control, "Failed to listen on %s: %m", cpath);
@@ -418,14 +424,14 @@ static int manager_sockets_open(struct manager *m, int *ret_dgram, int *ret_cont
 
 static void manager_sockets_unlink(struct manager *m)
 {
-	char path[PATH_MAX];
-
 	/* only what we bound ourselves: systemd owns socket-activated paths, and a
 	 * refused second instance must not remove the running one's */
-	if (m->dgram_bound && socket_path(m, IPC_DGRAM_SOCKET_NAME, path, sizeof(path)) == 0)
-		unlink(path);
-	if (m->control_bound && socket_path(m, IPC_CONTROL_SOCKET_NAME, path, sizeof(path)) == 0)
-		unlink(path);
+	if (m->socket_dir_fd < 0)
+		return;
+	if (m->dgram_bound)
+		(void)unlinkat(m->socket_dir_fd, IPC_DGRAM_SOCKET_NAME, 0);
+	if (m->control_bound)
+		(void)unlinkat(m->socket_dir_fd, IPC_CONTROL_SOCKET_NAME, 0);
 }
 
 int manager_new(const struct manager_options *o, struct manager **ret)
@@ -437,6 +443,7 @@ int manager_new(const struct manager_options *o, struct manager **ret)
 	if (!m)
 		return log_error_errno(-ENOMEM, "Out of memory");
 	eventlog_init(&m->eventlog);
+	m->socket_dir_fd = -1;
 	m->start_usec = now_usec(CLOCK_MONOTONIC);
 
 	snprintf(m->config_path, sizeof(m->config_path), "%s",
@@ -476,6 +483,8 @@ struct manager *manager_free(struct manager *m)
 	m->enroll = enroll_table_free(m->enroll);
 	m->control = control_server_free(m->control);
 	manager_sockets_unlink(m);
+	if (m->socket_dir_fd >= 0)
+		close(m->socket_dir_fd);
 	sd_event_source_disable_unref(m->drain_source);
 	m->procs = proc_table_free(m->procs);
 	m->cgroups = cgroup_table_free(m->cgroups);

@@ -35,6 +35,7 @@ struct manager {
 	bool dry_run_forced; /* --dry-run on the command line wins over the file */
 	bool log_level_forced; /* so does --log-level */
 	bool dgram_bound, control_bound; /* we created the socket files (not systemd) */
+	int socket_dir_fd; /* the checked socket directory, bound through; -1 if not used */
 
 	sd_event *event;
 	sd_event_source *tick_source;

@@ -48,10 +48,31 @@ static void help(void)
 	       "See memctl(1).\n");
 }
 
+/*
+ * A control socket is only trusted if root serves it, or we do (a private instance
+ * of our own): anyone who can create the directory could otherwise plant a fake
+ * control.sock and feed us forged replies. SO_PEERCRED of the connection names who
+ * called listen() on it, which a planted socket cannot fake.
+ */
+static int check_server(int fd, const char *path)
+{
+	struct ipc_cred cred;
+	int r = ipc_peer_cred(fd, &cred);
+
+	if (r < 0)
+		return log_error_errno(r, "Cannot tell who serves %s: %m", path);
+	if (cred.uid != 0 && cred.uid != getuid())
+		return log_error_errno(-EPERM,
+				       "Refusing %s: it is served by uid %u (pid %d), not by root "
+				       "or you; not memctld, or not one to trust",
+				       path, (unsigned)cred.uid, (int)cred.pid);
+	return 0;
+}
+
 static int connect_daemon(void)
 {
 	char path[PATH_MAX];
-	int fd;
+	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", arg_socket_dir, IPC_CONTROL_SOCKET_NAME);
 	fd = ipc_control_connect(path, CALL_TIMEOUT_MS);
@@ -61,6 +82,11 @@ static int connect_daemon(void)
 		return log_error_errno(fd, "memctld is not running: nothing listens on %s", path);
 	if (fd < 0)
 		return log_error_errno(fd, "Failed to connect to memctld at %s: %m", path);
+	r = check_server(fd, path);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
 	return fd;
 }
 
@@ -153,6 +179,9 @@ static int cmd_status(int argc, char **argv)
 		json_add_u64(o, "cgroups_tracked", s->cgroups_tracked);
 		json_add_u64(o, "enrolled", s->enrolled);
 		json_add_u64(o, "datagrams_rejected", s->datagrams_rejected);
+		json_add_u64(o, "workload_replies_dropped", s->workload_replies_dropped);
+		json_add_u64(o, "workload_channel_dropped", s->workload_channel_dropped);
+		json_add_u64(o, "identity_pidfd", s->identity_pidfd);
 		json_add_u64(o, "psi_some_avg10_permyriad", s->psi_some_avg10_permyriad);
 		json_add_u64(o, "psi_full_avg10_permyriad", s->psi_full_avg10_permyriad);
 		return print_json(o);
@@ -174,7 +203,11 @@ static int cmd_status(int argc, char **argv)
 	       (double)s->psi_full_avg10_permyriad / 100);
 	printf("tracking: %" PRIu64 " processes, %" PRIu64 " cgroups, %" PRIu64 " enrolled\n",
 	       s->processes_tracked, s->cgroups_tracked, s->enrolled);
-	printf("rejected: %" PRIu64 " datagrams\n", s->datagrams_rejected);
+	printf("rejected: %" PRIu64 " datagrams; %" PRIu64 " replies and %" PRIu64
+	       " commands dropped (peers not reading)\n",
+	       s->datagrams_rejected, s->workload_replies_dropped, s->workload_channel_dropped);
+	printf("identity: %s\n", s->identity_pidfd ? "SCM_PIDFD (bound to each datagram)" :
+						     "PID, uid and start time (no SO_PASSPIDFD)");
 	return 0;
 }
 

@@ -24,7 +24,7 @@ _Static_assert(sizeof(struct ipc_relax) == 16, "ipc_relax layout");
 _Static_assert(sizeof(struct ipc_stats) == 144, "ipc_stats layout");
 _Static_assert(sizeof(struct ipc_bye) == 8, "ipc_bye layout");
 _Static_assert(sizeof(struct ipc_error) == 108, "ipc_error layout");
-_Static_assert(sizeof(struct ipc_ctl_status_reply) == 432, "ipc_ctl_status_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_status_reply) == 456, "ipc_ctl_status_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_list) == 264, "ipc_ctl_list layout");
 _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layout");
 _Static_assert(sizeof(struct ipc_proc_entry) == 112, "ipc_proc_entry layout");
@@ -212,7 +212,8 @@ static int validate_status_reply(const struct ipc_type_info *t, const void *p)
 
 	memcpy(&m, p, sizeof(m));
 	if (m.dry_run > 1 || m.reserved != 0 || m.psi_some_avg10_permyriad > IPC_PERMYRIAD_MAX ||
-	    m.psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX)
+	    m.psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX || m.identity_pidfd > 1 ||
+	    m.reserved2 != 0)
 		return -ERANGE;
 	return 0;
 }

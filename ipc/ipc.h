@@ -5,7 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <sys/socket.h> /* socklen_t */
+#include <sys/un.h>
 #include <sys/types.h>
 
 /*
@@ -187,6 +189,12 @@ struct ipc_ctl_status_reply {
 	uint64_t bpf_map_full; /* per-process BPF map entries refused (map full) */
 	uint64_t psi_some_avg10_permyriad; /* system-wide, /proc/pressure/memory */
 	uint64_t psi_full_avg10_permyriad;
+	/* replies on the workload socket not sent: a peer's budget spent, or no room */
+	uint64_t workload_replies_dropped;
+	/* datagrams to enrolled workloads dropped because their channel was full */
+	uint64_t workload_channel_dropped;
+	uint32_t identity_pidfd; /* 1: senders identified by SCM_PIDFD; 0: PID+uid+start time */
+	uint32_t reserved2; /* must be 0 */
 };
 
 enum ipc_sort {
@@ -376,6 +384,10 @@ struct ipc_cred {
  */
 int ipc_dgram_listen(const char *path, mode_t mode);
 int ipc_control_listen(const char *path, mode_t mode, int backlog);
+/* The same for name (no '/') in the directory dirfd: bound through the fd, so no
+ * change to any directory above it can redirect the socket. */
+int ipc_dgram_listen_at(int dirfd, const char *name, mode_t mode);
+int ipc_control_listen_at(int dirfd, const char *name, mode_t mode, int backlog);
 
 /*
  * Workload side: an unbound-then-autobound datagram socket, SO_PASSCRED on,
@@ -406,8 +418,46 @@ ssize_t ipc_dgram_recv(int fd, void *buf, size_t buf_size, struct ipc_cred *ret_
 		       void *ret_addr, socklen_t *ret_addrlen);
 
 /* Send buf to addr (NULL = the connected peer) with MSG_DONTWAIT|MSG_NOSIGNAL.
- * Returns 0 or -errno. */
+ * Returns 0 or -errno (-EAGAIN when the kernel has no room: never blocks). */
 int ipc_dgram_send(int fd, const void *buf, size_t len, const void *addr, socklen_t addrlen);
+/* The same, passing pass_fd (SCM_RIGHTS) with the datagram. */
+int ipc_dgram_send_fd(int fd, const void *buf, size_t len, const void *addr, socklen_t addrlen,
+		      int pass_fd);
+
+/* What came with a datagram besides its bytes. */
+struct ipc_recv_meta {
+	struct ipc_cred cred; /* SCM_CREDENTIALS (always present on success) */
+	int pidfd; /* SCM_PIDFD (SO_PASSPIDFD set on the socket), else -1; may name a
+		    * process that has already exited. Owned: ipc_recv_meta_done() */
+	int fd; /* the first SCM_RIGHTS fd when keep_fd, else -1 (all others closed) */
+	uint64_t time_usec; /* SCM_TIMESTAMP (SO_TIMESTAMP set), CLOCK_REALTIME; else 0 */
+	struct sockaddr_un addr; /* the sender's address, for replies */
+	socklen_t addrlen;
+};
+
+/*
+ * Receive one datagram with everything ipc_recv_meta holds. Returns the length
+ * (>= 0) as ipc_dgram_recv() does, and the same errors; on an error nothing is
+ * left open, and ret->addr (and ret->cred, pid 0 if none came) are still filled for
+ * -EMSGSIZE and -ENODATA, so the sender can be answered. On success the caller owns ret->pidfd and ret->fd (close them, or
+ * call ipc_recv_meta_done()).
+ */
+ssize_t ipc_dgram_recv_meta(int fd, void *buf, size_t buf_size, bool keep_fd,
+			    struct ipc_recv_meta *ret);
+/* Close the fds a received datagram brought (safe to call twice). */
+void ipc_recv_meta_done(struct ipc_recv_meta *m);
+
+/* SO_PASSPIDFD (6.5+): every datagram then brings a pidfd of its sender, taken
+ * by the kernel at send time, so the sender's identity is bound to the datagram
+ * itself and a PID reused meanwhile cannot be mistaken for it. -ENOPROTOOPT or
+ * -EINVAL on older kernels. */
+int ipc_socket_pass_pidfd(int fd);
+/* SO_PEERPIDFD (6.5+): a pidfd of a connected peer (as of connect/listen), or -errno. */
+int ipc_peer_pidfd(int fd);
+/* Bytes the kernel holds on fd's behalf not yet read by their receivers (SIOCOUTQ:
+ * for AF_UNIX, what this socket sent and peers have not consumed), and the send
+ * buffer they count against (SO_SNDBUF). */
+int ipc_socket_outq(int fd, size_t *ret_queued, size_t *ret_sndbuf);
 
 /* Peer credentials of a connected control socket (SO_PEERCRED). */
 int ipc_peer_cred(int fd, struct ipc_cred *ret);

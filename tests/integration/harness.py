@@ -38,6 +38,35 @@ def decode(buf):
     return mtype, seq, buf[HDR.size:length]
 
 
+def recv_fd(sock, size=70000):
+    """One datagram and the fd that came with it (SCM_RIGHTS), or None."""
+    data, anc, _flags, _addr = sock.recvmsg(size, 256)  # credentials + fds
+    fd = None
+    for level, kind, payload in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds = struct.unpack("%di" % (len(payload) // 4), payload[:len(payload) // 4 * 4])
+            for extra in fds[1:]:
+                os.close(extra)
+            fd = fds[0]
+    return data, fd
+
+
+def enroll(sock, name=b"pytest", seq=1, pid=None, timeout=5):
+    """ENROLL over sock (connected to memctld.sock); returns (type, seq, body,
+    channel) where channel is the socket ENROLL_ACK passed, or None."""
+    sock.send(encode(IPC_ENROLL, ENROLL.pack(os.getpid() if pid is None else pid, 0, 1 << 20,
+                                             65536, 3, name), seq=seq))
+    sock.settimeout(timeout)
+    data, fd = recv_fd(sock)
+    t, rseq, body = decode(data)
+    ch = None
+    if fd is not None:
+        ch = socket.socket(fileno=fd)
+        ch.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        ch.settimeout(timeout)
+    return t, rseq, body, ch
+
+
 def require_root(testcase):
     if os.geteuid() != 0:
         raise unittest.SkipTest("skip: needs root to load BPF programs")

@@ -15,7 +15,7 @@ import time
 import unittest
 
 from harness import (DaemonTestCase, Daemon, ENROLL, ERROR, HDR, IPC_VERSION, IPC_BYE, IPC_ENROLL, IPC_ENROLL_ACK,
-                     IPC_ERROR, IPC_STATS, MEMCTL, MEMCTLD, decode, encode, main,
+                     IPC_ERROR, IPC_STATS, MEMCTL, MEMCTLD, decode, encode, enroll, main,
                      require_root, wait_until)
 
 
@@ -96,20 +96,25 @@ class DaemonTest(DaemonTestCase):
         self.assertEqual((t, seq), (IPC_ERROR, 7))
         self.assertEqual(ERROR.unpack(body)[0], -errno.EPERM)
 
-        s.send(encode(IPC_ENROLL, ENROLL.pack(os.getpid(), 0, 1 << 20, 65536, 3, b"pytest"), seq=8))
-        t, seq, body = decode(s.recv(4096))
+        t, seq, body, ch = enroll(s, seq=8)
         self.assertEqual((t, seq), (IPC_ENROLL_ACK, 8))
+        self.assertIsNotNone(ch, "ENROLL_ACK carries the enrollment's channel")
+        self.addCleanup(ch.close)
         enrollment_id, interval_ms, flags = struct.unpack("=QII", body)
         self.assertGreater(enrollment_id, 0)
         self.assertEqual(interval_ms, 1000)
         self.assertEqual(d.status()["enrolled"], 1)
+        # after the ACK, STATS and BYE belong on the channel, not the shared socket
         s.send(encode(IPC_STATS, b"\0" * 144, seq=9))
-        s.send(encode(IPC_BYE, struct.pack("=II", 0, 0), seq=10))
+        t, seq, body = decode(s.recv(4096))
+        self.assertEqual((t, seq, ERROR.unpack(body)[0]), (IPC_ERROR, 9, -errno.EBADRQC))
+        ch.send(encode(IPC_STATS, b"\0" * 144, seq=10))
+        ch.send(encode(IPC_BYE, struct.pack("=II", 0, 0), seq=11))
         self.assertTrue(wait_until(lambda: d.status()["enrolled"] == 0))
         kinds = [e["kind"] for e in d.ctl_json("events")]
         self.assertIn("enrolled", kinds)
         self.assertIn("unenrolled", kinds)
-        self.assertEqual(d.status()["datagrams_rejected"], 1)
+        self.assertEqual(d.status()["datagrams_rejected"], 2)
 
     def test_cli_enroll_owner_check_and_pidfd_exit(self):
         d = self.start()

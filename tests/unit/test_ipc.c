@@ -3,6 +3,7 @@
  * and over real AF_UNIX sockets in a private temporary directory. */
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -26,6 +28,7 @@
 #include <cmocka.h>
 
 #include "common/macro.h"
+#include "common/pidfd-util.h"
 #include "ipc/ipc.h"
 
 #define HDR sizeof(struct ipc_header)
@@ -528,7 +531,7 @@ static void test_ipc_body_size_known(void **state)
 	/* the documented wire sizes (docs/protocol.md) */
 	assert_int_equal(ipc_body_size(IPC_ENROLL), 56);
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
-	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 432);
+	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 456);
 	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 648);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 112);
 	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
@@ -1136,6 +1139,9 @@ static const struct range_row range_rows[] = {
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, psi_some_avg10_permyriad, 10001),
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, psi_full_avg10_permyriad, 10001),
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, reserved, 1),
+	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, identity_pidfd, 2),
+	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, reserved2, 1),
+	OK(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, identity_pidfd, 1),
 	OK(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, dry_run, 0),
 	BAD(IPC_CTL_LIST, struct ipc_ctl_list, sort, IPC_SORT_FAULTS + 1),
 	BAD(IPC_CTL_LIST, struct ipc_ctl_list, sort, UINT32_MAX),
@@ -1409,18 +1415,29 @@ static void test_ipc_error_fill_code(void **state)
 /* ---- sockets ---- */
 
 /*
- * Interposes libc's chmod() for this binary: records the socket file's mode at
- * the moment ipc/ calls it, i.e. right after bind(), so a test can see the
- * window between bind() and chmod() never opens the file beyond the mode asked.
+ * Interposes libc's fchmodat() for this binary: records the socket file's mode at
+ * the moment ipc/ calls it, i.e. right after bind(), so a test can see the window
+ * between bind() and the chmod never opens the file beyond the mode asked; and,
+ * when swap_to is set, replaces the socket file with a symlink to swap_to first,
+ * as an attacker racing the daemon would, before calling the real fchmodat.
  */
 static mode_t mode_at_chmod;
+static const char *swap_to;
 
-int chmod(const char *path, mode_t mode)
+int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
+	static int (*real)(int, const char *, mode_t, int);
 	struct stat st;
 
-	mode_at_chmod = lstat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
-	return (int)syscall(SYS_fchmodat, AT_FDCWD, path, mode, 0);
+	if (!real)
+		real = (int (*)(int, const char *, mode_t, int))dlsym(RTLD_NEXT, "fchmodat");
+	mode_at_chmod = fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mode & 07777 :
+									      (mode_t)-1;
+	if (swap_to) {
+		assert_int_equal(unlinkat(dirfd, path, 0), 0);
+		assert_int_equal(symlinkat(swap_to, dirfd, path), 0);
+	}
+	return real(dirfd, path, mode, flags);
 }
 
 struct fixture {
@@ -1805,6 +1822,165 @@ static void test_ipc_dgram_recv_closes_passed_fds(void **state)
 	assert_int_equal(ipc_dgram_recv(srv, buf, sizeof(buf), &cred, NULL, NULL), 4);
 	assert_int_equal(cred.pid, getpid());
 	assert_int_equal(fds_open(), before);
+}
+
+/* A symlink swapped in for the socket between bind() and the chmod: the chmod must
+ * not follow it (issue 9: a root 0600 file was made 0666 that way). */
+static void test_ipc_dgram_listen_chmod_never_follows(void **state)
+{
+	struct fixture *f = *state;
+	char secret[160];
+	struct stat st;
+	int fd;
+
+	snprintf(secret, sizeof(secret), "%s/secret", f->dir);
+	fd = open(secret, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(secret, 0600), 0);
+	swap_to = secret;
+	fd = ipc_dgram_listen(f->dgram, 0666);
+	swap_to = NULL;
+	assert_true(fd < 0); /* refused: the name is no longer our socket */
+	assert_int_equal(stat(secret, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* and the planted name is gone, not left pointing anywhere */
+	assert_int_equal(lstat(f->dgram, &st), -1);
+}
+
+/* Binding through a directory fd: renaming the directory (or swapping a symlink in
+ * for it) after it was opened cannot move where the socket is made. */
+static void test_ipc_listen_at_binds_through_the_fd(void **state)
+{
+	struct fixture *f = *state;
+	char sub[160], moved[160], path[200];
+	_cleanup_close_ int dir = -1, fd = -1, fd2 = -1;
+	struct stat st;
+
+	snprintf(sub, sizeof(sub), "%s/sub", f->dir);
+	snprintf(moved, sizeof(moved), "%s/moved", f->dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	dir = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dir >= 0);
+	assert_int_equal(rename(sub, moved), 0);
+	assert_int_equal(mkdir(sub, 0755), 0); /* a decoy where the path pointed */
+	fd = ipc_dgram_listen_at(dir, IPC_DGRAM_SOCKET_NAME, 0666);
+	assert_true(fd >= 0);
+	fd2 = ipc_control_listen_at(dir, IPC_CONTROL_SOCKET_NAME, 0600, 4);
+	assert_true(fd2 >= 0);
+	snprintf(path, sizeof(path), "%s/%s", moved, IPC_DGRAM_SOCKET_NAME);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0666);
+	snprintf(path, sizeof(path), "%s/%s", sub, IPC_DGRAM_SOCKET_NAME);
+	assert_int_equal(lstat(path, &st), -1);
+	/* a live socket under the name is not stolen */
+	assert_int_equal(ipc_dgram_listen_at(dir, IPC_DGRAM_SOCKET_NAME, 0666), -EADDRINUSE);
+	assert_int_equal(ipc_dgram_listen_at(dir, "a/b", 0666), -EINVAL);
+	assert_int_equal(ipc_dgram_listen_at(dir, "", 0666), -EINVAL);
+	assert_int_equal(ipc_control_listen_at(dir, "x", 0666, 0), -EINVAL);
+	snprintf(path, sizeof(path), "%s/%s", moved, IPC_DGRAM_SOCKET_NAME);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", moved, IPC_CONTROL_SOCKET_NAME);
+	unlink(path);
+	rmdir(moved);
+	rmdir(sub);
+}
+
+/* SCM_PIDFD names the sender as it was when it sent: the pidfd of a sender that has
+ * exited and been reaped since is dead, whatever now holds its PID. */
+static void test_ipc_dgram_recv_meta_pidfd(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_close_ int srv = ipc_dgram_listen(f->dgram, 0666);
+	struct ipc_recv_meta m;
+	uint8_t buf[16];
+	pid_t child;
+	int status;
+
+	assert_true(srv >= 0);
+	assert_int_equal(ipc_socket_pass_pidfd(srv), 0);
+	{
+		_cleanup_close_ int cli = ipc_dgram_connect(f->dgram);
+
+		assert_int_equal(ipc_dgram_send(cli, "me", 2, NULL, 0), 0);
+	}
+	assert_int_equal(ipc_dgram_recv_meta(srv, buf, sizeof(buf), false, &m), 2);
+	assert_true(m.pidfd >= 0);
+	assert_int_equal(m.cred.pid, getpid());
+	assert_int_equal(pidfd_check_alive(m.pidfd), 0);
+	assert_true(m.addrlen > sizeof(sa_family_t));
+	ipc_recv_meta_done(&m);
+	assert_int_equal(m.pidfd, -1);
+
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int c = ipc_dgram_connect(f->dgram);
+
+		_exit(c >= 0 && ipc_dgram_send(c, "ghost", 5, NULL, 0) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(status, 0);
+	assert_int_equal(ipc_dgram_recv_meta(srv, buf, sizeof(buf), false, &m), 5);
+	assert_int_equal(m.cred.pid, child);
+	assert_true(m.pidfd >= 0);
+	assert_int_equal(pidfd_check_alive(m.pidfd), -ESRCH);
+	ipc_recv_meta_done(&m);
+}
+
+/* An fd passed with ipc_dgram_send_fd arrives with keep_fd and is closed without. */
+static void test_ipc_dgram_send_fd_roundtrip(void **state)
+{
+	int sv[2], pass[2], one = 1;
+	struct ipc_recv_meta m;
+	unsigned before;
+	uint8_t buf[8];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	assert_int_equal(pipe2(pass, O_CLOEXEC), 0);
+	assert_int_equal(ipc_dgram_send_fd(sv[0], "fd", 2, NULL, 0, pass[1]), 0);
+	assert_int_equal(ipc_dgram_recv_meta(sv[1], buf, sizeof(buf), true, &m), 2);
+	assert_true(m.fd >= 0);
+	assert_int_equal(write(m.fd, "z", 1), 1); /* the same pipe */
+	assert_int_equal(read(pass[0], buf, 1), 1);
+	assert_int_equal(buf[0], 'z');
+	ipc_recv_meta_done(&m);
+
+	before = fds_open();
+	assert_int_equal(ipc_dgram_send_fd(sv[0], "fd", 2, NULL, 0, pass[1]), 0);
+	assert_int_equal(ipc_dgram_recv_meta(sv[1], buf, sizeof(buf), false, &m), 2);
+	assert_int_equal(m.fd, -1);
+	assert_int_equal(fds_open(), before);
+	assert_int_equal(ipc_dgram_send_fd(sv[0], "fd", 2, NULL, 0, -1), -EINVAL);
+	close(pass[0]);
+	close(pass[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* SIOCOUTQ counts what a socket sent and its peer has not read yet. */
+static void test_ipc_socket_outq_counts_unread(void **state)
+{
+	size_t q0, q1, q2, sndbuf;
+	int sv[2];
+	uint8_t buf[256];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(ipc_socket_outq(sv[0], &q0, &sndbuf), 0);
+	assert_true(sndbuf > 0);
+	memset(buf, 'x', sizeof(buf));
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(send(sv[0], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(ipc_socket_outq(sv[0], &q1, &sndbuf), 0);
+	assert_true(q1 >= q0 + 10 * sizeof(buf));
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(recv(sv[1], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(ipc_socket_outq(sv[0], &q2, &sndbuf), 0);
+	assert_int_equal(q2, q0);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 static void test_ipc_socket_set_timeouts_values(void **state)
@@ -2221,6 +2397,11 @@ int main(void)
 		SOCKET_TEST(test_ipc_dgram_recv_truncated),
 		cmocka_unit_test(test_ipc_dgram_recv_no_credentials),
 		SOCKET_TEST(test_ipc_dgram_recv_closes_passed_fds),
+		SOCKET_TEST(test_ipc_dgram_listen_chmod_never_follows),
+		SOCKET_TEST(test_ipc_listen_at_binds_through_the_fd),
+		SOCKET_TEST(test_ipc_dgram_recv_meta_pidfd),
+		cmocka_unit_test(test_ipc_dgram_send_fd_roundtrip),
+		cmocka_unit_test(test_ipc_socket_outq_counts_unread),
 		cmocka_unit_test(test_ipc_socket_set_timeouts_values),
 		cmocka_unit_test(test_ipc_peer_cred_socketpair),
 		SOCKET_TEST(test_ipc_control_listen_mode),
