@@ -183,6 +183,7 @@ struct store {
 	uint32_t n_segs, n_alloc;
 	struct store_seg *head;
 	uint64_t live_bytes;
+	uint64_t resident_bytes; /* sum of segments' used, page-rounded (seg_set_used()) */
 	uint64_t compactions;
 	uint64_t moved_bytes;
 	uint32_t empty_segs; /* segments with live == 0 besides the head */
@@ -253,6 +254,29 @@ struct arena_region {
 	struct arena_region *prev, *next;
 };
 
+/*
+ * Current-state counters, kept as chunks change state (chunk_update()) so that
+ * arena_stats_get() needs no scan. Sharded by thread: a readback in one thread and a
+ * compression in another would otherwise bounce one cache line per transition.
+ * A shard's values may go negative (a chunk can enter a state in one thread's shard
+ * and leave it in another's); only the sum over shards means something.
+ */
+enum {
+	SC_ZERO = CHUNK_ZERO, /* chunks per state: indexes 0..2 are enum chunk_state */
+	SC_RAW = CHUNK_RAW,
+	SC_COMPRESSED = CHUNK_COMPRESSED,
+	SC_REJECTED, /* RAW with CF_REJECTED */
+	SC_ADMITTED_ZERO, /* ZERO with CF_ADMITTED_ZERO */
+	SC_PAYLOAD_BYTES, /* obj_size of COMPRESSED chunks */
+	SC_CODEC, /* COMPRESSED chunks per codec: _ARENA_CODEC_MAX entries */
+	_SC_MAX = SC_CODEC + _ARENA_CODEC_MAX,
+};
+#define STATE_SHARDS 4
+
+struct state_shard {
+	_Atomic int64_t v[_SC_MAX];
+} __attribute__((aligned(64)));
+
 struct arena_counters {
 	_Atomic uint64_t compress_attempts, compress_admitted, compress_rejected;
 	_Atomic uint64_t compress_store_full;
@@ -294,6 +318,10 @@ struct arena {
 	uint32_t cpu_every; /* measure thread CPU time on 1 codec call in this many */
 
 	struct arena_counters cnt;
+	struct state_shard state[STATE_SHARDS];
+	/* region totals, written under regions_lock (write), read without it */
+	_Atomic uint64_t logical_bytes, chunks_total;
+	_Atomic uint32_t n_regions_now;
 
 	/* readback through a userfaultfd (uffd.c); uffd < 0 when not in use */
 	int uffd, uffd_stop; /* the userfaultfd; an eventfd that stops the handler */
@@ -322,6 +350,11 @@ static inline void cnt_add(_Atomic uint64_t *c, uint64_t v)
 {
 	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
 }
+
+/* Move a chunk (caller holds its lock) to state and flags, keeping the state
+ * counters in step. Entering or leaving COMPRESSED, c->obj_size and c->cand must
+ * describe the stored object (set before entering, cleared only after leaving). */
+void chunk_update(struct arena *a, struct chunk *c, uint8_t state, uint8_t flags);
 
 /* Count an access to a chunk (caller holds its lock). */
 void chunk_touch(struct arena *a, struct chunk *c);
@@ -381,7 +414,8 @@ int arena_compress_pass(struct arena *a, uint64_t target_bytes, enum arena_hotne
 
 /* ---- stats for the daemon protocol ---- */
 
-/* Convert to the wire struct (ipc/ipc.h). Never fails. */
+/* Convert to the wire struct (ipc/ipc.h). Never fails. hot/warm/cold_bytes and
+ * compressible_cold_bytes are set only in an arena_stats_scan() snapshot. */
 void arena_stats_to_ipc(const struct arena_stats *s, struct ipc_arena_stats *ret);
 
 /* ---- test hooks ---- */

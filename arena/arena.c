@@ -22,6 +22,24 @@
 #define REPROBE_INTERVAL_MAX 64 /* a predicted rejection is tried at least this often */
 #define PAGE_BYTES 4096U
 
+/* the thread's shard of the state counters */
+static __thread uint32_t state_shard_idx = UINT32_MAX;
+static _Atomic uint32_t state_shard_next;
+
+static inline struct state_shard *state_shard(struct arena *a)
+{
+	if (_unlikely_(state_shard_idx == UINT32_MAX))
+		state_shard_idx =
+			atomic_fetch_add_explicit(&state_shard_next, 1, memory_order_relaxed) %
+			STATE_SHARDS;
+	return &a->state[state_shard_idx];
+}
+
+static inline void sc_add(struct state_shard *sh, unsigned k, int64_t d)
+{
+	atomic_fetch_add_explicit(&sh->v[k], d, memory_order_relaxed);
+}
+
 unsigned arena_version_number(void)
 {
 	return ARENA_VERSION_NUMBER;
@@ -291,6 +309,10 @@ int arena_region_alloc(struct arena *a, size_t size_bytes, uint32_t flags,
 		a->regions->prev = r;
 	a->regions = r;
 	a->n_regions++;
+	atomic_store_explicit(&a->n_regions_now, a->n_regions, memory_order_relaxed);
+	atomic_fetch_add_explicit(&a->logical_bytes, r->size, memory_order_relaxed);
+	atomic_fetch_add_explicit(&a->chunks_total, r->n_chunks, memory_order_relaxed);
+	sc_add(state_shard(a), SC_ZERO, r->n_chunks);
 	pthread_rwlock_unlock(&a->regions_lock);
 
 	*ret_region = TAKE_PTR(r);
@@ -305,11 +327,12 @@ static void region_destroy(struct arena_region *r)
 		struct chunk *c = &r->chunks[i];
 
 		chunk_lock(c);
-		if (c->state == CHUNK_COMPRESSED)
+		chunk_update(a, c, CHUNK_ZERO, 0);
+		if (c->obj)
 			store_free(&a->store, c);
-		c->state = CHUNK_ZERO;
 		chunk_unlock(c);
 	}
+	sc_add(state_shard(a), SC_ZERO, -(int64_t)r->n_chunks);
 	munmap(r->base, r->size);
 	free(r->chunks);
 	free(r);
@@ -332,6 +355,9 @@ struct arena_region *arena_region_free(struct arena_region *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	a->n_regions--;
+	atomic_store_explicit(&a->n_regions_now, a->n_regions, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&a->logical_bytes, r->size, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&a->chunks_total, r->n_chunks, memory_order_relaxed);
 	arena_prefetch_queue_purge(a, r);
 	pthread_rwlock_unlock(&a->regions_lock);
 	region_destroy(r);
@@ -347,6 +373,11 @@ size_t arena_region_size(const struct arena_region *r)
 struct arena *arena_region_arena(const struct arena_region *r)
 {
 	return r->arena;
+}
+
+void *arena_region_base(const struct arena_region *r)
+{
+	return r->base;
 }
 
 static int range_check(const struct arena_region *r, size_t offset, size_t length)
@@ -413,6 +444,33 @@ void chunk_touch(struct arena *a, struct chunk *c)
 	if (heat < CHUNK_HEAT_MAX)
 		heat++;
 	CHUNK_SET(c, heat, heat);
+}
+
+void chunk_update(struct arena *a, struct chunk *c, uint8_t state, uint8_t flags)
+{
+	struct state_shard *sh = state_shard(a);
+	uint8_t os = c->state, of = c->flags;
+
+	if (os != state) {
+		sc_add(sh, os, -1);
+		sc_add(sh, state, 1);
+		if (os == CHUNK_COMPRESSED || state == CHUNK_COMPRESSED) {
+			int64_t d = state == CHUNK_COMPRESSED ? 1 : -1;
+
+			sc_add(sh, SC_PAYLOAD_BYTES, d * (int64_t)c->obj_size);
+			if (c->cand < a->model.n_cand)
+				sc_add(sh, SC_CODEC + a->model.cand[c->cand].codec, d);
+		}
+	}
+	if ((os == CHUNK_RAW && (of & CF_REJECTED)) !=
+	    (state == CHUNK_RAW && (flags & CF_REJECTED)))
+		sc_add(sh, SC_REJECTED, state == CHUNK_RAW && (flags & CF_REJECTED) ? 1 : -1);
+	if ((os == CHUNK_ZERO && (of & CF_ADMITTED_ZERO)) !=
+	    (state == CHUNK_ZERO && (flags & CF_ADMITTED_ZERO)))
+		sc_add(sh, SC_ADMITTED_ZERO,
+		       state == CHUNK_ZERO && (flags & CF_ADMITTED_ZERO) ? 1 : -1);
+	CHUNK_SET(c, flags, flags);
+	CHUNK_SET(c, state, state);
 }
 
 int arena_region_hotness(const struct arena_region *r, size_t offset, enum arena_hotness *ret)
@@ -540,8 +598,8 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 		pthread_mutex_unlock(&a->model_lock);
 	}
 
+	chunk_update(a, c, CHUNK_RAW, c->flags);
 	store_free(&a->store, c);
-	CHUNK_SET(c, state, CHUNK_RAW);
 
 	comp_hot = (c->flags & CF_COMP_HOT_MASK) >> CF_COMP_HOT_SHIFT;
 	if (demand) {
@@ -568,8 +626,7 @@ int chunk_unzero_locked(struct arena *a, struct arena_region *r, uint32_t idx, b
 		cnt_add(&a->cnt.errors_nomem, 1);
 		return -ENOMEM;
 	}
-	CHUNK_SET(c, state, CHUNK_RAW);
-	CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
+	chunk_update(a, c, CHUNK_RAW, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
 	cnt_add(&a->cnt.zero_fills, 1);
 	return 0;
 }
@@ -892,8 +949,8 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	if (all_zero(src, n)) {
 		cnt_add(&a->cnt.compress_attempts, 1);
 		cnt_add(&a->cnt.compress_admitted, 1);
-		CHUNK_SET(c, state, CHUNK_ZERO);
-		CHUNK_SET(c, flags, (uint8_t)((c->flags & ~CF_REJECTED) | CF_ADMITTED_ZERO));
+		chunk_update(a, c, CHUNK_ZERO,
+			     (uint8_t)((c->flags & ~CF_REJECTED) | CF_ADMITTED_ZERO));
 		*freed = n;
 		return COMPRESS_STORED;
 	}
@@ -976,10 +1033,9 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	c->cand = (uint8_t)d.candidate;
 	c->cls = (uint8_t)cls;
 	c->readbacks /= 2;
-	CHUNK_SET(c, flags,
-		  (uint8_t)((c->flags & ~(CF_REJECTED | CF_ADMITTED_ZERO | CF_COMP_HOT_MASK)) |
-			    ((unsigned)hot << CF_COMP_HOT_SHIFT)));
-	CHUNK_SET(c, state, CHUNK_COMPRESSED);
+	chunk_update(a, c, CHUNK_COMPRESSED,
+		     (uint8_t)((c->flags & ~(CF_REJECTED | CF_ADMITTED_ZERO | CF_COMP_HOT_MASK)) |
+			       ((unsigned)hot << CF_COMP_HOT_SHIFT)));
 
 	cnt_add(&a->cnt.compress_admitted, 1);
 	cnt_add(&a->cnt.comp_at[hot], 1);
@@ -989,7 +1045,7 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	return COMPRESS_STORED;
 
 reject:
-	CHUNK_SET(c, flags, (uint8_t)(c->flags | CF_REJECTED));
+	chunk_update(a, c, c->state, (uint8_t)(c->flags | CF_REJECTED));
 	cnt_add(&a->cnt.compress_rejected, 1);
 	return COMPRESS_REJECTED;
 }
@@ -1280,8 +1336,14 @@ static void unpin_chunks(struct arena_region *r, uint32_t first, uint32_t last)
 
 int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t flags, void **ret_ptr)
 {
+	return arena_pin_ex(r, offset, length, flags, ret_ptr, NULL);
+}
+
+int arena_pin_ex(struct arena_region *r, size_t offset, size_t length, uint32_t flags,
+		 void **ret_ptr, uint32_t *ret_what)
+{
 	struct arena *a;
-	uint32_t first, last;
+	uint32_t first, last, what = 0;
 	int ret;
 
 	ret = chunk_range(r, offset, length, &first, &last);
@@ -1301,8 +1363,10 @@ int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t fla
 		} else if (c->state == CHUNK_COMPRESSED) {
 			ret = chunk_decompress_locked(a, r, i, true);
 			demand = ret == 0;
+			what |= ARENA_PINNED_DECOMPRESSED;
 		} else if (c->state == CHUNK_ZERO) {
 			ret = chunk_unzero_locked(a, r, i, flags & ARENA_PIN_WRITE);
+			what |= ARENA_PINNED_ZERO_FILLED;
 		}
 		if (ret < 0) {
 			chunk_unlock(c);
@@ -1310,8 +1374,8 @@ int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t fla
 				unpin_chunks(r, first, i - 1);
 			return ret;
 		}
-		if (flags & ARENA_PIN_WRITE)
-			CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_REJECTED));
+		if ((flags & ARENA_PIN_WRITE) && (c->flags & CF_REJECTED))
+			chunk_update(a, c, c->state, (uint8_t)(c->flags & ~CF_REJECTED));
 		CHUNK_SET(c, pins, (uint16_t)(c->pins + 1));
 		chunk_touch(a, c);
 		chunk_unlock(c);
@@ -1324,6 +1388,8 @@ int arena_pin(struct arena_region *r, size_t offset, size_t length, uint32_t fla
 					arena_prefetch_queue_push(a, r, i + k);
 	}
 	*ret_ptr = r->base + offset;
+	if (ret_what)
+		*ret_what = what;
 	return 0;
 }
 
@@ -1431,12 +1497,11 @@ int arena_region_discard(struct arena_region *r, size_t offset, size_t length)
 			chunk_unlock(c);
 			return -EBUSY;
 		}
-		if (c->state == CHUNK_COMPRESSED)
-			store_free(&a->store, c);
 		if (c->state != CHUNK_ZERO)
 			(void)madvise(chunk_ptr(a, r, i), chunk, MADV_DONTNEED);
-		CHUNK_SET(c, state, CHUNK_ZERO);
-		CHUNK_SET(c, flags, (uint8_t)(c->flags & CF_WORKING_SET));
+		chunk_update(a, c, CHUNK_ZERO, (uint8_t)(c->flags & CF_WORKING_SET));
+		if (c->obj)
+			store_free(&a->store, c);
 		chunk_unlock(c);
 	}
 	return 0;

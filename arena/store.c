@@ -26,10 +26,24 @@ int store_init(struct store *s, uint64_t seg_bytes, uint64_t cap_bytes)
 	return r > 0 ? -r : 0;
 }
 
+static uint64_t page_round(uint64_t n)
+{
+	return (n + PAGE_BYTES - 1) & ~(uint64_t)(PAGE_BYTES - 1);
+}
+
+/* Every change of a segment's written size goes through here, so that the store's
+ * resident size (each segment's written part, page-rounded) is kept, not summed. */
+static void seg_set_used(struct store *s, struct store_seg *seg, uint32_t used)
+{
+	s->resident_bytes += page_round(used) - page_round(seg->used);
+	seg->used = used;
+}
+
 static void seg_unmap(struct store *s, struct store_seg *seg)
 {
 	uint32_t idx = seg->index;
 
+	seg_set_used(s, seg, 0);
 	/* swap-remove from the table */
 	s->segs[idx] = s->segs[--s->n_segs];
 	s->segs[idx]->index = idx;
@@ -87,8 +101,8 @@ static int seg_new(struct store *s, bool reserve)
 	*seg = (struct store_seg){
 		.magic = STORE_SEG_MAGIC,
 		.index = s->n_segs,
-		.used = STORE_SEG_HDR,
 	};
+	seg_set_used(s, seg, STORE_SEG_HDR);
 	s->segs[s->n_segs++] = seg;
 	s->head = seg;
 	return 0;
@@ -116,7 +130,7 @@ static int alloc_locked(struct store *s, struct chunk *owner, uint32_t payload, 
 				}
 		if (reuse) {
 			s->empty_segs--;
-			reuse->used = STORE_SEG_HDR;
+			seg_set_used(s, reuse, STORE_SEG_HDR);
 			/* the old head keeps its objects; if it was empty it counts as such */
 			if (s->head && s->head->live == 0)
 				s->empty_segs++;
@@ -133,7 +147,7 @@ static int alloc_locked(struct store *s, struct chunk *owner, uint32_t payload, 
 	}
 	o = (uint8_t *)s->head + s->head->used;
 	store_obj_set_word(o, (uintptr_t)owner);
-	s->head->used += bytes;
+	seg_set_used(s, s->head, s->head->used + bytes);
 	s->head->live += bytes;
 	s->live_bytes += bytes;
 	*ret_obj = o;
@@ -142,11 +156,7 @@ static int alloc_locked(struct store *s, struct chunk *owner, uint32_t payload, 
 
 static uint64_t resident_locked(const struct store *s)
 {
-	uint64_t res = 0;
-
-	for (uint32_t i = 0; i < s->n_segs; i++)
-		res += ((uint64_t)s->segs[i]->used + PAGE_BYTES - 1) & ~(uint64_t)(PAGE_BYTES - 1);
-	return res;
+	return s->resident_bytes;
 }
 
 /* Objects moved per store-lock hold: a pin freeing its object never waits for more

@@ -209,13 +209,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r < 0)
 				die("arena_decompress_bytes", r);
 			break;
-		case 10: { /* stats */
-			struct arena_stats st;
+		case 10: { /* stats: the kept counters against the walk */
+			struct arena_stats st, w;
 			char json[4096];
 
-			if (arena_stats_get(a, &st) < 0 ||
+			if (arena_stats_get(a, &st) < 0 || arena_stats_scan(a, &w) < 0 ||
 			    arena_stats_to_json(&st, json, sizeof(json)) < 0)
 				die("stats", -1);
+			if (st.chunks_raw != w.chunks_raw || st.chunks_zero != w.chunks_zero ||
+			    st.chunks_rejected != w.chunks_rejected ||
+			    st.compressed_logical_bytes != w.compressed_logical_bytes ||
+			    st.compressed_payload_bytes != w.compressed_payload_bytes ||
+			    st.logical_bytes != w.logical_bytes ||
+			    st.chunks_total != w.chunks_total ||
+			    memcmp(st.chunks_by_codec, w.chunks_by_codec,
+				   sizeof(st.chunks_by_codec)) ||
+			    st.ratio_admitted_post_comp != w.ratio_admitted_post_comp)
+				die("arena_stats_get() differs from arena_stats_scan()", 0);
 			if (st.errors_checksum || st.errors_nomem)
 				die("error counters", (int)st.errors_checksum);
 			if (st.raw_bytes + st.zero_bytes + st.compressed_logical_bytes !=

@@ -154,7 +154,51 @@ static void region_check(struct arena_region *r, const uint8_t *expect, size_t n
 	region_check_at(r, 0, expect, n, step);
 }
 
+/* The O(1) snapshot (kept counters) against the walk over every chunk: every figure
+ * both give must agree while nothing else runs. */
+static void stats_agree(const struct arena_stats *g, const struct arena_stats *w)
+{
+	assert_int_equal(g->scanned, 0);
+	assert_int_equal(w->scanned, 1);
+	assert_int_equal(g->regions, w->regions);
+	assert_int_equal(g->logical_bytes, w->logical_bytes);
+	assert_int_equal(g->chunks_total, w->chunks_total);
+	assert_int_equal(g->chunks_raw, w->chunks_raw);
+	assert_int_equal(g->chunks_zero, w->chunks_zero);
+	assert_int_equal(g->chunks_rejected, w->chunks_rejected);
+	assert_int_equal(g->raw_bytes, w->raw_bytes);
+	assert_int_equal(g->zero_bytes, w->zero_bytes);
+	assert_int_equal(g->rejected_bytes, w->rejected_bytes);
+	assert_int_equal(g->compressed_logical_bytes, w->compressed_logical_bytes);
+	assert_int_equal(g->compressed_payload_bytes, w->compressed_payload_bytes);
+	for (unsigned c = 0; c < _ARENA_CODEC_MAX; c++)
+		assert_int_equal(g->chunks_by_codec[c], w->chunks_by_codec[c]);
+	assert_int_equal(g->resident_bytes, w->resident_bytes);
+	assert_int_equal(g->store_live_bytes, w->store_live_bytes);
+	assert_true(g->ratio_e2e_post_comp == w->ratio_e2e_post_comp);
+	assert_true(g->ratio_admitted_post_comp == w->ratio_admitted_post_comp);
+	assert_true(g->ratio_codec_post_comp == w->ratio_codec_post_comp);
+	assert_true(g->admit_rate_post_comp == w->admit_rate_post_comp);
+	assert_int_equal(g->chunks_pinned, 0);
+	assert_int_equal(g->compressible_cold_bytes, 0);
+	for (unsigned h = 0; h < _ARENA_HOTNESS_MAX; h++)
+		assert_int_equal(g->hotness_bytes[h], 0);
+}
+
+/* Every figure (the walk), checked against the O(1) snapshot: only where no other
+ * thread works on the arena */
 static struct arena_stats stats(struct arena *a)
+{
+	struct arena_stats g, w;
+
+	assert_int_equal(arena_stats_get(a, &g), 0);
+	assert_int_equal(arena_stats_scan(a, &w), 0);
+	stats_agree(&g, &w);
+	return w;
+}
+
+/* The O(1) snapshot alone, while other threads work */
+static struct arena_stats stats_now(struct arena *a)
 {
 	struct arena_stats s;
 
@@ -1258,7 +1302,7 @@ static void test_arena_pin_concurrent_4_threads(void **state)
 static bool wait_until(struct arena *a, bool (*cond)(const struct arena_stats *), int ms)
 {
 	for (int waited = 0; waited < ms; waited += 10) {
-		struct arena_stats s = stats(a);
+		struct arena_stats s = stats_now(a);
 
 		if (cond(&s))
 			return true;
@@ -1366,6 +1410,124 @@ static void test_arena_stats_to_json_and_ipc(void **state)
 	free(data);
 }
 
+/* arena_stats_get() keeps its figures as chunks change state; a random walk through
+ * every transition (compress to each codec and to zero, rejection, demand readback,
+ * prefetch, relax, write pins clearing a rejection, discard, regions coming and going)
+ * must leave it equal to the walk over every chunk after each step. */
+static void test_arena_stats_get_matches_scan(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_ALL, 0);
+	struct arena_region *r[3] = {};
+	const size_t n = 64 * 4096;
+	uint8_t *data = malloc(n), *got = malloc(n);
+	uint64_t seed = 0x5eed;
+
+	assert_non_null(data);
+	assert_non_null(got);
+	fill(data, n, DATA_MIXED, 91);
+	for (int step = 0; step < 400; step++) {
+		unsigned k = (unsigned)(rng_next(&seed) % 3), op = (unsigned)(rng_next(&seed) % 9);
+		size_t off = (rng_next(&seed) % 64) * 4096, len = (1 + rng_next(&seed) % 8) * 4096;
+
+		if (!r[k]) {
+			assert_int_equal(arena_region_alloc(a, n, 0, &r[k]), 0);
+			region_put(r[k], 0, data, n);
+		}
+		len = MIN(len, n - off);
+		switch (op) {
+		case 0:
+			age(a, 6);
+			assert_true(arena_compress_bytes(a, 0, ARENA_COLD, NULL, NULL) >= 0);
+			break;
+		case 1:
+			assert_true(arena_region_compress(r[k], off, len, NULL, NULL) >= 0);
+			break;
+		case 2:
+			assert_int_equal(arena_read(r[k], off, got, len), 0);
+			assert_memory_equal(got, data + off, len);
+			break;
+		case 3:
+			assert_int_equal(arena_write(r[k], off, data + off, len), 0);
+			break;
+		case 4:
+			assert_int_equal(arena_prefetch(r[k], off, len), 0);
+			break;
+		case 5:
+			assert_int_equal(arena_decompress_bytes(a, 16 * 4096, ARENA_COLD, NULL), 0);
+			break;
+		case 6:
+			assert_int_equal(arena_region_discard(r[k], off, len), 0);
+			memset(got, 0, len);
+			assert_int_equal(arena_write(r[k], off, data + off, len), 0);
+			break;
+		case 7: {
+			struct arena_compress_opts o;
+
+			arena_compress_opts_init(&o);
+			o.codecs = ARENA_CODECS_ZSTD;
+			age(a, 6);
+			assert_true(arena_region_compress(r[k], 0, n, &o, NULL) >= 0);
+			break;
+		}
+		default:
+			r[k] = arena_region_free(r[k]);
+			break;
+		}
+		(void)stats(a);
+	}
+	for (unsigned k = 0; k < 3; k++)
+		if (r[k]) {
+			region_check(r[k], data, n, 4096);
+			arena_region_free(r[k]);
+		}
+	assert_int_equal(stats(a).chunks_total, 0);
+	assert_int_equal(stats(a).compressed_payload_bytes, 0);
+	arena_free(a);
+	free(data);
+	free(got);
+}
+
+/* arena_pin_ex() says whether it decompressed; arena_region_base() is the address of
+ * byte 0 that pins hand out */
+static void test_arena_pin_ex_reports_decompression(void **state)
+{
+	struct arena *a = arena_make(4096, ARENA_CODECS_ALL, 0);
+	const size_t n = 8 * 4096;
+	uint8_t *data = malloc(n), *p;
+	struct arena_region *r;
+	uint32_t what = 99;
+
+	assert_non_null(data);
+	fill(data, n, DATA_TEXT, 93);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	assert_int_equal(arena_pin_ex(r, 4096, 10, ARENA_PIN_READ, (void **)&p, &what), 0);
+	assert_int_equal(what, ARENA_PINNED_ZERO_FILLED);
+	assert_ptr_equal(p, (uint8_t *)arena_region_base(r) + 4096);
+	assert_int_equal(arena_unpin(r, 4096, 10), 0);
+	region_put(r, 0, data, n);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	assert_int_equal(arena_test_chunk_state(r, 2 * 4096), CHUNK_COMPRESSED);
+	assert_int_equal(arena_pin_ex(r, 2 * 4096 + 5, 4096, ARENA_PIN_READ, (void **)&p, &what),
+			 0);
+	assert_int_equal(what, ARENA_PINNED_DECOMPRESSED);
+	assert_memory_equal(p, data + 2 * 4096 + 5, 4096);
+	/* the same range again: already RAW, nothing done */
+	assert_int_equal(arena_pin_ex(r, 2 * 4096 + 5, 4096, ARENA_PIN_READ, (void **)&p, &what),
+			 0);
+	assert_int_equal(what, 0);
+	assert_int_equal(arena_unpin(r, 2 * 4096 + 5, 4096), 0);
+	assert_int_equal(arena_unpin(r, 2 * 4096 + 5, 4096), 0);
+	/* NULL is allowed; on failure *ret_what is left alone */
+	assert_int_equal(arena_pin_ex(r, 0, 1, ARENA_PIN_READ, (void **)&p, NULL), 0);
+	assert_int_equal(arena_unpin(r, 0, 1), 0);
+	what = 77;
+	assert_int_equal(arena_pin_ex(r, n, 1, ARENA_PIN_READ, (void **)&p, &what), -EINVAL);
+	assert_int_equal(what, 77);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
 /* Bit by bit, straight from the definition (reflected 0x82f63b78, inverted in and out) */
 static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t n)
 {
@@ -1444,6 +1606,8 @@ int main(void)
 		cmocka_unit_test(test_arena_pin_concurrent_4_threads),
 		cmocka_unit_test(test_arena_loops_start_compress_and_prefetch),
 		cmocka_unit_test(test_arena_stats_to_json_and_ipc),
+		cmocka_unit_test(test_arena_stats_get_matches_scan),
+		cmocka_unit_test(test_arena_pin_ex_reports_decompression),
 	};
 
 	/* the tests that move data, again with the readback through a userfaultfd */
