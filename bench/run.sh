@@ -18,6 +18,7 @@ benches=(
 	"arena|$BUILD/bench/arena"
 	"bpf_overhead|$BUILD/bench/bpf_overhead"
 	"churn|$BUILD/bench/churn"
+	"peer_shape|$BUILD/bench/peer_shape"
 	"readback|$BUILD/bench/readback"
 )
 

@@ -105,6 +105,27 @@ for k in populate_p50_ns uffd_p50_ns uffd_vs_populate_p50; do
 	has "$k" readback
 done
 
+# --- peer_shape: every contender on every pattern, every byte checked by the bench;
+# each line carries the figures docs/benchmarks.md quotes, and the arenas' lines are
+# also given against the bound
+run peer_shape --quick
+grep -q 'summary failures=0' "$out" || fail "peer_shape: summary missing or failures"
+for p in one alternating random; do
+	for c in default lz4 bound; do
+		line=$(grep "^pattern=$p contender=$c " "$out" | grep -v 'vs=bound')
+		[ -n "$line" ] || { fail "peer_shape: no $p/$c line"; continue; }
+		for k in ratio_e2e compress_ms seq_p50_ns seq_p99_ns rand_p50_ns rand_p99_ns \
+			stall_p50_ns stall_p99_ns reread_ms chunks_zstd; do
+			grep -qE "(^| )$k=[0-9.]+" <<<"$line" || fail "peer_shape: no $k= in: $line"
+		done
+	done
+	grep -q "^pattern=$p contender=default vs=bound .*compress_ms=" "$out" ||
+		fail "peer_shape: no $p default-vs-bound line"
+done
+# one-value pages decompress on every first touch: the bench saw those stalls
+d=$(grep '^pattern=one contender=default ' "$out" | grep -oE 'decompressed=[0-9]+' | cut -d= -f2)
+[ "${d:-0}" -gt 0 ] || fail "peer_shape: no decompression seen on one-value pages"
+
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1
