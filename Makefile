@@ -207,7 +207,14 @@ $(BUILD)/tests/bpf_smoke: tests/integration/bpf_smoke.c $(BPF_SKELS) bpf/events.
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(PKG_LIBS)
 
-unit: $(UNIT_TESTS) $(BUILD)/tests/bpf_smoke
+# the offline accuracy harness of policy/growth (tests/accuracy): optimised,
+# not sanitised, since it replays ~1,300 traces
+$(BUILD)/accuracy/accuracy: tests/accuracy/accuracy.c $(call obj,$(POLICY_SRCS))
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ -lm
+
+unit: $(UNIT_TESTS) $(BUILD)/tests/bpf_smoke $(BUILD)/accuracy/accuracy
 fuzz: $(FUZZERS)
 
 # ---- the two commands ----

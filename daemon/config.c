@@ -45,6 +45,7 @@ void config_init_defaults(struct memctld_config *c)
 		.max_enroll_per_uid = 64,
 		.stats_interval_usec = 1 * USEC_PER_SEC,
 	};
+	growth_params_init(&c->growth);
 }
 
 int config_parse_bool(const char *s, bool *ret)
@@ -155,6 +156,17 @@ static const struct key_desc keys[] = {
 	{ "Enroll", "MaxPerUser", K_U32, F(max_enroll_per_uid), 1, 4096, false },
 	{ "Enroll", "StatsIntervalSec", K_DURATION, F(stats_interval_usec), 100 * USEC_PER_MSEC,
 	  3600 * USEC_PER_SEC, false },
+	{ "Growth", "BucketSec", K_DURATION, F(growth.bucket_usec), 100 * USEC_PER_MSEC,
+	  60 * USEC_PER_SEC, false },
+	{ "Growth", "MinHistorySec", K_DURATION, F(growth.min_history_usec), 0,
+	  86400 * USEC_PER_SEC, false },
+	{ "Growth", "MinDurationSec", K_DURATION, F(growth.min_duration_usec), 0,
+	  3600 * USEC_PER_SEC, false },
+	{ "Growth", "MinGrowth", K_BYTES, F(growth.min_growth_bytes), 0, GIB(1024), false },
+	{ "Growth", "DetectConfidence", K_U32, F(growth.detect_permyriad), 1, 10000, false },
+	{ "Growth", "EndConfidence", K_U32, F(growth.end_permyriad), 0, 9999, false },
+	{ "Growth", "EndHoldSec", K_DURATION, F(growth.end_hold_usec), 0, 86400 * USEC_PER_SEC,
+	  false },
 };
 #undef F
 

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "policy/growth.h"
+
 struct memctld_config {
 	/* [Daemon] */
 	int log_level; /* LOG_* */
@@ -26,6 +28,8 @@ struct memctld_config {
 	/* [Enroll] */
 	uint32_t max_enroll_per_uid; /* MaxPerUser=, 1 .. 4096 */
 	uint64_t stats_interval_usec; /* StatsIntervalSec=, 100ms .. 1h */
+	/* [Growth] */
+	struct growth_params growth; /* policy/growth.h; defaults from tests/accuracy */
 };
 
 /* The first error found in a file; line 0 = the file itself. */

@@ -133,7 +133,7 @@ static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_
 	out->rss_file_bytes = p->rss_file_bytes;
 	out->rss_shmem_bytes = p->rss_shmem_bytes;
 	out->swap_bytes = p->swap_bytes;
-	out->growth_bytes_per_sec = growth_window_rate(&p->growth);
+	out->growth_bytes_per_sec = p->growth_now.rate_bytes_per_sec;
 	out->enrolled = enroll_table_get(m->enroll, p->pid) != NULL;
 	out->cgroup_id = p->cgroup ? p->cgroup->id : 0;
 }

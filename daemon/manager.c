@@ -54,6 +54,10 @@ int manager_config_load(const char *path, bool required, struct memctld_config *
 	}
 	if (r < 0)
 		return log_error_errno(r, "Failed to read %s: %m", path);
+	if (growth_params_validate(&c->growth) < 0) {
+		log_error("%s: [Growth] EndConfidence= must be below DetectConfidence=", path);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -134,7 +138,8 @@ static void on_rss(void *userdata, const struct ev_rss *e)
 	 * come in through fork/exec records or a resync instead. */
 	if (!p)
 		return;
-	proc_table_rss(p, e->time_ns, e->anon_bytes, e->file_bytes, e->shmem_bytes, e->swap_bytes);
+	proc_table_rss(m->procs, p, e->time_ns, e->anon_bytes, e->file_bytes, e->shmem_bytes,
+		       e->swap_bytes);
 }
 
 static void on_reaped(void *userdata, pid_t pid)
@@ -186,9 +191,25 @@ static void manager_resync(struct manager *m, const char *why)
 		  why, r, proc_table_count(m->procs));
 }
 
+static void on_proc_growth(void *userdata, struct proc_entry *p, enum growth_event ev)
+{
+	struct manager *m = userdata;
+	const struct growth_result *g = &p->growth_now;
+
+	if (ev != GROWTH_EVENT_DETECTED)
+		return;
+	eventlog_add(&m->eventlog, IPC_EVENT_GROWTH_DETECTED, (uint32_t)p->pid,
+		     g->rate_bytes_per_sec, "%s: %s growth, %+.1f KiB/s, confidence %.2f", p->comm,
+		     growth_pattern_to_string(g->pattern), (double)g->rate_bytes_per_sec / 1024,
+		     g->confidence_permyriad / 10000.0);
+}
+
 static void manager_sample(struct manager *m)
 {
 	unsigned gone;
+
+	/* records are in CLOCK_BOOTTIME; a quiet series is flat up to now */
+	proc_table_evaluate_growth(m->procs, now_usec(CLOCK_BOOTTIME), on_proc_growth, m);
 
 	proc_table_resolve_cgroups(m->procs);
 	if (m->cgroups) {
@@ -322,6 +343,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 	c.rss_threshold_bytes = m->config.rss_threshold_bytes;
 	c.rss_interval_usec = m->config.rss_interval_usec;
 	c.ringbuf_bytes = m->config.ringbuf_bytes;
+	/* the series' buckets are aligned to it: a new size needs new series */
+	c.growth.bucket_usec = m->config.growth.bucket_usec;
 	memcpy(c.cgroup_root, m->config.cgroup_root, sizeof(c.cgroup_root));
 	memcpy(c.proc_root, m->config.proc_root, sizeof(c.proc_root));
 	if (m->dry_run_forced)
@@ -551,6 +574,7 @@ int manager_run(struct manager *m)
 	r = proc_table_new(m->config.proc_root, m->cgroups, &m->procs);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the process table: %m");
+	proc_table_set_growth_params(m->procs, &m->config.growth);
 	r = sd_event_add_time_relative(m->event, &m->drain_source, CLOCK_MONOTONIC,
 				       DRAIN_INTERVAL_USEC, 10 * USEC_PER_MSEC, on_drain, m);
 	if (r < 0)

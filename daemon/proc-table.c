@@ -29,6 +29,8 @@ struct proc_table {
 	unsigned n_unresolved; /* entries whose cgroup needs resolving */
 	uint64_t clk_tck;
 	int exit_epoll; /* every entry's pidfd, readable when its process exits */
+	struct growth_params growth_defaults;
+	const struct growth_params *growth;
 };
 
 int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct proc_table **ret)
@@ -41,6 +43,8 @@ int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct p
 	t->real_proc = strcmp(proc_root, "/proc") == 0;
 	t->cgroups = cgroups;
 	t->clk_tck = (uint64_t)sysconf(_SC_CLK_TCK);
+	growth_params_init(&t->growth_defaults);
+	t->growth = &t->growth_defaults;
 	t->exit_epoll = epoll_create1(EPOLL_CLOEXEC);
 	if (t->exit_epoll < 0) {
 		free(t);
@@ -196,8 +200,8 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 	e->rss_shmem_bytes = ss.rss_shmem_bytes;
 	e->swap_bytes = ss.vm_swap_bytes;
 	e->rss_time_usec = now_usec(CLOCK_BOOTTIME);
-	growth_window_push(&e->growth, e->rss_time_usec,
-			   e->rss_anon_bytes + e->rss_file_bytes + e->rss_shmem_bytes);
+	growth_state_push(&e->growth, t->growth, e->rss_time_usec,
+			  e->rss_anon_bytes + e->rss_file_bytes + e->rss_shmem_bytes);
 	return 0;
 }
 
@@ -225,7 +229,7 @@ static int entry_new(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 		return -ENOMEM;
 	e->pid = pid;
 	e->pidfd = -1;
-	growth_window_init(&e->growth);
+	growth_state_init(&e->growth);
 	if (t->real_proc) {
 		e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (e->pidfd < 0 && (errno == ESRCH || errno == EINVAL)) {
@@ -310,15 +314,37 @@ void proc_table_remove(struct proc_table *t, pid_t pid)
 		entry_free(t, e);
 }
 
-void proc_table_rss(struct proc_entry *e, uint64_t time_ns, uint64_t anon, uint64_t file,
-		    uint64_t shmem, uint64_t swap)
+void proc_table_set_growth_params(struct proc_table *t, const struct growth_params *p)
+{
+	t->growth = p ?: &t->growth_defaults;
+}
+
+void proc_table_evaluate_growth(struct proc_table *t, uint64_t now_usec,
+				void (*cb)(void *userdata, struct proc_entry *e,
+					   enum growth_event ev),
+				void *userdata)
+{
+	struct proc_entry *e, *tmp;
+
+	HASH_ITER(hh, t->by_pid, e, tmp)
+	{
+		enum growth_event ev =
+			growth_state_evaluate(&e->growth, t->growth, now_usec, &e->growth_now);
+
+		if (ev != GROWTH_EVENT_NONE && cb)
+			cb(userdata, e, ev);
+	}
+}
+
+void proc_table_rss(struct proc_table *t, struct proc_entry *e, uint64_t time_ns, uint64_t anon,
+		    uint64_t file, uint64_t shmem, uint64_t swap)
 {
 	e->rss_anon_bytes = anon;
 	e->rss_file_bytes = file;
 	e->rss_shmem_bytes = shmem;
 	e->swap_bytes = swap;
 	e->rss_time_usec = time_ns / NSEC_PER_USEC;
-	growth_window_push(&e->growth, e->rss_time_usec, anon + file + shmem);
+	growth_state_push(&e->growth, t->growth, e->rss_time_usec, anon + file + shmem);
 }
 
 void proc_table_mark_cgroup_stale(struct proc_table *t, struct proc_entry *e)

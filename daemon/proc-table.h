@@ -25,7 +25,8 @@ struct proc_entry {
 	uint64_t rss_shmem_bytes;
 	uint64_t swap_bytes;
 	uint64_t rss_time_usec; /* CLOCK_BOOTTIME of the last RSS figure */
-	struct growth_window growth;
+	struct growth_state growth; /* RSS series (policy/growth) */
+	struct growth_result growth_now; /* its evaluation at the last tick */
 	struct cgroup_entry *cgroup; /* NULL: unknown, resolved at the next tick */
 	bool cgroup_stale; /* migrated (cgroup_attach_task) or its cgroup vanished */
 	bool seen; /* resync's mark */
@@ -63,9 +64,20 @@ void proc_table_remove(struct proc_table *t, pid_t pid);
 unsigned proc_table_reap(struct proc_table *t, void (*cb)(void *userdata, pid_t pid),
 			 void *userdata);
 
-/* Update from a coalesced RSS record (bytes and CLOCK_BOOTTIME ns). */
-void proc_table_rss(struct proc_entry *e, uint64_t time_ns, uint64_t anon, uint64_t file,
-		    uint64_t shmem, uint64_t swap);
+/* Update from a coalesced RSS record (bytes and CLOCK_BOOTTIME ns), and feed
+ * the entry's growth series. */
+void proc_table_rss(struct proc_table *t, struct proc_entry *e, uint64_t time_ns, uint64_t anon,
+		    uint64_t file, uint64_t shmem, uint64_t swap);
+
+/* The growth detector's parameters (policy/growth.h); p must outlive t.
+ * Defaults until set. */
+void proc_table_set_growth_params(struct proc_table *t, const struct growth_params *p);
+/* Evaluate every entry's growth series at now_usec (CLOCK_BOOTTIME) into its
+ * growth_now; cb (may be NULL) hears of each episode that starts or ends. */
+void proc_table_evaluate_growth(struct proc_table *t, uint64_t now_usec,
+				void (*cb)(void *userdata, struct proc_entry *e,
+					   enum growth_event ev),
+				void *userdata);
 
 /*
  * Reconcile with /proc: add processes the table lacks, drop those that are

@@ -58,6 +58,13 @@ if [ -x "$BUILD/tests/bpf_smoke" ] && want integration/bpf_smoke; then
 	run integration/bpf_smoke "$BUILD/tests/bpf_smoke"
 fi
 
+# policy/growth scored offline: held-out synthetic traces and recorded ones;
+# the summary line is shown either way
+if [ -x "$BUILD/accuracy/accuracy" ] && want accuracy/offline; then
+	run accuracy/offline "$BUILD/accuracy/accuracy" --traces tests/accuracy/traces
+	grep -h '^accuracy:\|^recorded traces only:' "$logdir/accuracy/offline.log" | sed 's/^/      /'
+fi
+
 for t in tests/integration/test_*.sh tests/integration/test_*.py; do
 	[ -f "$t" ] || continue
 	n=integration/$(basename "$t")

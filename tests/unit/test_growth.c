@@ -1,95 +1,199 @@
 // SPDX-License-Identifier: MIT
-/* tests/unit/test_growth.c: policy/growth: the RSS window, its least-squares
- * rate, and the projection to a cgroup's limit. */
+/* tests/unit/test_growth.c: policy/growth: the multi-scale series, aging of a
+ * quiet series, patterns, episodes (hysteresis), hostile values, and the
+ * projection to a cgroup's limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <errno.h>
 #include <cmocka.h>
 
 #include "policy/growth.h"
 
 #define SEC 1000000ULL
+#define MIB (1ULL << 20)
 
-static void test_growth_window_rate_too_few_samples(void **state)
+struct run {
+	struct growth_params p;
+	struct growth_state s;
+	struct growth_result r;
+	unsigned detected, ended;
+};
+
+static void run_init(struct run *x)
 {
-	struct growth_window w;
-
-	growth_window_init(&w);
-	assert_int_equal(growth_window_rate(&w), 0);
-	assert_int_equal(growth_window_push(&w, 5 * SEC, 1000), 0);
-	assert_int_equal(growth_window_rate(&w), 0);
+	memset(x, 0, sizeof(*x));
+	growth_params_init(&x->p);
+	growth_state_init(&x->s);
 }
 
-static void test_growth_window_rate_linear(void **state)
+/* evaluate once per second from `from` to `to` (usec), as the daemon's tick */
+static void run_ticks(struct run *x, uint64_t from, uint64_t to)
 {
-	struct growth_window w;
+	for (uint64_t t = from; t <= to; t += SEC) {
+		enum growth_event ev = growth_state_evaluate(&x->s, &x->p, t, &x->r);
 
-	growth_window_init(&w);
-	/* 1 MiB per second, sampled every 250 ms */
-	for (int i = 0; i < 10; i++)
-		assert_int_equal(growth_window_push(&w, 100 * SEC + (uint64_t)i * SEC / 4,
-						    (64ULL << 20) + (uint64_t)i * (256 << 10)),
-				 0);
-	assert_true(llabs(growth_window_rate(&w) - (1 << 20)) <= 1);
+		x->detected += ev == GROWTH_EVENT_DETECTED;
+		x->ended += ev == GROWTH_EVENT_ENDED;
+	}
 }
 
-static void test_growth_window_rate_shrinking_and_flat(void **state)
+static void test_growth_state_push_order(void **state)
 {
-	struct growth_window w;
+	struct run x;
 
-	growth_window_init(&w);
-	for (int i = 0; i < 5; i++)
-		growth_window_push(&w, (uint64_t)i * SEC, 10000000 - (uint64_t)i * 1000);
-	assert_int_equal(growth_window_rate(&w), -1000);
-	growth_window_init(&w);
-	for (int i = 0; i < 5; i++)
-		growth_window_push(&w, (uint64_t)i * SEC, 4096);
-	assert_int_equal(growth_window_rate(&w), 0);
+	run_init(&x);
+	assert_int_equal(growth_state_push(&x.s, &x.p, 10 * SEC, 100 * MIB), 0);
+	assert_int_equal(growth_state_push(&x.s, &x.p, 9 * SEC, 50 * MIB), -EINVAL);
+	assert_int_equal(x.s.last_pages, (100 * MIB) >> 12); /* unchanged */
+	assert_int_equal(growth_state_push(&x.s, &x.p, 10 * SEC, 101 * MIB), 0); /* replaces */
+	assert_int_equal(x.s.last_pages, (101 * MIB) >> 12);
+	assert_int_equal(growth_state_push(&x.s, &x.p, 11 * SEC, 102 * MIB), 0);
+	/* no sample: an unknown, zero result and no event */
+	growth_state_init(&x.s);
+	assert_int_equal(growth_state_evaluate(&x.s, &x.p, 5 * SEC, &x.r), GROWTH_EVENT_NONE);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_UNKNOWN);
+	assert_int_equal(x.r.rate_bytes_per_sec, 0);
 }
 
-static void test_growth_window_push_ring_keeps_newest(void **state)
+/* The issue's example: 64 MiB in 0.1 s, then still. RSS records come only on
+ * change, so nothing follows the burst; three seconds later the rate must not
+ * be the burst's slope (it was +1.4G/s with the least-squares window). */
+static void test_growth_state_evaluate_quiet_after_burst(void **state)
 {
-	struct growth_window w;
+	struct run x;
 
-	growth_window_init(&w);
-	/* a long flat stretch, then the last 16 samples grow 2,000 B/s */
-	for (int i = 0; i < 100; i++)
-		growth_window_push(&w, (uint64_t)i * SEC, 1000000);
-	for (int i = 100; i < 100 + GROWTH_WINDOW_SAMPLES; i++)
-		growth_window_push(&w, (uint64_t)i * SEC, 1000000 + (uint64_t)(i - 99) * 2000);
-	assert_int_equal(w.count, GROWTH_WINDOW_SAMPLES);
-	assert_int_equal(growth_window_rate(&w), 2000);
+	run_init(&x);
+	growth_state_push(&x.s, &x.p, 100 * SEC, 20 * MIB);
+	for (int i = 1; i <= 64; i++) /* one record per MiB within 0.1 s */
+		growth_state_push(&x.s, &x.p, 160 * SEC + (uint64_t)i * 1500,
+				  (20 + (uint64_t)i) * MIB);
+	run_ticks(&x, 161 * SEC, 163 * SEC);
+	assert_true(x.r.rate_bytes_per_sec < 64 * 1024);
+	assert_true(x.r.rate_bytes_per_sec > -64 * 1024);
+	assert_int_equal(x.detected, 0);
+	assert_int_not_equal(x.r.pattern, GROWTH_PATTERN_LINEAR);
+	assert_int_not_equal(x.r.pattern, GROWTH_PATTERN_ACCELERATING);
+	/* and a minute later still flat */
+	run_ticks(&x, 164 * SEC, 224 * SEC);
+	assert_int_equal(x.r.rate_bytes_per_sec, 0);
+	assert_int_equal(x.detected, 0);
 }
 
-static void test_growth_window_push_out_of_order_and_same_time(void **state)
+static void test_growth_state_evaluate_linear_episode(void **state)
 {
-	struct growth_window w;
+	struct run x;
+	uint64_t t;
 
-	growth_window_init(&w);
-	assert_int_equal(growth_window_push(&w, 10 * SEC, 100), 0);
-	assert_int_equal(growth_window_push(&w, 9 * SEC, 50), -EINVAL);
-	assert_int_equal(w.count, 1);
-	assert_int_equal(growth_window_push(&w, 10 * SEC, 200), 0); /* replaces */
-	assert_int_equal(w.count, 1);
-	assert_int_equal(growth_window_push(&w, 11 * SEC, 300), 0);
-	assert_int_equal(growth_window_rate(&w), 100);
+	run_init(&x);
+	/* 60 s stable, then 1 MiB/s for 120 s (a record per MiB), then still */
+	growth_state_push(&x.s, &x.p, 1 * SEC, 200 * MIB);
+	run_ticks(&x, 2 * SEC, 60 * SEC);
+	assert_int_equal(x.detected, 0);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_STABLE);
+	for (t = 61; t <= 180; t++) {
+		growth_state_push(&x.s, &x.p, t * SEC, (200 + t - 60) * MIB);
+		run_ticks(&x, t * SEC, t * SEC);
+	}
+	assert_int_equal(x.detected, 1);
+	assert_int_equal(x.ended, 0);
+	assert_true(x.r.detected);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_LINEAR);
+	assert_true(x.r.rate_bytes_per_sec > (int64_t)(MIB * 98 / 100));
+	assert_true(x.r.rate_bytes_per_sec < (int64_t)(MIB * 102 / 100));
+	assert_true(x.r.confidence_permyriad >= x.p.detect_permyriad);
+	assert_true(x.r.episode_start_usec > 61 * SEC && x.r.episode_start_usec < 100 * SEC);
+	/* the growth stops: one ENDED, never a second DETECTED */
+	run_ticks(&x, 181 * SEC, 600 * SEC);
+	assert_int_equal(x.detected, 1);
+	assert_int_equal(x.ended, 1);
+	assert_false(x.r.detected);
+	assert_int_equal(x.r.episode_start_usec, 0);
+	assert_int_equal(x.r.rate_bytes_per_sec, 0);
 }
 
-static void test_growth_window_rate_huge_values(void **state)
+/* A GC heap: 32 MiB of garbage per 5 s cycle, freed back to the same trough. */
+static void test_growth_state_evaluate_gc_sawtooth_not_a_leak(void **state)
 {
-	struct growth_window w;
+	struct run x;
 
-	growth_window_init(&w);
-	growth_window_push(&w, 0, 0);
-	growth_window_push(&w, 1, UINT64_MAX); /* 2^64 bytes in 1 usec */
-	assert_int_equal(growth_window_rate(&w), INT64_MAX);
-	growth_window_init(&w);
-	growth_window_push(&w, 0, UINT64_MAX);
-	growth_window_push(&w, 1, 0);
-	assert_int_equal(growth_window_rate(&w), INT64_MIN);
+	run_init(&x);
+	for (uint64_t t = 0; t <= 300 * 10; t++) { /* 100 ms steps */
+		uint64_t ph = t % 50;
+
+		growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, 300 * MIB + ph * 32 * MIB / 50);
+		if (t % 10 == 0)
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+	}
+	assert_int_equal(x.detected, 0);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_SAWTOOTH);
+	assert_true(x.r.rate_bytes_per_sec < 64 * 1024);
+	/* the same with rising troughs (1 MiB/s kept per cycle): a leak */
+	run_init(&x);
+	for (uint64_t t = 0; t <= 300 * 10; t++) {
+		uint64_t ph = t % 50;
+
+		growth_state_push(&x.s, &x.p, SEC + t * SEC / 10,
+				  300 * MIB + ph * 32 * MIB / 50 + t * MIB / 10);
+		if (t % 10 == 0)
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+	}
+	assert_int_equal(x.detected, 1);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_SAWTOOTH);
+	assert_true(x.r.rate_bytes_per_sec > (int64_t)(MIB * 9 / 10));
+	assert_true(x.r.rate_bytes_per_sec < (int64_t)(MIB * 11 / 10));
+}
+
+static void test_growth_state_evaluate_shrinking(void **state)
+{
+	struct run x;
+
+	run_init(&x);
+	for (uint64_t t = 1; t <= 200; t++) {
+		growth_state_push(&x.s, &x.p, t * SEC, (1000 - t) * MIB);
+		run_ticks(&x, t * SEC, t * SEC);
+	}
+	assert_int_equal(x.detected, 0);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_SHRINKING);
+	assert_true(x.r.rate_bytes_per_sec < -(int64_t)(MIB * 9 / 10));
+}
+
+static void test_growth_state_hostile_values(void **state)
+{
+	struct run x;
+
+	run_init(&x);
+	/* beyond 16 TiB clamps; a day-long gap; evaluation before the newest */
+	growth_state_push(&x.s, &x.p, 1, UINT64_MAX);
+	growth_state_push(&x.s, &x.p, 2, 0);
+	growth_state_push(&x.s, &x.p, 3, UINT64_MAX);
+	growth_state_push(&x.s, &x.p, 86400 * SEC, 0);
+	assert_int_equal(growth_state_evaluate(&x.s, &x.p, 1, &x.r), GROWTH_EVENT_NONE);
+	assert_int_equal(x.r.bytes, 0);
+	growth_state_push(&x.s, &x.p, UINT64_MAX - 1, 5 * MIB);
+	growth_state_evaluate(&x.s, &x.p, UINT64_MAX, &x.r);
+	assert_true(x.r.confidence_permyriad <= 10000);
+	assert_true(x.r.pattern < _GROWTH_PATTERN_MAX);
+}
+
+static void test_growth_params_validate_and_names(void **state)
+{
+	struct growth_params p;
+
+	growth_params_init(&p);
+	assert_int_equal(growth_params_validate(&p), 0);
+	p.end_permyriad = p.detect_permyriad;
+	assert_int_equal(growth_params_validate(&p), -EINVAL);
+	growth_params_init(&p);
+	p.bucket_usec = 10;
+	assert_int_equal(growth_params_validate(&p), -EINVAL);
+	for (unsigned i = 0; i < _GROWTH_PATTERN_MAX; i++)
+		assert_int_equal(growth_pattern_from_string(growth_pattern_to_string(i)), (int)i);
+	assert_int_equal(growth_pattern_from_string("leaky"), -EINVAL);
+	assert_string_equal(growth_pattern_to_string(999), "unknown");
 }
 
 static void test_growth_time_to_limit_usec_table(void **state)
@@ -120,12 +224,13 @@ static void test_growth_time_to_limit_usec_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_growth_window_rate_too_few_samples),
-		cmocka_unit_test(test_growth_window_rate_linear),
-		cmocka_unit_test(test_growth_window_rate_shrinking_and_flat),
-		cmocka_unit_test(test_growth_window_push_ring_keeps_newest),
-		cmocka_unit_test(test_growth_window_push_out_of_order_and_same_time),
-		cmocka_unit_test(test_growth_window_rate_huge_values),
+		cmocka_unit_test(test_growth_state_push_order),
+		cmocka_unit_test(test_growth_state_evaluate_quiet_after_burst),
+		cmocka_unit_test(test_growth_state_evaluate_linear_episode),
+		cmocka_unit_test(test_growth_state_evaluate_gc_sawtooth_not_a_leak),
+		cmocka_unit_test(test_growth_state_evaluate_shrinking),
+		cmocka_unit_test(test_growth_state_hostile_values),
+		cmocka_unit_test(test_growth_params_validate_and_names),
 		cmocka_unit_test(test_growth_time_to_limit_usec_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
