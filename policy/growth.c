@@ -620,6 +620,18 @@ static enum growth_pattern classify(const struct growth_features *f)
 	return GROWTH_PATTERN_OSCILLATING;
 }
 
+static bool series_flat(const struct growth_state *s)
+{
+	for (unsigned l = 0; l < GROWTH_LEVELS; l++)
+		for (unsigned i = 0; i < s->level[l].count; i++) {
+			const struct growth_bucket *b = &s->level[l].b[i];
+
+			if (b->min_pages != s->last_pages || b->max_pages != s->last_pages)
+				return false;
+		}
+	return true;
+}
+
 static int64_t clamp_i64(double v)
 {
 	if (!(v == v))
@@ -649,6 +661,12 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 	if (now_usec < s->last_usec)
 		now_usec = s->last_usec;
 	ret->bytes = (uint64_t)s->last_pages << GROWTH_PAGE_SHIFT;
+	/* most processes are quiet: a series flat at every scale is stable,
+	 * without the statistics (bench/growth: ~15 us of them per series) */
+	if (series_flat(s) && now_usec - s->first_usec >= 3 * p->bucket_usec) {
+		ret->pattern = GROWTH_PATTERN_STABLE;
+		goto episode;
+	}
 	for (l = 0; l < GROWTH_LEVELS; l++)
 		have[l] = growth_state_features(s, p, l, now_usec, &f[l]);
 	if (!have[0]) {
