@@ -36,6 +36,8 @@ int main(int argc, char **argv)
 	struct growth_result r;
 	double t[64], sink = 0;
 	uint64_t now = 301 * SEC;
+	static const char *const kinds[] = { "flat", "linear", "GC sawtooth",
+					     "quiet after a burst" };
 	int c;
 
 	while ((c = getopt(argc, argv, "n:r:h")) >= 0) {
@@ -75,20 +77,32 @@ int main(int argc, char **argv)
 			growth_state_push(&s[i], &p, k * SEC, (uint64_t)v);
 		}
 	}
-	for (unsigned k = 0; k < reps; k++) {
-		double t0 = now_sec();
+	/* all series, then each kind alone (every 4th series) */
+	for (int kind = -1; kind < 4; kind++) {
+		for (unsigned k = 0; k < reps; k++) {
+			double t0 = now_sec();
+			unsigned m = 0;
 
-		for (unsigned i = 0; i < n; i++) {
-			growth_state_evaluate(&s[i], &p, now + k * SEC, &r);
-			sink += r.confidence_permyriad;
+			for (unsigned i = kind < 0 ? 0 : (unsigned)kind; i < n;
+			     i += kind < 0 ? 1 : 4) {
+				growth_state_evaluate(&s[i], &p, now + k * SEC, &r);
+				sink += r.confidence_permyriad;
+				m++;
+			}
+			t[k] = (now_sec() - t0) / m * 1e9;
 		}
-		t[k] = (now_sec() - t0) / n * 1e9;
+		qsort(t, reps, sizeof(*t), cmp_d);
+		if (kind < 0)
+			printf("growth: state %zu B + result %zu B per series; %u series: evaluate "
+			       "median %.0f ns (min %.0f, max %.0f) per series, %.1f ms per tick "
+			       "for all%s\n",
+			       sizeof(struct growth_state), sizeof(struct growth_result), n,
+			       t[reps / 2], t[0], t[reps - 1], t[reps / 2] * n / 1e6,
+			       sink < 0 ? "" : "");
+		else
+			printf("growth: %s series: median %.0f ns per series\n", kinds[kind],
+			       t[reps / 2]);
 	}
-	qsort(t, reps, sizeof(*t), cmp_d);
-	printf("growth: state %zu B + result %zu B per series; %u series: evaluate median "
-	       "%.0f ns (min %.0f, max %.0f) per series, %.1f ms per tick for all%s\n",
-	       sizeof(struct growth_state), sizeof(struct growth_result), n, t[reps / 2], t[0],
-	       t[reps - 1], t[reps / 2] * n / 1e6, sink < 0 ? "" : "");
 	free(s);
 	return 0;
 }
