@@ -418,6 +418,11 @@ int arena_compress_pass(struct arena *a, uint64_t target_bytes, enum arena_hotne
  * compressible_cold_bytes are set only in an arena_stats_scan() snapshot. */
 void arena_stats_to_ipc(const struct arena_stats *s, struct ipc_arena_stats *ret);
 
+/* controller.c: HELLO to memctld for a new arena (if it runs, once per process), and
+ * stop that when the arena goes (before it is torn down). */
+void arena_hello_start(struct arena *a);
+void arena_hello_stop(struct arena *a);
+
 /* ---- test hooks ---- */
 
 /* Locate the stored payload of the chunk holding byte offset of region: *ret_payload

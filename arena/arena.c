@@ -211,6 +211,7 @@ int arena_new(const struct arena_config *cfg, struct arena **ret_arena)
 	if (r < 0)
 		goto fail_loop;
 	arena_uffd_setup(a); /* optional: the plain readback path works without it */
+	arena_hello_start(a); /* optional too: only if memctld runs */
 
 	*ret_arena = TAKE_PTR(a);
 	return 0;
@@ -232,6 +233,7 @@ struct arena *arena_free(struct arena *a)
 {
 	if (!a)
 		return NULL;
+	arena_hello_stop(a); /* its thread may be compressing: stop it first */
 	(void)arena_loops_stop(a);
 	/* the handler first: it walks the region list */
 	arena_uffd_done(a);

@@ -190,7 +190,9 @@ struct arena_config {
  * above). Costs one thread and one descriptor per arena. Where userfaultfd is not
  * available the arena works as without the flag (arena_new() does not fail). */
 #define ARENA_CONFIG_USERFAULTFD (1U << 0)
-#define _ARENA_CONFIG_FLAGS ARENA_CONFIG_USERFAULTFD
+/* Never say HELLO to memctld (see "the controller client" below). */
+#define ARENA_CONFIG_NO_HELLO (1U << 1)
+#define _ARENA_CONFIG_FLAGS (ARENA_CONFIG_USERFAULTFD | ARENA_CONFIG_NO_HELLO)
 
 /* Fill *cfg with the defaults above. */
 ARENA_EXPORT void arena_config_init(struct arena_config *cfg);
@@ -545,11 +547,112 @@ ARENA_EXPORT int arena_stats_scan(struct arena *arena, struct arena_stats *ret);
  */
 ARENA_EXPORT int arena_stats_to_json(const struct arena_stats *stats, char *buf, size_t buf_size);
 
+/* ---- the controller client: memctld drives the arena ---- */
+
 /*
- * Reserved for the controller client (a later version): enrolling the arena with
- * memctld and answering its COMPRESS / RELAX requests uses arena_compress_bytes() and
- * arena_decompress_bytes() with the daemon's target, hotness and codec mask.
+ * memctld, the memory policy daemon, can tell an arena when and how much to compress:
+ * it watches the memory cgroup the process runs in and, when headroom runs short,
+ * sends COMPRESS (free N bytes, coldest first, up to a hotness), and RELAX (bring hot
+ * data back, up to N bytes) when memory is plentiful again. The client below enrolls
+ * an arena with it, obeys those commands off the application's hot path, answers each
+ * with the arena's figures, and sends STATS every few seconds (the interval memctld
+ * asks for). docs/protocol.md describes the messages.
+ *
+ * memctld absent, or gone, is never an error: the client retries (0.1 s, doubling, at
+ * most 5 s) and enrolls again when the daemon is back, so a restarted daemon rebuilds
+ * its registry from its workloads. The arena works as before meanwhile; an application
+ * that leaves compression to memctld can watch arena_controller_status_get() and fall
+ * back to compressing on its own (arena_compress_bytes() or the loops) while it is not
+ * ENROLLED.
+ *
+ * Only a daemon running as root, or as the calling user (a private instance), is
+ * obeyed: its credentials come with every datagram. The socket is memctld's workload
+ * socket: cfg->socket_path, else $MEMCTLD_SOCKET, else
+ * ARENA_CONTROLLER_SOCKET_DEFAULT.
+ *
+ * Commands are handled by a thread of the client's own (all signals blocked) unless
+ * ARENA_CONTROLLER_NO_THREAD: then the application polls arena_controller_fd() for
+ * POLLIN (or any readiness) and calls arena_controller_dispatch(), which never blocks.
+ *
+ * HELLO. Unless turned off (ARENA_CONFIG_NO_HELLO, or the environment variable
+ * ARENA_NO_HELLO=1), the first arena a process makes while memctld is running says
+ * HELLO to it and waits, in a thread of its own, to be enrolled: `memctl enroll PID`
+ * then enrolls the process in arena mode. arena_controller_enroll() on that arena
+ * replaces the HELLO. Nothing happens in a process that never finds memctld running.
+ *
+ * fork(): a child must not use its parent's controller; arena_controller_leave() in the
+ * child frees its copy without telling the daemon anything.
  */
+
+#define ARENA_CONTROLLER_SOCKET_DEFAULT "/run/memctld/memctld.sock"
+
+/* Don't start a thread: the application polls arena_controller_fd(). */
+#define ARENA_CONTROLLER_NO_THREAD (1U << 0)
+#define _ARENA_CONTROLLER_FLAGS ARENA_CONTROLLER_NO_THREAD
+
+struct arena_controller_config {
+	const char *socket_path; /* NULL: $MEMCTLD_SOCKET, else the default above */
+	const char *name; /* shown by `memctl list`; NULL: the program's name */
+	uint32_t flags; /* ARENA_CONTROLLER_* */
+};
+
+/* Fill *cfg with the defaults (all NULL / 0). */
+ARENA_EXPORT void arena_controller_config_init(struct arena_controller_config *cfg);
+
+struct arena_controller;
+
+/*
+ * Enroll arena with memctld and start obeying it. cfg may be NULL for the defaults.
+ * Returns 0 and *ret whether or not memctld is running now (see above), or -EINVAL
+ * (NULL arena or ret, unknown flags), -ENAMETOOLONG (socket path), -ENOMEM, or the
+ * -errno of epoll/timerfd/eventfd/pthread_create. The arena must outlive the
+ * controller.
+ */
+ARENA_EXPORT int arena_controller_enroll(struct arena *arena,
+					 const struct arena_controller_config *cfg,
+					 struct arena_controller **ret);
+
+/* Say BYE to memctld (when enrolled), stop the thread, free. Accepts NULL; returns
+ * NULL. Must not be called from the controller's own thread. */
+ARENA_EXPORT struct arena_controller *arena_controller_leave(struct arena_controller *ctl);
+
+/* With ARENA_CONTROLLER_NO_THREAD: an fd that polls readable when there is work for
+ * arena_controller_dispatch(); -EINVAL otherwise. */
+ARENA_EXPORT int arena_controller_fd(struct arena_controller *ctl);
+
+/* Handle what is ready (commands, retries, STATS) without blocking. 0 or -errno. Call
+ * from one thread at a time. */
+ARENA_EXPORT int arena_controller_dispatch(struct arena_controller *ctl);
+
+enum arena_controller_state {
+	ARENA_CONTROLLER_ABSENT = 0, /* no memctld at the socket: retrying */
+	ARENA_CONTROLLER_ENROLLING = 1, /* ENROLL sent, no answer yet */
+	ARENA_CONTROLLER_ENROLLED = 2, /* obeying memctld */
+	ARENA_CONTROLLER_WAITING = 3, /* HELLO said (or unenrolled): waiting to be enrolled */
+};
+
+struct arena_controller_status {
+	uint32_t state; /* enum arena_controller_state */
+	int32_t last_error; /* -errno of the last failure (connect, refusal), else 0 */
+	uint64_t enrollment_id; /* memctld's, of the current or last enrollment */
+	uint64_t enrollments; /* times enrolled: a daemon restart makes one more */
+	uint64_t commands; /* COMPRESS and RELAX obeyed */
+	uint64_t compress_commands;
+	uint64_t relax_commands;
+	uint64_t bytes_freed; /* by COMPRESS, cumulative */
+	uint64_t bytes_restored; /* by RELAX, cumulative */
+	uint64_t stats_sent;
+	uint32_t readback_factor_permille; /* memctld's weight for decode cost; 0 = none */
+	uint32_t pressure_permyriad; /* the last COMPRESS's memory pressure */
+	uint64_t last_command_usec; /* CLOCK_MONOTONIC of the last command; 0 = none */
+};
+
+/* A snapshot of the client's state. 0, or -EINVAL for NULL. */
+ARENA_EXPORT int arena_controller_status_get(struct arena_controller *ctl,
+					     struct arena_controller_status *ret);
+
+/* "absent", "enrolling", "enrolled", "waiting"; NULL when out of range. */
+ARENA_EXPORT const char *arena_controller_state_to_string(uint32_t state);
 
 #ifdef __cplusplus
 }

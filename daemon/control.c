@@ -105,6 +105,9 @@ static void fill_status(struct manager *m, struct ipc_ctl_status_reply *s)
 		s->workload_replies_dropped = ec.replies_dropped;
 		s->workload_channel_dropped = ec.channel_dropped;
 		s->identity_pidfd = ec.identity_pidfd;
+		s->hellos = ec.hellos;
+		s->commands_sent = ec.commands_sent;
+		s->acks = ec.acks;
 	}
 	s->dry_run = m->config.dry_run;
 	if (m->bpf) {
@@ -312,6 +315,65 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 	reply(c, IPC_CTL_SHOW_REPLY, msg->hdr.seq, &rep, sizeof(rep), NULL, 0);
 }
 
+static void fill_enrolled(struct manager *m, const struct enrollment_info *e,
+			  struct ipc_enrolled_entry *out)
+{
+	struct proc_entry *p = proc_table_get(m->procs, e->pid);
+
+	*out = (struct ipc_enrolled_entry){
+		.id = e->id,
+		.pid = (uint32_t)e->pid,
+		.uid = (uint32_t)e->uid,
+		.mode = e->connected ? IPC_MODE_ARENA : IPC_MODE_MONITOR,
+		.cgroup_id = p && p->cgroup ? p->cgroup->id : 0,
+		.stats = e->stats,
+		.enrolled_usec = e->enrolled_usec,
+		.last_command = e->last_command,
+		.readback_factor_permille = e->readback_factor_permille,
+		.last_command_usec = e->last_command_usec,
+		.last_ack_usec = e->last_ack_usec,
+		.last_latency_usec = e->last_latency_usec,
+		.latency_p50_usec = enrollment_latency_quantile(e, 0.5),
+		.latency_p99_usec = enrollment_latency_quantile(e, 0.99),
+		.commands_sent = e->commands_sent,
+		.acks = e->acks,
+		.commands_dropped = e->commands_dropped,
+		.commands_timed_out = e->commands_timed_out,
+		.bytes_freed = e->bytes_freed,
+		.bytes_restored = e->bytes_restored,
+	};
+	snprintf(out->name, sizeof(out->name), "%s", e->name);
+}
+
+/* `memctl list`: the enrolled processes, by enrollment order (newest first). */
+static void handle_enrolled(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_ctl_list *q = msg->body;
+	struct ipc_ctl_list_reply rep = {};
+	_cleanup_free_ struct ipc_enrolled_entry *out = NULL;
+	uint32_t i = 0, max = ipc_entries_max(IPC_CTL_ENROLLED_REPLY);
+
+	out = calloc(max, sizeof(*out));
+	if (!out) {
+		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
+		return;
+	}
+	for (const struct enrollment_info *e = enroll_table_next(m->enroll, NULL); e;
+	     e = enroll_table_next(m->enroll, e)) {
+		if (q->cgroup[0]) {
+			struct proc_entry *p = proc_table_get(m->procs, e->pid);
+
+			if (!p || !p->cgroup || strcmp(p->cgroup->path, q->cgroup) != 0)
+				continue;
+		}
+		if (i++ >= q->offset && rep.count < max)
+			fill_enrolled(m, e, &out[rep.count++]);
+	}
+	rep.total = i;
+	reply(c, IPC_CTL_ENROLLED_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
+}
+
 static const char *enroll_error_text(int r)
 {
 	switch (r) {
@@ -325,6 +387,8 @@ static const char *enroll_error_text(int r)
 		return "not enrolled";
 	case -EUSERS:
 		return "too many enrollments for this user (Enroll/MaxPerUser=)";
+	case -EAGAIN:
+		return "the process did not take the enrollment (its socket is full); try again";
 	default:
 		return strerror(-r);
 	}
@@ -346,13 +410,15 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 	}
 	case IPC_CTL_ENROLL:
 	case IPC_CTL_UNENROLL: {
-		const struct ipc_ctl_pid *p = msg->body;
 		struct ipc_ctl_ok ok = {};
 		const char *why = NULL;
 
+		/* ENROLL's body is ipc_ctl_enroll, UNENROLL's ipc_ctl_pid: both start with pid */
 		r = h->type == IPC_CTL_ENROLL ?
-			    enroll_table_add_pid(m->enroll, (pid_t)p->pid, c->cred.uid, &why) :
-			    enroll_table_remove_pid(m->enroll, (pid_t)p->pid, c->cred.uid);
+			    enroll_table_add_pid(m->enroll, msg->body, c->cred.uid, NULL, &why) :
+			    enroll_table_remove_pid(
+				    m->enroll, (pid_t)((const struct ipc_ctl_pid *)msg->body)->pid,
+				    c->cred.uid);
 		if (r < 0)
 			reply_error(c, r, h, why ?: enroll_error_text(r));
 		else
@@ -381,6 +447,9 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	case IPC_CTL_CGROUPS:
 		handle_cgroups(c, msg);
+		return;
+	case IPC_CTL_ENROLLED:
+		handle_enrolled(c, msg);
 		return;
 	default:
 		reply_error(c, -EBADRQC, h, "not a control request");

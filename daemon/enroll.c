@@ -17,9 +17,12 @@
 
 #include "common/pidfd-util.h"
 #include "common/time-util.h"
+#include "daemon/cgroup-table.h"
+#include "daemon/decision-log.h"
 #include "daemon/enroll.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/proc-table.h"
 #include "daemon/sender.h"
 
 /* Bound work per wakeup so a datagram flood cannot starve the rest of the loop. */
@@ -39,6 +42,22 @@ struct enrollment {
 	struct enrollment *next;
 };
 
+/* A libarena process that said HELLO: `memctl enroll PID` can take it up in arena
+ * mode. Held by pidfd like an enrollment, so a reused PID is never mistaken for it. */
+struct hello {
+	pid_t pid;
+	uid_t uid;
+	int pidfd;
+	struct sockaddr_un addr;
+	socklen_t addrlen;
+	char name[IPC_NAME_MAX];
+	struct hello *next;
+};
+
+/* HELLOs held at most, in all: each costs a pidfd. Per uid, MaxPerUser= as for
+ * enrollments. */
+#define HELLO_MAX 1024
+
 struct enroll_table {
 	struct manager *m;
 	int fd;
@@ -47,7 +66,12 @@ struct enroll_table {
 	bool pass_pidfd; /* SO_PASSPIDFD works: senders come with their pidfd */
 	struct enrollment *list;
 	unsigned count;
+	struct hello *hellos;
+	unsigned n_hellos;
 	uint64_t next_id;
+	uint64_t next_seq; /* of commands sent */
+	uint64_t commands_sent, acks; /* since start */
+	uint64_t channel_dropped_gone; /* drops of enrollments since freed */
 	uint64_t rejects_unreported;
 	uint64_t last_reject_warn_usec;
 	uint8_t buf[IPC_MSG_MAX + 1]; /* +1: see a too-long datagram as truncated */
@@ -82,6 +106,45 @@ const struct enrollment_info *enroll_table_get(const struct enroll_table *t, pid
 	return e ? &e->info : NULL;
 }
 
+const struct enrollment_info *enroll_table_next(const struct enroll_table *t,
+						const struct enrollment_info *prev)
+{
+	const struct enrollment *e;
+
+	if (!t)
+		return NULL;
+	if (!prev)
+		return t->list ? &t->list->info : NULL;
+	e = (const struct enrollment *)((const char *)prev - offsetof(struct enrollment, info));
+	return e->next ? &e->next->info : NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t enrollment_latency_quantile(const struct enrollment_info *e, double q)
+{
+	uint32_t v[ENROLL_LATENCY_SAMPLES];
+	uint32_t n = MIN(e->latency_n, (uint32_t)ENROLL_LATENCY_SAMPLES);
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	memcpy(v, e->latency_usec, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_u32);
+	i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[MIN(i, (size_t)n - 1)];
+}
+
+unsigned enroll_table_hello_count(const struct enroll_table *t)
+{
+	return t ? t->n_hellos : 0;
+}
+
 void enroll_table_counters(const struct enroll_table *t, struct enroll_counters *ret)
 {
 	const struct sender_counters *c;
@@ -92,9 +155,13 @@ void enroll_table_counters(const struct enroll_table *t, struct enroll_counters 
 	c = sender_get_counters(t->sender);
 	ret->replies_sent = c->sent;
 	ret->replies_dropped = c->dropped_full + c->dropped_budget;
+	ret->channel_dropped = t->channel_dropped_gone;
 	for (struct enrollment *e = t->list; e; e = e->next)
 		ret->channel_dropped += e->channel.dropped;
 	ret->identity_pidfd = t->pass_pidfd;
+	ret->hellos = t->n_hellos;
+	ret->commands_sent = t->commands_sent;
+	ret->acks = t->acks;
 }
 
 static void channel_detach(struct enrollment *e)
@@ -119,6 +186,7 @@ static void enrollment_free(struct enrollment *e, enum ipc_bye_reason bye)
 			break;
 		}
 	t->count--;
+	t->channel_dropped_gone += e->channel.dropped;
 	channel_detach(e);
 	sd_event_source_disable_unref(e->pidfd_source);
 	if (e->pidfd >= 0)
@@ -206,6 +274,7 @@ static int enrollment_new(struct enroll_table *t, int pidfd, pid_t pid, uid_t ui
 	e->info.id = ++t->next_id;
 	e->info.pid = pid;
 	e->info.uid = uid;
+	e->info.enrolled_usec = now_usec(CLOCK_REALTIME);
 	e->next = t->list;
 	t->list = e;
 	t->count++;
@@ -217,8 +286,69 @@ fail:
 	return r;
 }
 
-int enroll_table_add_pid(struct enroll_table *t, pid_t pid, uid_t requester, const char **ret_why)
+static struct hello *hello_find(struct enroll_table *t, pid_t pid, struct hello ***ret_link)
 {
+	for (struct hello **p = &t->hellos; *p; p = &(*p)->next)
+		if ((*p)->pid == pid) {
+			if (ret_link)
+				*ret_link = p;
+			return *p;
+		}
+	return NULL;
+}
+
+static void hello_unlink(struct enroll_table *t, struct hello **link)
+{
+	struct hello *h = *link;
+
+	*link = h->next;
+	t->n_hellos--;
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	free(h);
+}
+
+static unsigned hello_count_uid(const struct enroll_table *t, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct hello *h = t->hellos; h; h = h->next)
+		n += h->uid == uid;
+	return n;
+}
+
+static int on_channel(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int enrollment_connect(struct enrollment *e, int *ret_peer_fd);
+
+/* Take up h (a HELLO'd libarena process) as enrollment e: an unsolicited ENROLL_ACK
+ * (seq 0) with the channel, to the address the HELLO came from. */
+static int hello_take_up(struct enroll_table *t, struct enrollment *e, const struct hello *h)
+{
+	struct ipc_enroll_ack ack = {
+		.enrollment_id = e->info.id,
+		.stats_interval_ms = (uint32_t)(t->m->config.stats_interval_usec / USEC_PER_MSEC),
+		.readback_factor_permille = e->info.readback_factor_permille,
+	};
+	_cleanup_close_ int peer_fd = -1;
+	int r;
+
+	r = enrollment_connect(e, &peer_fd);
+	if (r < 0)
+		return r;
+	r = sender_reply(t->sender, h->uid, SENDER_REPLY, &h->addr, h->addrlen, IPC_ENROLL_ACK, 0,
+			 &ack, sizeof(ack), peer_fd, now_usec(CLOCK_MONOTONIC));
+	if (r < 0) {
+		channel_detach(e);
+		return r == -EDQUOT ? -EAGAIN : r;
+	}
+	return 0;
+}
+
+int enroll_table_add_pid(struct enroll_table *t, const struct ipc_ctl_enroll *req, uid_t requester,
+			 bool *ret_arena_mode, const char **ret_why)
+{
+	pid_t pid = (pid_t)req->pid;
+	struct hello **link = NULL, *h;
 	struct enrollment *e;
 	pid_t real_pid;
 	uid_t uid;
@@ -229,9 +359,14 @@ int enroll_table_add_pid(struct enroll_table *t, pid_t pid, uid_t requester, con
 		return -ESRCH;
 	if (find(t, pid))
 		return -EEXIST;
-	pidfd = pidfd_open_pid(pid);
+	h = hello_find(t, pid, &link);
+	if (h && pidfd_check_alive(h->pidfd) < 0) {
+		hello_unlink(t, link); /* said HELLO, then exited: the PID may be another's */
+		h = NULL;
+	}
+	pidfd = h ? fcntl(h->pidfd, F_DUPFD_CLOEXEC, 3) : pidfd_open_pid(pid);
 	if (pidfd < 0)
-		return pidfd;
+		return h ? negative_errno() : pidfd;
 	r = refuse_target(pid, pidfd, ret_why);
 	if (r == 0)
 		r = pidfd_get_pid_uid(pidfd, &real_pid, &uid);
@@ -244,9 +379,26 @@ int enroll_table_add_pid(struct enroll_table *t, pid_t pid, uid_t requester, con
 	r = enrollment_new(t, pidfd, pid, uid, &e);
 	if (r < 0)
 		return r;
-	log_info("Enrolled process %d (%s) for uid %u", (int)pid, e->info.name, requester);
-	eventlog_add(&t->m->eventlog, IPC_EVENT_ENROLLED, (uint32_t)pid, 0, "%s enrolled by uid %u",
-		     e->info.name, requester);
+	e->info.readback_factor_permille = req->readback_factor_permille;
+	if (h) {
+		if (h->name[0])
+			snprintf(e->info.name, sizeof(e->info.name), "%s", h->name);
+		r = hello_take_up(t, e, h);
+		if (r < 0) {
+			enrollment_free(e, IPC_BYE_EXIT);
+			return r;
+		}
+		hello_unlink(t, link);
+	}
+	if (req->name[0])
+		snprintf(e->info.name, sizeof(e->info.name), "%s", req->name);
+	if (ret_arena_mode)
+		*ret_arena_mode = e->info.connected;
+	log_info("Enrolled process %d (%s) for uid %u, %s", (int)pid, e->info.name, requester,
+		 e->info.connected ? "arena mode" : "monitor-only");
+	eventlog_add(&t->m->eventlog, IPC_EVENT_ENROLLED, (uint32_t)pid, 0,
+		     "%s enrolled by uid %u (%s)", e->info.name, requester,
+		     e->info.connected ? "arena" : "monitor-only");
 	return 0;
 }
 
@@ -376,8 +528,6 @@ static int sender_pidfd(struct enroll_table *t, struct ipc_recv_meta *meta, int 
 	return 0;
 }
 
-static int on_channel(sd_event_source *s, int fd, uint32_t revents, void *userdata);
-
 /* Give e a fresh channel, the workload's end of which goes out in the ENROLL_ACK. */
 static int enrollment_connect(struct enrollment *e, int *ret_peer_fd)
 {
@@ -429,6 +579,12 @@ static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
 		       why ?: "the sender has exited (its PID may name another process now)");
 		return;
 	}
+	{
+		struct hello **link;
+
+		if (hello_find(t, meta->cred.pid, &link))
+			hello_unlink(t, link); /* it asks for itself now */
+	}
 	e = find(t, meta->cred.pid);
 	if (e && pidfd_check_alive(e->pidfd) < 0) {
 		/* the PID's previous holder exited and we have not reaped it yet */
@@ -476,8 +632,65 @@ static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
 		 e->info.name, req->arena_bytes);
 }
 
-/* The shared socket takes ENROLL; anything else from an enrolled workload belongs on
- * its channel. */
+/* HELLO: remember the process (pinned by the datagram's pidfd) so `memctl enroll`
+ * can take it up. No reply: a HELLO costs the daemon no send. */
+static void handle_hello(struct enroll_table *t, const struct ipc_msg *msg,
+			 struct ipc_recv_meta *meta)
+{
+	const struct ipc_enroll *req = msg->body;
+	const char *why = NULL;
+	struct hello **link, *h;
+	int pidfd = -1, r;
+
+	if ((pid_t)req->pid != meta->cred.pid) {
+		count_reject(t, meta->cred.pid, -EPERM, "HELLO pid differs from the credentials");
+		return;
+	}
+	if (meta->addrlen <= sizeof(sa_family_t) || find(t, meta->cred.pid))
+		return; /* nowhere to answer later, or enrolled already */
+	r = sender_pidfd(t, meta, &pidfd);
+	if (r == 0)
+		r = refuse_target(meta->cred.pid, pidfd, &why);
+	if (r < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		count_reject(t, meta->cred.pid, r, why ?: "HELLO from a process that has exited");
+		return;
+	}
+	h = hello_find(t, meta->cred.pid, &link);
+	if (h && pidfd_check_alive(h->pidfd) < 0) {
+		hello_unlink(t, link);
+		h = NULL;
+	}
+	if (!h) {
+		if (t->n_hellos >= HELLO_MAX ||
+		    hello_count_uid(t, meta->cred.uid) >= t->m->config.max_enroll_per_uid) {
+			close(pidfd);
+			count_reject(t, meta->cred.pid, -EUSERS, "too many HELLOs");
+			return;
+		}
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			close(pidfd);
+			return;
+		}
+		h->pid = meta->cred.pid;
+		h->uid = meta->cred.uid;
+		h->pidfd = pidfd;
+		h->next = t->hellos;
+		t->hellos = h;
+		t->n_hellos++;
+		log_debug("HELLO from %d (%s)", (int)h->pid, req->name);
+	} else {
+		close(pidfd); /* the one we hold names the same live process */
+	}
+	memcpy(&h->addr, &meta->addr, sizeof(h->addr));
+	h->addrlen = meta->addrlen;
+	snprintf(h->name, sizeof(h->name), "%s", req->name);
+}
+
+/* The shared socket takes ENROLL and HELLO; anything else from an enrolled workload
+ * belongs on its channel. */
 static void handle_datagram(struct enroll_table *t, const struct ipc_msg *msg,
 			    struct ipc_recv_meta *meta)
 {
@@ -485,8 +698,12 @@ static void handle_datagram(struct enroll_table *t, const struct ipc_msg *msg,
 	case IPC_ENROLL:
 		handle_enroll(t, msg, meta);
 		return;
+	case IPC_HELLO:
+		handle_hello(t, msg, meta);
+		return;
 	case IPC_STATS:
 	case IPC_COMPRESS_ACK:
+	case IPC_RELAX_ACK:
 	case IPC_BYE:
 		if (!find(t, meta->cred.pid))
 			reject(t, -ENOENT, &msg->hdr, meta, true, "not enrolled");
@@ -518,6 +735,75 @@ static void channel_reject(struct enrollment *e, int code, const struct ipc_head
 			   sizeof(err));
 }
 
+static const char *cgroup_of(struct enroll_table *t, pid_t pid)
+{
+	struct proc_entry *p = t->m->procs ? proc_table_get(t->m->procs, pid) : NULL;
+
+	return p && p->cgroup ? p->cgroup->path : "";
+}
+
+static uint64_t delta(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+/* The answer to the command in flight: latency, counters, an event and a CSV row. */
+static void on_ack(struct enrollment *e, uint16_t type, const struct ipc_compress_ack *a)
+{
+	struct enroll_table *t = e->table;
+	struct enrollment_info *i = &e->info;
+	const struct ipc_arena_stats *was = &i->cmd_stats, *now_st = &a->stats;
+	bool compress = type == IPC_COMPRESS_ACK;
+	uint64_t now = now_usec(CLOCK_MONOTONIC), lat;
+	struct decision_row row;
+
+	if (!i->in_flight || a->request_seq != i->cmd_seq ||
+	    i->cmd_type != (compress ? IPC_COMPRESS : IPC_RELAX)) {
+		count_reject(t, i->pid, -ESTALE, "an ack for no command in flight");
+		return;
+	}
+	lat = delta(now, i->cmd_sent_usec);
+	i->in_flight = false;
+	t->acks++;
+	i->stats = a->stats;
+	i->stats_usec = now;
+	i->acks++;
+	i->last_ack_usec = now_usec(CLOCK_REALTIME);
+	i->last_ack_mono_usec = now;
+	i->last_ack_result = a->result;
+	i->last_ack_bytes = a->bytes_freed;
+	i->last_latency_usec = lat;
+	i->latency_usec[i->latency_n++ % ENROLL_LATENCY_SAMPLES] = (uint32_t)MIN(lat, UINT32_MAX);
+	if (compress)
+		i->bytes_freed += a->bytes_freed;
+	else
+		i->bytes_restored += a->bytes_freed;
+	eventlog_add(&t->m->eventlog, compress ? IPC_EVENT_COMPRESS_DONE : IPC_EVENT_RELAX_DONE,
+		     (uint32_t)i->pid, (int64_t)a->bytes_freed,
+		     "%s %s %" PRIu64 " bytes in %" PRIu64 " ms (%s)%s", i->name,
+		     compress ? "freed" : "restored", a->bytes_freed, lat / USEC_PER_MSEC,
+		     i->cmd_trigger, a->result ? " with an error" : "");
+	row = (struct decision_row){
+		.time_usec = i->last_ack_usec,
+		.pid = i->pid,
+		.name = i->name,
+		.cgroup = cgroup_of(t, i->pid),
+		.event = compress ? "compress-ack" : "relax-ack",
+		.trigger = i->cmd_trigger,
+		.target_bytes = i->cmd_target_bytes,
+		/* into the store: what was freed plus what the store grew by */
+		.bytes_out = delta(now_st->compressed_bytes, was->compressed_bytes),
+		.compress_cpu_ms =
+			(double)delta(now_st->compress_cpu_ns, was->compress_cpu_ns) / 1e6,
+		.decompress_cpu_ms =
+			(double)delta(now_st->decompress_cpu_ns, was->decompress_cpu_ns) / 1e6,
+		.latency_usec = (int64_t)lat,
+		.result = a->result,
+	};
+	row.bytes_in = compress ? a->bytes_freed + row.bytes_out : a->bytes_freed;
+	decision_log_write(t->m->decisions, &row);
+}
+
 /* One datagram from an enrolled workload's channel. Returns false if e was freed. */
 static bool handle_channel_msg(struct enrollment *e, const struct ipc_msg *msg)
 {
@@ -526,16 +812,12 @@ static bool handle_channel_msg(struct enrollment *e, const struct ipc_msg *msg)
 	switch (msg->hdr.type) {
 	case IPC_STATS:
 		e->info.stats = ((const struct ipc_stats *)msg->body)->stats;
+		e->info.stats_usec = now_usec(CLOCK_MONOTONIC);
 		return true;
-	case IPC_COMPRESS_ACK: {
-		const struct ipc_compress_ack *a = msg->body;
-
-		e->info.stats = a->stats;
-		eventlog_add(&t->m->eventlog, IPC_EVENT_COMPRESS_DONE, (uint32_t)e->info.pid,
-			     (int64_t)a->bytes_freed, "%s freed %" PRIu64 " bytes (%d)",
-			     e->info.name, a->bytes_freed, a->result);
+	case IPC_COMPRESS_ACK:
+	case IPC_RELAX_ACK:
+		on_ack(e, msg->hdr.type, msg->body);
 		return true;
-	}
 	case IPC_BYE:
 		eventlog_add(&t->m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)e->info.pid, 0,
 			     "%s said goodbye", e->info.name);
@@ -548,6 +830,125 @@ static bool handle_channel_msg(struct enrollment *e, const struct ipc_msg *msg)
 	default:
 		channel_reject(e, -EBADRQC, &msg->hdr, "message type not accepted from workloads");
 		return true;
+	}
+}
+
+/* A command with no ack this long after its deadline is given up on. */
+#define ACK_GRACE_USEC (1 * USEC_PER_SEC)
+#define ACK_TIMEOUT_DEFAULT_USEC (10 * USEC_PER_SEC)
+
+static int enroll_send(struct enroll_table *t, pid_t pid, uint16_t type, const void *body,
+		       size_t len, uint64_t target_bytes, uint32_t deadline_ms, const char *trigger)
+{
+	struct enrollment *e = find(t, pid);
+	struct enrollment_info *i;
+	struct decision_row row;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	uint32_t seq;
+	int r;
+
+	if (!e)
+		return -ENOENT;
+	i = &e->info;
+	if (!i->connected || e->channel.fd < 0)
+		return -ENOTCONN;
+	if (i->in_flight)
+		return -EBUSY;
+	seq = (uint32_t)(++t->next_seq ?: ++t->next_seq);
+	r = channel_send(t->sender, &e->channel, type, seq, body, len);
+	row = (struct decision_row){
+		.time_usec = now_usec(CLOCK_REALTIME),
+		.pid = pid,
+		.name = i->name,
+		.cgroup = cgroup_of(t, pid),
+		.event = type == IPC_COMPRESS ? "compress" : "relax",
+		.trigger = trigger,
+		.target_bytes = target_bytes,
+		.latency_usec = -1,
+		.result = r,
+	};
+	if (r == -EAGAIN) {
+		i->commands_dropped++;
+		row.event = "dropped";
+		eventlog_add(&t->m->eventlog, IPC_EVENT_COMMAND_DROPPED, (uint32_t)pid,
+			     (int64_t)target_bytes, "%s is not reading: %s dropped", i->name,
+			     type == IPC_COMPRESS ? "COMPRESS" : "RELAX");
+	}
+	decision_log_write(t->m->decisions, &row);
+	if (r == -ECONNREFUSED) {
+		eventlog_add(&t->m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)pid, 0,
+			     "%s closed its channel", i->name);
+		enrollment_free(e, IPC_BYE_EXIT);
+		return r;
+	}
+	if (r < 0)
+		return r;
+	i->in_flight = true;
+	i->cmd_type = type;
+	i->cmd_seq = seq;
+	i->cmd_sent_usec = now;
+	i->cmd_deadline_usec = now + (deadline_ms ? deadline_ms * USEC_PER_MSEC + ACK_GRACE_USEC :
+						    ACK_TIMEOUT_DEFAULT_USEC);
+	i->cmd_target_bytes = target_bytes;
+	snprintf(i->cmd_trigger, sizeof(i->cmd_trigger), "%s", trigger ?: "");
+	i->cmd_stats = i->stats;
+	i->commands_sent++;
+	t->commands_sent++;
+	i->last_command = type;
+	i->last_command_usec = row.time_usec;
+	eventlog_add(&t->m->eventlog,
+		     type == IPC_COMPRESS ? IPC_EVENT_COMPRESS_SENT : IPC_EVENT_RELAX_SENT,
+		     (uint32_t)pid, (int64_t)target_bytes, "%s asked to %s %" PRIu64 " bytes (%s)",
+		     i->name, type == IPC_COMPRESS ? "free" : "restore", target_bytes,
+		     trigger ?: "");
+	return 0;
+}
+
+int enroll_send_compress(struct enroll_table *t, pid_t pid, const struct ipc_compress *c,
+			 const char *trigger)
+{
+	return enroll_send(t, pid, IPC_COMPRESS, c, sizeof(*c), c->target_bytes, c->deadline_ms,
+			   trigger);
+}
+
+int enroll_send_relax(struct enroll_table *t, pid_t pid, const struct ipc_relax *r,
+		      const char *trigger)
+{
+	return enroll_send(t, pid, IPC_RELAX, r, sizeof(*r), r->prefetch_bytes, 0, trigger);
+}
+
+void enroll_table_tick(struct enroll_table *t, uint64_t now)
+{
+	struct hello **link = &t->hellos;
+
+	for (struct enrollment *e = t->list; e; e = e->next) {
+		struct enrollment_info *i = &e->info;
+
+		if (!i->in_flight || now < i->cmd_deadline_usec)
+			continue;
+		i->in_flight = false;
+		i->commands_timed_out++;
+		eventlog_add(&t->m->eventlog, IPC_EVENT_ACK_TIMEOUT, (uint32_t)i->pid,
+			     (int64_t)i->cmd_target_bytes,
+			     "%s did not answer %s within %" PRIu64 " ms", i->name,
+			     i->cmd_type == IPC_COMPRESS ? "COMPRESS" : "RELAX",
+			     (i->cmd_deadline_usec - i->cmd_sent_usec) / USEC_PER_MSEC);
+		decision_log_write(t->m->decisions,
+				   &(struct decision_row){ .time_usec = now_usec(CLOCK_REALTIME),
+							   .pid = i->pid,
+							   .name = i->name,
+							   .cgroup = cgroup_of(t, i->pid),
+							   .event = "timeout",
+							   .trigger = i->cmd_trigger,
+							   .target_bytes = i->cmd_target_bytes,
+							   .latency_usec = -1,
+							   .result = -ETIMEDOUT });
+	}
+	while (*link) {
+		if (pidfd_check_alive((*link)->pidfd) < 0)
+			hello_unlink(t, link);
+		else
+			link = &(*link)->next;
 	}
 }
 
@@ -686,6 +1087,8 @@ struct enroll_table *enroll_table_free(struct enroll_table *t)
 		return NULL;
 	while (t->list)
 		enrollment_free(t->list, IPC_BYE_SHUTDOWN);
+	while (t->hellos)
+		hello_unlink(t, &t->hellos);
 	sd_event_source_disable_unref(t->source);
 	close(t->fd);
 	t->sender = sender_free(t->sender);

@@ -15,6 +15,7 @@
 struct bpf_loader;
 struct cgroup_table;
 struct control_server;
+struct decision_log;
 struct enroll_table;
 struct proc_table;
 
@@ -49,6 +50,7 @@ struct manager {
 	bool psi_valid;
 	struct control_server *control;
 	struct enroll_table *enroll;
+	struct decision_log *decisions; /* CsvPath=; NULL when not configured */
 	struct eventlog eventlog;
 	struct manager_counters counters;
 	uint64_t lost_reported; /* BPF lost records already warned about */

@@ -35,7 +35,10 @@ static void help(void)
 	       "  show PID             one process: RSS by type, faults, its cgroup's limit and usage\n"
 	       "  cgroups              memory cgroups of tracked processes: usage, limits, pressure\n"
 	       "  events [--since ID]  recent daemon events (enrollments, growth, compression)\n"
-	       "  enroll PID           enroll a process (root or the process's owner)\n"
+	       "  enroll PID [--name N] [--readback-factor F]\n"
+	       "                       enroll a process (root or the process's owner): a\n"
+	       "                       libarena process in arena mode, any other monitor-only\n"
+	       "  list                 enrolled processes: mode, arena figures, commands, acks\n"
 	       "  unenroll PID         unenroll a process\n"
 	       "\n"
 	       "Options:\n"
@@ -182,6 +185,12 @@ static int cmd_status(int argc, char **argv)
 		json_add_u64(o, "workload_replies_dropped", s->workload_replies_dropped);
 		json_add_u64(o, "workload_channel_dropped", s->workload_channel_dropped);
 		json_add_u64(o, "identity_pidfd", s->identity_pidfd);
+		json_add_u64(o, "hellos", s->hellos);
+		json_add_u64(o, "commands_sent", s->commands_sent);
+		json_add_u64(o, "acks", s->acks);
+		json_object_object_add(o, "policy",
+				       json_object_new_string(s->policy_mode ? "post-exec" :
+									       "headroom"));
 		json_add_u64(o, "psi_some_avg10_permyriad", s->psi_some_avg10_permyriad);
 		json_add_u64(o, "psi_full_avg10_permyriad", s->psi_full_avg10_permyriad);
 		return print_json(o);
@@ -201,8 +210,11 @@ static int cmd_status(int argc, char **argv)
 	printf("pressure: some %.2f%%, full %.2f%% (avg10, system)\n",
 	       (double)s->psi_some_avg10_permyriad / 100,
 	       (double)s->psi_full_avg10_permyriad / 100);
-	printf("tracking: %" PRIu64 " processes, %" PRIu64 " cgroups, %" PRIu64 " enrolled\n",
-	       s->processes_tracked, s->cgroups_tracked, s->enrolled);
+	printf("tracking: %" PRIu64 " processes, %" PRIu64 " cgroups, %" PRIu64
+	       " enrolled, %" PRIu64 " waiting (HELLO)\n",
+	       s->processes_tracked, s->cgroups_tracked, s->enrolled, s->hellos);
+	printf("policy:   %s; %" PRIu64 " commands sent, %" PRIu64 " acked\n",
+	       s->policy_mode ? "post-exec" : "headroom", s->commands_sent, s->acks);
 	printf("rejected: %" PRIu64 " datagrams; %" PRIu64 " replies and %" PRIu64
 	       " commands dropped (peers not reading)\n",
 	       s->datagrams_rejected, s->workload_replies_dropped, s->workload_channel_dropped);
@@ -315,21 +327,62 @@ static int parse_pid(const char *s, uint32_t *ret)
 	return 0;
 }
 
+/* "2", "0.5", "1.25": a factor as per mille, 0 < F <= 1000. */
+static int parse_factor_permille(const char *s, uint32_t *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0 && v <= 1000))
+		return log_error_errno(-EINVAL,
+				       "Invalid --readback-factor: %s (a number above 0, at most "
+				       "1000)",
+				       s);
+	*ret = (uint32_t)(v * 1000 + 0.5);
+	if (*ret == 0)
+		*ret = 1;
+	return 0;
+}
+
 static int cmd_enroll(int argc, char **argv)
 {
 	static uint8_t buf[IPC_MSG_MAX];
 	bool enroll = strcmp(argv[0], "enroll") == 0;
+	struct ipc_ctl_enroll e = {};
 	struct ipc_ctl_pid p = {};
+	const char *pid_arg = NULL;
 	struct ipc_msg msg;
 	int r;
 
-	if (argc != 2)
-		return log_error_errno(-EINVAL, "Usage: memctl %s PID", argv[0]);
-	r = parse_pid(argv[1], &p.pid);
+	for (int i = 1; i < argc; i++) {
+		if (enroll && strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
+			if (strlen(argv[++i]) >= sizeof(e.name))
+				return log_error_errno(-ENAMETOOLONG, "--name: at most %zu bytes",
+						       sizeof(e.name) - 1);
+			snprintf(e.name, sizeof(e.name), "%s", argv[i]);
+		} else if (enroll && strcmp(argv[i], "--readback-factor") == 0 && i + 1 < argc) {
+			r = parse_factor_permille(argv[++i], &e.readback_factor_permille);
+			if (r < 0)
+				return r;
+		} else if (!pid_arg && argv[i][0] != '-') {
+			pid_arg = argv[i];
+		} else {
+			return log_error_errno(-EINVAL, "Usage: memctl %s PID%s", argv[0],
+					       enroll ? " [--name NAME] [--readback-factor F]" :
+							"");
+		}
+	}
+	if (!pid_arg)
+		return log_error_errno(-EINVAL, "Usage: memctl %s PID%s", argv[0],
+				       enroll ? " [--name NAME] [--readback-factor F]" : "");
+	r = parse_pid(pid_arg, &p.pid);
 	if (r < 0)
 		return r;
-	r = call(enroll ? IPC_CTL_ENROLL : IPC_CTL_UNENROLL, &p, sizeof(p), IPC_CTL_OK, buf,
-		 sizeof(buf), &msg);
+	e.pid = p.pid;
+	r = enroll ? call(IPC_CTL_ENROLL, &e, sizeof(e), IPC_CTL_OK, buf, sizeof(buf), &msg) :
+		     call(IPC_CTL_UNENROLL, &p, sizeof(p), IPC_CTL_OK, buf, sizeof(buf), &msg);
 	if (r < 0)
 		return r;
 	if (arg_json) {
@@ -596,6 +649,122 @@ static int cmd_cgroups(int argc, char **argv)
 	return arr ? print_json(arr) : 0;
 }
 
+static const char *command_name(uint32_t type)
+{
+	return type == IPC_COMPRESS ? "compress" : type == IPC_RELAX ? "relax" : "-";
+}
+
+static struct json_object *time_or_null(uint64_t usec)
+{
+	return usec ? json_object_new_uint64(usec) : NULL;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct ipc_ctl_list q = {};
+	struct cgroup_names cg = {};
+	struct ipc_enrolled_entry *e = NULL;
+	struct json_object *arr = NULL;
+	uint32_t n = 0;
+	int r;
+
+	if (argc != 1)
+		return log_error_errno(-EINVAL, "list: unexpected argument %s", argv[1]);
+	r = fetch_cgroups(NULL, &cg);
+	if (r == -ENODEV)
+		r = 0;
+	if (r < 0)
+		return r;
+	r = list_all(IPC_CTL_ENROLLED, IPC_CTL_ENROLLED_REPLY, &q, (void **)&e, &n);
+	if (r < 0) {
+		free(cg.v);
+		return r;
+	}
+	if (arg_json)
+		arr = json_object_new_array();
+	else
+		printf("%7s %-16s %-7s %9s %9s %9s %6s %-8s %8s %8s  %s\n", "PID", "NAME", "MODE",
+		       "LOGICAL", "RESIDENT", "COMPRESSD", "RATIO", "LAST", "ACK", "LATENCY",
+		       "CGROUP");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ipc_enrolled_entry *x = &e[i];
+		const char *cgp = x->cgroup_id ? cgroup_name(&cg, x->cgroup_id) : "-";
+		double ratio = x->stats.resident_bytes ? (double)x->stats.logical_bytes /
+								 (double)x->stats.resident_bytes :
+							 0;
+		char lg[16], rs[16], cp[16], ago[32], lat[32];
+
+		if (arr) {
+			struct json_object *o = json_object_new_object();
+
+			json_add_u64(o, "pid", x->pid);
+			json_add_u64(o, "uid", x->uid);
+			json_add_u64(o, "enrollment_id", x->id);
+			json_object_object_add(o, "name", json_object_new_string(x->name));
+			json_object_object_add(o, "mode",
+					       json_object_new_string(x->mode == IPC_MODE_ARENA ?
+									      "arena" :
+									      "monitor-only"));
+			json_object_object_add(o, "cgroup",
+					       x->cgroup_id ? json_object_new_string(cgp) : NULL);
+			json_add_u64(o, "logical_bytes", x->stats.logical_bytes);
+			json_add_u64(o, "resident_bytes", x->stats.resident_bytes);
+			json_add_u64(o, "compressed_bytes", x->stats.compressed_bytes);
+			json_add_u64(o, "cold_bytes", x->stats.cold_bytes);
+			json_add_u64(o, "compressible_cold_bytes",
+				     x->stats.compressible_cold_bytes);
+			json_object_object_add(o, "ratio", json_object_new_double(ratio));
+			json_object_object_add(
+				o, "last_command",
+				x->last_command ?
+					json_object_new_string(command_name(x->last_command)) :
+					NULL);
+			json_object_object_add(o, "last_command_usec",
+					       time_or_null(x->last_command_usec));
+			json_object_object_add(o, "last_ack_usec", time_or_null(x->last_ack_usec));
+			json_object_object_add(
+				o, "latency_usec",
+				x->acks ? json_object_new_uint64(x->last_latency_usec) : NULL);
+			json_add_u64(o, "latency_p50_usec", x->latency_p50_usec);
+			json_add_u64(o, "latency_p99_usec", x->latency_p99_usec);
+			json_add_u64(o, "commands_sent", x->commands_sent);
+			json_add_u64(o, "acks", x->acks);
+			json_add_u64(o, "commands_dropped", x->commands_dropped);
+			json_add_u64(o, "commands_timed_out", x->commands_timed_out);
+			json_add_u64(o, "bytes_freed", x->bytes_freed);
+			json_add_u64(o, "bytes_restored", x->bytes_restored);
+			json_add_u64(o, "readback_factor_permille", x->readback_factor_permille);
+			json_object_array_add(arr, o);
+			continue;
+		}
+		format_bytes(x->stats.logical_bytes, lg, sizeof(lg));
+		format_bytes(x->stats.resident_bytes, rs, sizeof(rs));
+		format_bytes(x->stats.compressed_bytes, cp, sizeof(cp));
+		if (x->last_ack_usec) {
+			uint64_t now = now_usec(CLOCK_REALTIME);
+
+			format_duration(now > x->last_ack_usec ? now - x->last_ack_usec : 0, ago,
+					sizeof(ago));
+		} else {
+			snprintf(ago, sizeof(ago), "-");
+		}
+		if (x->acks)
+			snprintf(lat, sizeof(lat), "%.1fms", (double)x->last_latency_usec / 1000);
+		else
+			snprintf(lat, sizeof(lat), "-");
+		if (x->mode == IPC_MODE_ARENA)
+			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %5.2fx %-8s %8s %8s  %s\n",
+			       x->pid, x->name, "arena", lg, rs, cp, ratio,
+			       command_name(x->last_command), ago, lat, cgp);
+		else
+			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %6s %-8s %8s %8s  %s\n", x->pid,
+			       x->name, "monitor", "-", "-", "-", "-", "-", "-", "-", cgp);
+	}
+	free(e);
+	free(cg.v);
+	return arr ? print_json(arr) : 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	static uint8_t buf[IPC_MSG_MAX];
@@ -676,7 +845,7 @@ static const struct {
 } commands[] = {
 	{ "ps", cmd_ps },	    { "show", cmd_show },     { "cgroups", cmd_cgroups },
 	{ "status", cmd_status },   { "events", cmd_events }, { "enroll", cmd_enroll },
-	{ "unenroll", cmd_enroll },
+	{ "unenroll", cmd_enroll }, { "list", cmd_list },
 };
 
 int main(int argc, char *argv[])

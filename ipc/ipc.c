@@ -17,14 +17,16 @@
  * byte-identical; these asserts catch a field added without thinking about it.
  */
 _Static_assert(sizeof(struct ipc_enroll) == 56, "ipc_enroll layout");
-_Static_assert(sizeof(struct ipc_enroll_ack) == 16, "ipc_enroll_ack layout");
-_Static_assert(sizeof(struct ipc_compress) == 24, "ipc_compress layout");
+_Static_assert(sizeof(struct ipc_enroll_ack) == 24, "ipc_enroll_ack layout");
+_Static_assert(sizeof(struct ipc_compress) == 32, "ipc_compress layout");
+_Static_assert(sizeof(struct ipc_ctl_enroll) == 48, "ipc_ctl_enroll layout");
+_Static_assert(sizeof(struct ipc_enrolled_entry) == 304, "ipc_enrolled_entry layout");
 _Static_assert(sizeof(struct ipc_compress_ack) == 160, "ipc_compress_ack layout");
 _Static_assert(sizeof(struct ipc_relax) == 16, "ipc_relax layout");
 _Static_assert(sizeof(struct ipc_stats) == 144, "ipc_stats layout");
 _Static_assert(sizeof(struct ipc_bye) == 8, "ipc_bye layout");
 _Static_assert(sizeof(struct ipc_error) == 108, "ipc_error layout");
-_Static_assert(sizeof(struct ipc_ctl_status_reply) == 456, "ipc_ctl_status_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_status_reply) == 488, "ipc_ctl_status_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_list) == 264, "ipc_ctl_list layout");
 _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layout");
 _Static_assert(sizeof(struct ipc_proc_entry) == 112, "ipc_proc_entry layout");
@@ -42,6 +44,7 @@ _Static_assert(sizeof(struct ipc_event_entry) == 128, "ipc_event_entry layout");
 #define IPC_CHUNK_MAX (1U << 20)
 #define IPC_PERMYRIAD_MAX 10000U
 #define IPC_STATS_INTERVAL_MIN_MS 100U
+#define IPC_READBACK_FACTOR_MAX_PERMILLE 1000000U /* 1000x */
 
 /* A fixed-size char array inside a body or entry that must hold a NUL. */
 struct ipc_string_field {
@@ -141,7 +144,8 @@ static int validate_enroll_ack(const struct ipc_type_info *t, const void *p)
 	struct ipc_enroll_ack m;
 
 	memcpy(&m, p, sizeof(m));
-	if (m.stats_interval_ms < IPC_STATS_INTERVAL_MIN_MS || m.flags != 0)
+	if (m.stats_interval_ms < IPC_STATS_INTERVAL_MIN_MS || m.flags != 0 || m.reserved != 0 ||
+	    m.readback_factor_permille > IPC_READBACK_FACTOR_MAX_PERMILLE)
 		return -ERANGE;
 	return 0;
 }
@@ -152,7 +156,8 @@ static int validate_compress(const struct ipc_type_info *t, const void *p)
 
 	memcpy(&m, p, sizeof(m));
 	if (m.target_bytes == 0 || m.max_hotness > IPC_COLD || !codecs_ok(m.codecs) ||
-	    m.min_savings_permyriad > IPC_PERMYRIAD_MAX)
+	    m.min_savings_permyriad > IPC_PERMYRIAD_MAX ||
+	    m.pressure_permyriad > IPC_PERMYRIAD_MAX || m.reserved != 0)
 		return -ERANGE;
 	return 0;
 }
@@ -213,7 +218,7 @@ static int validate_status_reply(const struct ipc_type_info *t, const void *p)
 	memcpy(&m, p, sizeof(m));
 	if (m.dry_run > 1 || m.reserved != 0 || m.psi_some_avg10_permyriad > IPC_PERMYRIAD_MAX ||
 	    m.psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX || m.identity_pidfd > 1 ||
-	    m.reserved2 != 0)
+	    m.reserved2 != 0 || m.policy_mode > 1 || m.reserved3 != 0)
 		return -ERANGE;
 	return 0;
 }
@@ -284,6 +289,30 @@ static int validate_ctl_pid(const struct ipc_type_info *t, const void *p)
 	return 0;
 }
 
+static int validate_ctl_enroll(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_enroll m;
+
+	memcpy(&m, p, sizeof(m));
+	if (!pid_ok(m.pid) || m.flags != 0 || m.reserved != 0 ||
+	    m.readback_factor_permille > IPC_READBACK_FACTOR_MAX_PERMILLE)
+		return -ERANGE;
+	return 0;
+}
+
+static int validate_enrolled_entry(const void *p)
+{
+	struct ipc_enrolled_entry e;
+
+	memcpy(&e, p, sizeof(e));
+	if (!pid_ok(e.pid) || (e.mode != IPC_MODE_ARENA && e.mode != IPC_MODE_MONITOR) ||
+	    (e.last_command != 0 && e.last_command != IPC_COMPRESS &&
+	     e.last_command != IPC_RELAX) ||
+	    e.readback_factor_permille > IPC_READBACK_FACTOR_MAX_PERMILLE)
+		return -ERANGE;
+	return arena_stats_check(&e.stats);
+}
+
 static int validate_ctl_ok(const struct ipc_type_info *t, const void *p)
 {
 	struct ipc_ctl_ok m;
@@ -327,6 +356,12 @@ static int validate_event_entry(const void *p)
 
 static const struct ipc_string_field enroll_strings[] = {
 	STRING_FIELD(struct ipc_enroll, name),
+};
+static const struct ipc_string_field ctl_enroll_strings[] = {
+	STRING_FIELD(struct ipc_ctl_enroll, name),
+};
+static const struct ipc_string_field enrolled_entry_strings[] = {
+	STRING_FIELD(struct ipc_enrolled_entry, name),
 };
 static const struct ipc_string_field error_strings[] = {
 	STRING_FIELD(struct ipc_error, message),
@@ -377,6 +412,10 @@ static const struct ipc_type_info ipc_types[] = {
 	FIXED(IPC_BYE, "BYE", struct ipc_bye, .validate = validate_bye),
 	FIXED(IPC_ERROR, "ERROR", struct ipc_error, STRINGS(error_strings),
 	      .validate = validate_error),
+	FIXED(IPC_HELLO, "HELLO", struct ipc_enroll, STRINGS(enroll_strings),
+	      .validate = validate_enroll),
+	FIXED(IPC_RELAX_ACK, "RELAX_ACK", struct ipc_compress_ack,
+	      .validate = validate_compress_ack),
 	{ .type = IPC_CTL_STATUS, .name = "CTL_STATUS", .body_size = 0 },
 	FIXED(IPC_CTL_STATUS_REPLY, "CTL_STATUS_REPLY", struct ipc_ctl_status_reply,
 	      STRINGS(status_reply_strings), .validate = validate_status_reply),
@@ -388,7 +427,8 @@ static const struct ipc_type_info ipc_types[] = {
 	FIXED(IPC_CTL_SHOW, "CTL_SHOW", struct ipc_ctl_pid, .validate = validate_ctl_pid),
 	FIXED(IPC_CTL_SHOW_REPLY, "CTL_SHOW_REPLY", struct ipc_ctl_show_reply,
 	      STRINGS(show_reply_strings), .validate = validate_show_reply),
-	FIXED(IPC_CTL_ENROLL, "CTL_ENROLL", struct ipc_ctl_pid, .validate = validate_ctl_pid),
+	FIXED(IPC_CTL_ENROLL, "CTL_ENROLL", struct ipc_ctl_enroll, STRINGS(ctl_enroll_strings),
+	      .validate = validate_ctl_enroll),
 	FIXED(IPC_CTL_UNENROLL, "CTL_UNENROLL", struct ipc_ctl_pid, .validate = validate_ctl_pid),
 	FIXED(IPC_CTL_OK, "CTL_OK", struct ipc_ctl_ok, .validate = validate_ctl_ok),
 	FIXED(IPC_CTL_EVENTS, "CTL_EVENTS", struct ipc_ctl_events, .validate = validate_ctl_events),
@@ -400,6 +440,11 @@ static const struct ipc_type_info ipc_types[] = {
 	LIST(IPC_CTL_CGROUPS_REPLY, "CTL_CGROUPS_REPLY", struct ipc_ctl_list_reply,
 	     struct ipc_cgroup_entry, ENTRY_STRINGS(cgroup_entry_strings),
 	     .validate = validate_list_reply, .validate_entry = validate_cgroup_entry),
+	FIXED(IPC_CTL_ENROLLED, "CTL_ENROLLED", struct ipc_ctl_list, STRINGS(ctl_list_strings),
+	      .validate = validate_ctl_list),
+	LIST(IPC_CTL_ENROLLED_REPLY, "CTL_ENROLLED_REPLY", struct ipc_ctl_list_reply,
+	     struct ipc_enrolled_entry, ENTRY_STRINGS(enrolled_entry_strings),
+	     .validate = validate_list_reply, .validate_entry = validate_enrolled_entry),
 };
 
 static const struct ipc_type_info *type_lookup(uint16_t type)

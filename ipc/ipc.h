@@ -52,6 +52,8 @@ enum ipc_type {
 	IPC_STATS = 6, /* workload -> daemon, periodic */
 	IPC_BYE = 7, /* either way */
 	IPC_ERROR = 8, /* either way, also on the control socket */
+	IPC_HELLO = 9, /* workload -> daemon: "libarena here, enroll me if asked"; no reply */
+	IPC_RELAX_ACK = 10, /* workload -> daemon, answers RELAX (struct ipc_compress_ack) */
 
 	/* memctl <-> memctld, control socket (SOCK_SEQPACKET) */
 	IPC_CTL_STATUS = 32, /* empty body */
@@ -67,6 +69,8 @@ enum ipc_type {
 	IPC_CTL_EVENTS_REPLY = 42, /* ipc_ctl_events_reply + count * ipc_event_entry */
 	IPC_CTL_CGROUPS = 43, /* struct ipc_ctl_list */
 	IPC_CTL_CGROUPS_REPLY = 44, /* ipc_ctl_list_reply + count * ipc_cgroup_entry */
+	IPC_CTL_ENROLLED = 50, /* struct ipc_ctl_list: the enrolled processes */
+	IPC_CTL_ENROLLED_REPLY = 51, /* ipc_ctl_list_reply + count * ipc_enrolled_entry */
 };
 
 /* ---- workload messages ---- */
@@ -90,10 +94,16 @@ struct ipc_enroll {
 	char name[IPC_NAME_MAX]; /* workload's own name, NUL-terminated */
 };
 
+/* Sent with the enrollment channel's fd (SCM_RIGHTS). In answer to ENROLL it echoes
+ * its seq; unsolicited (seq 0) when `memctl enroll` takes up a HELLO. */
 struct ipc_enroll_ack {
 	uint64_t enrollment_id;
 	uint32_t stats_interval_ms; /* how often to send IPC_STATS; >= 100 */
 	uint32_t flags; /* none defined; must be 0 */
+	/* weight of decode cost against compress cost (fairness policy), per mille;
+	 * 0 = keep the arena's own */
+	uint32_t readback_factor_permille;
+	uint32_t reserved; /* must be 0 */
 };
 
 struct ipc_compress {
@@ -102,6 +112,10 @@ struct ipc_compress {
 	uint32_t codecs; /* IPC_CODEC_* mask allowed; nonzero */
 	uint32_t deadline_ms; /* answer within; 0 = no deadline */
 	uint32_t min_savings_permyriad; /* admission threshold, <= 10000 */
+	/* how scarce memory is where the workload runs: 0 = plenty .. 10000 = at its
+	 * limit; the arena may weigh a saved byte more under pressure */
+	uint32_t pressure_permyriad;
+	uint32_t reserved; /* must be 0 */
 };
 
 /* Arena figures as reported to the daemon; all counters are cumulative. */
@@ -195,6 +209,11 @@ struct ipc_ctl_status_reply {
 	uint64_t workload_channel_dropped;
 	uint32_t identity_pidfd; /* 1: senders identified by SCM_PIDFD; 0: PID+uid+start time */
 	uint32_t reserved2; /* must be 0 */
+	uint64_t hellos; /* libarena processes that said HELLO and are not enrolled */
+	uint64_t commands_sent; /* COMPRESS and RELAX, all enrollments, since start */
+	uint64_t acks;
+	uint32_t policy_mode; /* 0 headroom, 1 post-exec */
+	uint32_t reserved3; /* must be 0 */
 };
 
 enum ipc_sort {
@@ -234,6 +253,45 @@ struct ipc_proc_entry {
 struct ipc_ctl_pid {
 	uint32_t pid;
 	uint32_t reserved; /* must be 0 */
+};
+
+/* CTL_ENROLL: a HELLO'd libarena process is enrolled in arena mode, any other in
+ * monitor-only mode. */
+struct ipc_ctl_enroll {
+	uint32_t pid;
+	uint32_t flags; /* none defined; must be 0 */
+	uint32_t readback_factor_permille; /* 0 = the arena's own; <= 1000000 */
+	uint32_t reserved; /* must be 0 */
+	char name[IPC_NAME_MAX]; /* "" = the process's comm (or its HELLO name) */
+};
+
+enum ipc_enroll_mode {
+	IPC_MODE_ARENA = 1, /* a libarena process: receives COMPRESS / RELAX */
+	IPC_MODE_MONITOR = 2, /* any process: watched (growth, faults, events), no commands */
+};
+
+struct ipc_enrolled_entry {
+	uint64_t id;
+	uint32_t pid;
+	uint32_t uid;
+	char name[IPC_NAME_MAX];
+	uint32_t mode; /* enum ipc_enroll_mode */
+	uint32_t cgroup_id; /* ipc_cgroup_entry.id, 0 if unknown */
+	struct ipc_arena_stats stats; /* zero in monitor-only mode */
+	uint64_t enrolled_usec; /* CLOCK_REALTIME */
+	uint32_t last_command; /* IPC_COMPRESS, IPC_RELAX, or 0 */
+	uint32_t readback_factor_permille; /* 0 = the arena's own */
+	uint64_t last_command_usec; /* CLOCK_REALTIME; 0 = none yet */
+	uint64_t last_ack_usec; /* CLOCK_REALTIME; 0 = none yet */
+	uint64_t last_latency_usec; /* command -> ack of the last acked command */
+	uint64_t latency_p50_usec; /* over the last 64 acks */
+	uint64_t latency_p99_usec;
+	uint64_t commands_sent;
+	uint64_t acks;
+	uint64_t commands_dropped; /* its channel was full */
+	uint64_t commands_timed_out; /* no ack within the deadline */
+	uint64_t bytes_freed; /* cumulative, from COMPRESS_ACKs */
+	uint64_t bytes_restored; /* cumulative, from RELAX_ACKs */
 };
 
 struct ipc_cgroup_entry {
@@ -293,6 +351,10 @@ enum ipc_event_kind {
 	IPC_EVENT_LOST_RECORDS = 7,
 	IPC_EVENT_CGROUP_PRESSURE = 8,
 	IPC_EVENT_CONFIG_RELOADED = 9,
+	IPC_EVENT_RELAX_DONE = 18,
+	IPC_EVENT_COMMAND_DROPPED = 19, /* a workload's channel was full */
+	IPC_EVENT_ACK_TIMEOUT = 20, /* no ack within the command's deadline */
+	IPC_EVENT_PLAN = 21, /* a decision not carried out (dry run) */
 	_IPC_EVENT_MAX,
 };
 

@@ -98,7 +98,18 @@ class Daemon:
         self.args = [MEMCTLD, "--socket-dir", self.socket_dir, "--config", self.config] + list(args)
         if os.environ.get("MEMCTL_TEST_LOG_LEVEL"):
             self.args += ["--log-level", os.environ["MEMCTL_TEST_LOG_LEVEL"]]
+        self.env = e
         self.proc = subprocess.Popen(self.args, env=e, stderr=self.stderr, stdout=self.stderr)
+
+    def restart(self, sig=signal.SIGKILL):
+        """Kill memctld (SIGKILL: a crash) and start it again on the same socket
+        directory and config, as systemd's Restart= would; waits for READY=1."""
+        self.proc.send_signal(sig)
+        self.proc.wait()
+        self.notify_msgs = []
+        self.proc = subprocess.Popen(self.args, env=self.env, stderr=self.stderr,
+                                     stdout=self.stderr)
+        self.wait_notify("READY=1")
 
     def wait_notify(self, needle, timeout=15.0):
         """Wait for a sd_notify datagram containing needle (e.g. READY=1)."""

@@ -252,7 +252,7 @@ static void test_arena_new_invalid_config(void **state)
 		{ F(hot_epochs, 4) },
 		{ F(cold_epochs, 65) },
 		{ F(prefetch_next_k, 65) },
-		{ F(flags, 2) }, /* undefined flag */
+		{ F(flags, 1U << 31) }, /* undefined flag */
 		{ F(store_capacity_bytes, 4096) },
 #undef F
 	};

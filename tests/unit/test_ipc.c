@@ -56,12 +56,17 @@ static const uint16_t all_types[] = {
 	IPC_CTL_EVENTS_REPLY,
 	IPC_CTL_CGROUPS,
 	IPC_CTL_CGROUPS_REPLY,
+	IPC_HELLO,
+	IPC_RELAX_ACK,
+	IPC_CTL_ENROLLED,
+	IPC_CTL_ENROLLED_REPLY,
 };
 
 static const uint16_t list_types[] = {
 	IPC_CTL_LIST_REPLY,
 	IPC_CTL_EVENTS_REPLY,
 	IPC_CTL_CGROUPS_REPLY,
+	IPC_CTL_ENROLLED_REPLY,
 };
 
 /* ---- building messages ---- */
@@ -181,9 +186,32 @@ static void event_entry_sample(struct ipc_event_entry *e, uint32_t i)
 	snprintf(e->text, sizeof(e->text), "event %u", i);
 }
 
+static void enrolled_entry_sample(struct ipc_enrolled_entry *e, uint32_t i)
+{
+	*e = (struct ipc_enrolled_entry){
+		.id = 10 + i,
+		.pid = 2000 + i,
+		.uid = 1000,
+		.mode = i & 1 ? IPC_MODE_MONITOR : IPC_MODE_ARENA,
+		.cgroup_id = i,
+		.last_command = i & 1 ? IPC_RELAX : IPC_COMPRESS,
+		.readback_factor_permille = 1500,
+		.commands_sent = 3,
+		.acks = 2,
+	};
+	arena_stats_sample(&e->stats);
+	snprintf(e->name, sizeof(e->name), "job-%u", i);
+}
+
 static void entry_sample(uint16_t type, uint8_t *p, uint32_t i)
 {
 	switch (type) {
+	case IPC_CTL_ENROLLED_REPLY: {
+		struct ipc_enrolled_entry e;
+		enrolled_entry_sample(&e, i);
+		memcpy(p, &e, sizeof(e));
+		break;
+	}
 	case IPC_CTL_LIST_REPLY: {
 		struct ipc_proc_entry e;
 		proc_entry_sample(&e, i);
@@ -212,7 +240,8 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 {
 	memset(p, 0, BODY_MAX);
 	switch (type) {
-	case IPC_ENROLL: {
+	case IPC_ENROLL:
+	case IPC_HELLO: {
 		struct ipc_enroll m = {
 			.pid = 4242,
 			.arena_bytes = 1 << 30,
@@ -239,7 +268,8 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
-	case IPC_COMPRESS_ACK: {
+	case IPC_COMPRESS_ACK:
+	case IPC_RELAX_ACK: {
 		struct ipc_compress_ack m = { .request_seq = 9,
 					      .result = -ENOMEM,
 					      .bytes_freed = 1 };
@@ -289,22 +319,29 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		return sizeof(m);
 	}
 	case IPC_CTL_LIST:
-	case IPC_CTL_CGROUPS: {
+	case IPC_CTL_CGROUPS:
+	case IPC_CTL_ENROLLED: {
 		struct ipc_ctl_list m = { .offset = 10, .sort = IPC_SORT_FAULTS };
 		strcpy(m.cgroup, "/memctl");
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
 	case IPC_CTL_LIST_REPLY:
-	case IPC_CTL_CGROUPS_REPLY: {
+	case IPC_CTL_CGROUPS_REPLY:
+	case IPC_CTL_ENROLLED_REPLY: {
 		struct ipc_ctl_list_reply m = { .total = n + 5, .count = n };
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
 	case IPC_CTL_SHOW:
-	case IPC_CTL_ENROLL:
 	case IPC_CTL_UNENROLL: {
 		struct ipc_ctl_pid m = { .pid = 4242 };
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
+	case IPC_CTL_ENROLL: {
+		struct ipc_ctl_enroll m = { .pid = 4242, .readback_factor_permille = 2000 };
+		strcpy(m.name, "my-job");
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
@@ -465,6 +502,10 @@ static void test_ipc_type_to_string_known(void **state)
 		{ IPC_CTL_EVENTS_REPLY, "CTL_EVENTS_REPLY" },
 		{ IPC_CTL_CGROUPS, "CTL_CGROUPS" },
 		{ IPC_CTL_CGROUPS_REPLY, "CTL_CGROUPS_REPLY" },
+		{ IPC_HELLO, "HELLO" },
+		{ IPC_RELAX_ACK, "RELAX_ACK" },
+		{ IPC_CTL_ENROLLED, "CTL_ENROLLED" },
+		{ IPC_CTL_ENROLLED_REPLY, "CTL_ENROLLED_REPLY" },
 	};
 
 	assert_int_equal(ELEMENTSOF(names), ELEMENTSOF(all_types));
@@ -513,7 +554,7 @@ static void test_ipc_body_size_known(void **state)
 		  sizeof(struct ipc_proc_entry) },
 		{ IPC_CTL_SHOW, sizeof(struct ipc_ctl_pid), 0 },
 		{ IPC_CTL_SHOW_REPLY, sizeof(struct ipc_ctl_show_reply), 0 },
-		{ IPC_CTL_ENROLL, sizeof(struct ipc_ctl_pid), 0 },
+		{ IPC_CTL_ENROLL, sizeof(struct ipc_ctl_enroll), 0 },
 		{ IPC_CTL_UNENROLL, sizeof(struct ipc_ctl_pid), 0 },
 		{ IPC_CTL_OK, sizeof(struct ipc_ctl_ok), 0 },
 		{ IPC_CTL_EVENTS, sizeof(struct ipc_ctl_events), 0 },
@@ -522,6 +563,11 @@ static void test_ipc_body_size_known(void **state)
 		{ IPC_CTL_CGROUPS, sizeof(struct ipc_ctl_list), 0 },
 		{ IPC_CTL_CGROUPS_REPLY, sizeof(struct ipc_ctl_list_reply),
 		  sizeof(struct ipc_cgroup_entry) },
+		{ IPC_HELLO, sizeof(struct ipc_enroll), 0 },
+		{ IPC_RELAX_ACK, sizeof(struct ipc_compress_ack), 0 },
+		{ IPC_CTL_ENROLLED, sizeof(struct ipc_ctl_list), 0 },
+		{ IPC_CTL_ENROLLED_REPLY, sizeof(struct ipc_ctl_list_reply),
+		  sizeof(struct ipc_enrolled_entry) },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
@@ -531,7 +577,7 @@ static void test_ipc_body_size_known(void **state)
 	/* the documented wire sizes (docs/protocol.md) */
 	assert_int_equal(ipc_body_size(IPC_ENROLL), 56);
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
-	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 456);
+	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 488);
 	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 648);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 112);
 	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
@@ -975,6 +1021,10 @@ static const struct string_row string_rows[] = {
 	STR_ENTRY_ROW(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, comm),
 	STR_ENTRY_ROW(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, path),
 	STR_ENTRY_ROW(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, text),
+	STR_ROW(IPC_HELLO, struct ipc_enroll, name),
+	STR_ROW(IPC_CTL_ENROLL, struct ipc_ctl_enroll, name),
+	STR_ROW(IPC_CTL_ENROLLED, struct ipc_ctl_list, cgroup),
+	STR_ENTRY_ROW(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, name),
 };
 
 /* Patch one string field of a 3-entry sample (entry index `which`) to fill, and
@@ -1141,6 +1191,8 @@ static const struct range_row range_rows[] = {
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, reserved, 1),
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, identity_pidfd, 2),
 	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, reserved2, 1),
+	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, policy_mode, 2),
+	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, reserved3, 1),
 	OK(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, identity_pidfd, 1),
 	OK(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, dry_run, 0),
 	BAD(IPC_CTL_LIST, struct ipc_ctl_list, sort, IPC_SORT_FAULTS + 1),
@@ -1165,8 +1217,33 @@ static const struct range_row range_rows[] = {
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, pid, 0),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, pid, 0x80000000U),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, reserved, 1),
-	BAD(IPC_CTL_ENROLL, struct ipc_ctl_pid, pid, 0),
-	BAD(IPC_CTL_ENROLL, struct ipc_ctl_pid, reserved, 1),
+	BAD(IPC_CTL_ENROLL, struct ipc_ctl_enroll, pid, 0),
+	BAD(IPC_CTL_ENROLL, struct ipc_ctl_enroll, pid, 0x80000000U),
+	BAD(IPC_CTL_ENROLL, struct ipc_ctl_enroll, flags, 1),
+	BAD(IPC_CTL_ENROLL, struct ipc_ctl_enroll, reserved, 1),
+	BAD(IPC_CTL_ENROLL, struct ipc_ctl_enroll, readback_factor_permille, 1000001),
+	OK(IPC_CTL_ENROLL, struct ipc_ctl_enroll, readback_factor_permille, 1000000),
+	OK(IPC_CTL_ENROLL, struct ipc_ctl_enroll, readback_factor_permille, 0),
+	BAD(IPC_HELLO, EN, pid, 0),
+	BAD(IPC_HELLO, EN, flags, 1),
+	BAD(IPC_HELLO, EN, codecs, 0),
+	BAD(IPC_RELAX_ACK, CA, result, 1),
+	OK(IPC_RELAX_ACK, CA, result, (uint32_t)-4095),
+	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, reserved, 1),
+	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, readback_factor_permille, 1000001),
+	OK(IPC_ENROLL_ACK, struct ipc_enroll_ack, readback_factor_permille, 1000000),
+	BAD(IPC_COMPRESS, struct ipc_compress, pressure_permyriad, 10001),
+	OK(IPC_COMPRESS, struct ipc_compress, pressure_permyriad, 10000),
+	BAD(IPC_COMPRESS, struct ipc_compress, reserved, 1),
+	BAD(IPC_CTL_ENROLLED, struct ipc_ctl_list, sort, IPC_SORT_FAULTS + 1),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, pid, 0),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, mode, 0),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, mode, 3),
+	OK_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, mode, IPC_MODE_MONITOR),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, last_command, IPC_STATS),
+	OK_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, last_command, 0),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, readback_factor_permille, 1000001),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, stats.admit_rate_permyriad, 10001),
 	BAD(IPC_CTL_UNENROLL, struct ipc_ctl_pid, pid, UINT32_MAX),
 	BAD(IPC_CTL_UNENROLL, struct ipc_ctl_pid, reserved, 1),
 	BAD(IPC_CTL_SHOW_REPLY, SR, proc.pid, 0),
@@ -2263,13 +2340,13 @@ static void test_ipc_control_call_error_reply(void **state)
 	server_start(&s, &t, f->control, SERVE_ERROR, 1);
 	fd = ipc_control_connect(f->control, 5000);
 	assert_true(fd >= 0);
-	assert_int_equal(ipc_control_call(fd, IPC_CTL_ENROLL, &req, sizeof(req), reply,
+	assert_int_equal(ipc_control_call(fd, IPC_CTL_UNENROLL, &req, sizeof(req), reply,
 					  sizeof(reply), &m),
 			 0);
 	assert_int_equal(m.hdr.type, IPC_ERROR);
 	memcpy(&e, m.body, sizeof(e));
 	assert_int_equal(e.code, -EPERM);
-	assert_int_equal(e.ref_type, IPC_CTL_ENROLL);
+	assert_int_equal(e.ref_type, IPC_CTL_UNENROLL);
 	assert_string_equal(e.message, "not allowed");
 	close(fd);
 	server_stop(&s, t);

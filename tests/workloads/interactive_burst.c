@@ -83,6 +83,8 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			if (!o.autoloops) {
+				/* (with --compress-policy external this compresses nothing while
+				 * memctld is reachable: it decides) */
 				arena_epoch_advance(c.arena);
 				if ((r = wl_ctx_compress(&c, ARENA_WARM)) < 0)
 					goto out;

@@ -333,6 +333,8 @@ struct wl_opts {
 	const char *stats_json;
 	bool autoloops;
 	bool arena_uffd; /* ARENA_CONFIG_USERFAULTFD */
+	bool controller_enroll; /* enroll the arena with memctld */
+	bool compress_external; /* --compress-policy external: memctld decides */
 	enum wl_data data;
 	uint64_t seed;
 	uint32_t active_ms, idle_ms;
@@ -372,7 +374,11 @@ static inline void wl_usage(const struct wl_opts *o, FILE *f)
 		"  --arena-autoloops         run the arena's background loops instead of\n"
 		"                            compressing cold memory from the workload\n"
 		"  --arena-userfaultfd       read back through a userfaultfd\n"
-		"                            (ARENA_CONFIG_USERFAULTFD)\n",
+		"                            (ARENA_CONFIG_USERFAULTFD)\n"
+		"  --controller-enroll       enroll the arena with memctld ($MEMCTLD_SOCKET)\n"
+		"  --compress-policy P       auto: compress cold memory ourselves too (default);\n"
+		"                            external: only when memctld says so (ourselves\n"
+		"                            again while it is unreachable)\n",
 		o->name, o->summary);
 	if (o->flags & WL_OPT_PHASES)
 		fprintf(f, "  --active-ms N             length of an active burst (default 200)\n"
@@ -410,6 +416,8 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		O_JSON,
 		O_LOOPS,
 		O_UFFD,
+		O_ENROLL,
+		O_POLICY,
 		O_DATA,
 		O_SEED,
 		O_ACTIVE,
@@ -426,6 +434,8 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		{ "arena-stats-json", required_argument, NULL, O_JSON },
 		{ "arena-autoloops", no_argument, NULL, O_LOOPS },
 		{ "arena-userfaultfd", no_argument, NULL, O_UFFD },
+		{ "controller-enroll", no_argument, NULL, O_ENROLL },
+		{ "compress-policy", required_argument, NULL, O_POLICY },
 		{ "data", required_argument, NULL, O_DATA },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "help", no_argument, NULL, O_HELP },
@@ -485,6 +495,17 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		case O_UFFD:
 			o->arena_uffd = true;
 			break;
+		case O_ENROLL:
+			o->controller_enroll = true;
+			break;
+		case O_POLICY:
+			if (strcmp(optarg, "external") == 0)
+				o->compress_external = true;
+			else if (strcmp(optarg, "auto") == 0)
+				o->compress_external = false;
+			else
+				r = -EINVAL;
+			break;
 		case O_DATA:
 			r = wl_data_from_string(optarg);
 			if (r >= 0) {
@@ -523,8 +544,16 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 	}
 	if (!o->use_arena &&
 	    (o->arena_cap_mb || o->arena_min_savings_pct >= 0 || o->arena_chunk_kb ||
-	     o->stats_json || o->autoloops || o->arena_uffd)) {
-		fprintf(stderr, "%s: --arena-* options need --use-mem-arena\n", o->name);
+	     o->stats_json || o->autoloops || o->arena_uffd || o->controller_enroll)) {
+		fprintf(stderr, "%s: --arena-* and --controller-enroll need --use-mem-arena\n",
+			o->name);
+		return -EINVAL;
+	}
+	if (o->compress_external && (!o->controller_enroll || o->autoloops)) {
+		fprintf(stderr,
+			"%s: --compress-policy external needs --controller-enroll and no "
+			"--arena-autoloops\n",
+			o->name);
 		return -EINVAL;
 	}
 	return 0;
@@ -538,9 +567,17 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 #define WL_EPOCH_MS 100
 #define WL_COMPRESS_MS 200
 
+/* With --compress-policy external, compress on our own again once memctld has been
+ * unreachable this long (the arena must not grow unchecked without it). */
+#define WL_FALLBACK_MS 2000
+
 struct wl_ctx {
 	const struct wl_opts *opts;
 	struct arena *arena; /* NULL: plain memory */
+	struct arena_controller *ctl; /* --controller-enroll */
+	uint64_t ctl_seen_ns; /* last time the controller was enrolled */
+	bool ctl_said_absent; /* the one line about memctld being unreachable */
+	struct arena_controller_status ctl_end; /* at wl_ctx_report(), for the summary */
 	uint64_t next_epoch_ns, next_compress_ns;
 	/* counters for the summary */
 	uint64_t ops, bytes, mismatches, errors;
@@ -602,9 +639,49 @@ static inline int wl_ctx_init(struct wl_ctx *c, const struct wl_opts *o)
 			return r;
 		}
 	}
+	if (o->controller_enroll) {
+		struct arena_controller_config cc;
+
+		arena_controller_config_init(&cc);
+		cc.name = o->name;
+		r = arena_controller_enroll(c->arena, &cc, &c->ctl);
+		if (r < 0) {
+			fprintf(stderr, "%s: arena_controller_enroll failed: %s\n", o->name,
+				strerror(-r));
+			c->arena = arena_free(c->arena);
+			return r;
+		}
+	}
 	c->next_epoch_ns = clock_nsec(CLOCK_MONOTONIC) + WL_EPOCH_MS * NSEC_PER_MSEC;
 	c->next_compress_ns = c->next_epoch_ns + WL_COMPRESS_MS * NSEC_PER_MSEC;
+	c->ctl_seen_ns = clock_nsec(CLOCK_MONOTONIC);
 	return 0;
+}
+
+/* Whether the workload compresses on its own now: always, unless memctld decides
+ * (--compress-policy external) and has been reachable lately. */
+static inline bool wl_ctx_compresses(struct wl_ctx *c)
+{
+	struct arena_controller_status st;
+	uint64_t now;
+
+	if (!c->opts->compress_external)
+		return true;
+	now = clock_nsec(CLOCK_MONOTONIC);
+	if (arena_controller_status_get(c->ctl, &st) == 0 &&
+	    st.state == ARENA_CONTROLLER_ENROLLED) {
+		c->ctl_seen_ns = now;
+		c->ctl_said_absent = false;
+		return false;
+	}
+	if (now - c->ctl_seen_ns < WL_FALLBACK_MS * NSEC_PER_MSEC)
+		return false;
+	if (!c->ctl_said_absent) {
+		fprintf(stderr, "%s: memctld not reachable (%s); compressing on our own\n",
+			c->opts->name, arena_controller_state_to_string(st.state) ?: "?");
+		c->ctl_said_absent = true;
+	}
+	return true;
 }
 
 /* Compress chunks up to max_hotness now (every chunk with ARENA_HOT). */
@@ -612,7 +689,7 @@ static inline int wl_ctx_compress(struct wl_ctx *c, enum arena_hotness max_hotne
 {
 	int r;
 
-	if (!c->arena)
+	if (!c->arena || !wl_ctx_compresses(c))
 		return 0;
 	r = arena_compress_bytes(c->arena, 0, max_hotness, NULL, NULL);
 	if (r < 0)
@@ -665,6 +742,8 @@ static inline int wl_ctx_report(struct wl_ctx *c)
 
 	if (!c->arena)
 		return 0;
+	if (c->ctl)
+		(void)arena_controller_status_get(c->ctl, &c->ctl_end);
 	if (c->opts->autoloops) {
 		r = arena_loops_stop(c->arena);
 		if (r < 0)
@@ -694,6 +773,7 @@ static inline int wl_ctx_report(struct wl_ctx *c)
 /* Free the arena; the buffers must be freed first. */
 static inline void wl_ctx_done(struct wl_ctx *c)
 {
+	c->ctl = arena_controller_leave(c->ctl);
 	c->arena = arena_free(c->arena);
 }
 
@@ -944,6 +1024,30 @@ static inline int wl_pages_verify_all(struct wl_pages *p)
 	return 0;
 }
 
+/* Verify every page, and in arena mode compress each 16 MiB slice again once it is
+ * verified: the check at the end must not need more memory than the run did (in a
+ * memory cgroup smaller than the region, reading it all back at once would not fit). */
+static inline int wl_pages_verify_all_bounded(struct wl_pages *p)
+{
+	const size_t slice = (16U << 20) / WL_PAGE_BYTES;
+
+	for (size_t i = 0; i < p->n_pages; i += slice) {
+		size_t n = MIN(slice, p->n_pages - i);
+		int r;
+
+		for (size_t j = i; j < i + n; j += 16)
+			if ((r = wl_pages_verify(p, j, MIN((size_t)16, i + n - j))) < 0)
+				return r;
+		if (p->buf.region) {
+			r = arena_region_compress(p->buf.region, i * WL_PAGE_BYTES,
+						  n * WL_PAGE_BYTES, NULL, NULL);
+			if (r < 0)
+				return wl_error(p->buf.ctx, r, "arena_region_compress");
+		}
+	}
+	return 0;
+}
+
 /* ---- the common ending ---- */
 
 static inline uint64_t wl_rss_bytes(void)
@@ -957,27 +1061,28 @@ static inline uint64_t wl_rss_bytes(void)
 }
 
 /*
- * Verify everything; in arena mode also compress everything, verify again (every
- * compressed chunk read back through a demand decompression), and compress again so
- * the stats written at exit show the compressed state. *ret_rss gets the RSS at the
- * end (after the last compression). Returns 0 or the first arena error.
+ * Verify everything; in arena mode twice, each slice compressed again after it is
+ * verified (so the second pass reads every chunk back through a demand decompression
+ * and the stats written at exit show the compressed state). *ret_rss gets the RSS at
+ * the end. Returns 0 or the first arena error.
  */
 static inline int wl_finale(struct wl_ctx *c, struct wl_pages *const *pages, size_t n,
 			    uint64_t *ret_rss)
 {
 	int r;
 
-	for (size_t i = 0; i < n; i++)
-		if ((r = wl_pages_verify_all(pages[i])) < 0)
-			return r;
 	if (c->arena) {
-		if ((r = wl_ctx_compress(c, ARENA_HOT)) < 0)
-			return r;
+		/* verify, leaving each slice compressed; then every chunk once more through a
+		 * demand decompression, and compressed again at the end */
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < n; i++)
+				if ((r = wl_pages_verify_all_bounded(pages[i])) < 0)
+					return r;
+		c->compress_passes++;
+	} else {
 		for (size_t i = 0; i < n; i++)
 			if ((r = wl_pages_verify_all(pages[i])) < 0)
 				return r;
-		if ((r = wl_ctx_compress(c, ARENA_HOT)) < 0)
-			return r;
 	}
 	*ret_rss = wl_rss_bytes();
 	return 0;
@@ -993,14 +1098,24 @@ static inline int wl_summary(struct wl_ctx *c, uint64_t start_ns, uint64_t rss, 
 {
 	const struct wl_opts *o = c->opts;
 
+	char ctl[256] = "";
+
+	if (o->controller_enroll)
+		snprintf(ctl, sizeof(ctl),
+			 " controller=%s enrollments=%" PRIu64 " commands=%" PRIu64
+			 " controller_freed_bytes=%" PRIu64 " controller_restored_bytes=%" PRIu64
+			 " policy=%s",
+			 arena_controller_state_to_string(c->ctl_end.state) ?: "?",
+			 c->ctl_end.enrollments, c->ctl_end.commands, c->ctl_end.bytes_freed,
+			 c->ctl_end.bytes_restored, o->compress_external ? "external" : "auto");
 	printf("%s: mode=%s%s data=%s seed=%" PRIu64 " region_mb=%" PRIu64
 	       " elapsed_sec=%.2f ops=%" PRIu64 " bytes=%" PRIu64 " mismatches=%" PRIu64
 	       " errors=%" PRIu64 " compress_passes=%" PRIu64 " store_full=%" PRIu64
-	       " rss_end_kb=%" PRIu64 "%s%s\n",
+	       " rss_end_kb=%" PRIu64 "%s%s%s\n",
 	       o->name, o->use_arena ? "arena" : "plain", o->autoloops ? "+loops" : "",
 	       wl_data_names[o->data], o->seed, o->region_mb, wl_elapsed_sec(start_ns), c->ops,
 	       c->bytes, c->mismatches, c->errors, c->compress_passes, c->store_full, rss >> 10,
-	       extra && *extra ? " " : "", extra ? extra : "");
+	       ctl, extra && *extra ? " " : "", extra ? extra : "");
 	fflush(stdout);
 	return c->mismatches || c->errors ? 1 : 0;
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""tests/integration/test_control_loop.py: enrollment and the control loop with the
+real daemon and real libarena workloads (issue 11): self-enrollment, HELLO then
+`memctl enroll`, monitor-only processes, refusals, a daemon killed and restarted."""
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+from harness import (BUILD, DaemonTestCase, IPC_COMPRESS, MEMCTL, encode, main,
+                     wait_until)
+
+WORKLOADS = os.path.join(BUILD, "workloads")
+
+
+def summary(text):
+    """The workload's summary line as a dict of key=value."""
+    for line in text.splitlines():
+        if " mode=" in line:
+            return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+    return {}
+
+
+class ControlLoopTest(DaemonTestCase):
+
+    def workload(self, name, *args, env=None, **kw):
+        e = dict(os.environ, MEMCTLD_SOCKET=self.d.path("memctld.sock"))
+        e.pop("ARENA_NO_HELLO", None)
+        if env:
+            e.update(env)
+        p = subprocess.Popen([os.path.join(WORKLOADS, name)] + list(args), env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        return p
+
+    def listed(self, pid):
+        for e in self.d.try_json("list") or []:
+            if e["pid"] == pid:
+                return e
+        return None
+
+    def test_self_enrollment_reports_stats(self):
+        self.start()
+        p = self.workload("interactive_burst", "--use-mem-arena", "--controller-enroll",
+                          "--region-mb", "32", "--duration-sec", "4", "--data", "text")
+        e = wait_until(lambda: (lambda x: x if x and x["logical_bytes"] > 0 else None)(
+            self.listed(p.pid)), timeout=5)
+        self.assertIsNotNone(e, "not listed with stats: %s" % self.d.log())
+        self.assertEqual(e["mode"], "arena")
+        self.assertEqual(e["name"], "interactive_burst")
+        self.assertEqual(e["logical_bytes"], 32 << 20)
+        self.assertEqual(e["uid"], 0)
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        s = summary(out)
+        self.assertEqual(s["mismatches"], "0")
+        self.assertEqual(s["controller"], "enrolled")
+        self.assertEqual(s["enrollments"], "1")
+        # BYE at exit: gone from the list at once
+        self.assertTrue(wait_until(lambda: self.listed(p.pid) is None, timeout=2))
+        kinds = [x["kind"] for x in self.d.ctl_json("events")]
+        self.assertIn("enrolled", kinds)
+        self.assertIn("unenrolled", kinds)
+
+    def test_hello_then_memctl_enroll_is_arena_mode(self):
+        self.start()
+        p = self.workload("random_touch_heap", "--use-mem-arena", "--region-mb", "16",
+                          "--duration-sec", "20")
+        # it said HELLO, but nobody enrolled it
+        self.assertTrue(wait_until(lambda: self.d.status().get("hellos", 0) >= 1, timeout=5),
+                        self.d.status())
+        self.assertIsNone(self.listed(p.pid))
+        r = self.d.ctl("enroll", str(p.pid), "--name", "heap", "--readback-factor", "2")
+        self.assertIn("enrolled %d" % p.pid, r.stdout)
+        e = wait_until(lambda: (lambda x: x if x and x["logical_bytes"] else None)(
+            self.listed(p.pid)), timeout=5)
+        self.assertIsNotNone(e)
+        self.assertEqual(e["mode"], "arena")
+        self.assertEqual(e["name"], "heap")
+        self.assertEqual(e["readback_factor_permille"], 2000)
+        # unenrolled: it goes back to waiting, and can be taken up again
+        self.d.ctl("unenroll", str(p.pid))
+        self.assertTrue(wait_until(lambda: self.d.status().get("hellos", 0) >= 1, timeout=15))
+        self.d.ctl("enroll", str(p.pid))
+        self.assertEqual(wait_until(lambda: (self.listed(p.pid) or {}).get("mode"), timeout=5),
+                         "arena")
+
+    def test_plain_process_and_no_hello_are_monitor_only(self):
+        self.start()
+        sleeper = subprocess.Popen(["sleep", "30"])
+        self.addCleanup(lambda: (sleeper.kill(), sleeper.wait()))
+        self.d.ctl("enroll", str(sleeper.pid))
+        self.assertEqual(self.listed(sleeper.pid)["mode"], "monitor-only")
+        p = self.workload("random_touch_heap", "--use-mem-arena", "--region-mb", "8",
+                          "--duration-sec", "20", env={"ARENA_NO_HELLO": "1"})
+        time.sleep(0.5)
+        self.assertEqual(self.d.status().get("hellos"), 0)
+        self.d.ctl("enroll", str(p.pid))
+        self.assertEqual(self.listed(p.pid)["mode"], "monitor-only")
+        out = self.d.ctl("list").stdout
+        self.assertRegex(out, r"\n\s*%d\s+sleep\s+monitor" % sleeper.pid)
+
+    def test_nobody_cannot_command_a_workload(self):
+        """Only memctld's own sockets can reach a workload: its shared-socket end is
+        connect()ed to the daemon, its channel is a socketpair."""
+        self.start()
+        p = self.workload("random_touch_heap", "--use-mem-arena", "--controller-enroll",
+                          "--region-mb", "8", "--duration-sec", "20")
+        self.assertTrue(wait_until(lambda: self.listed(p.pid), timeout=5))
+        ss = subprocess.run(["ss", "-xpH"], capture_output=True, text=True).stdout
+        addrs = set()
+        for line in ss.splitlines():
+            if "pid=%d," % p.pid in line:
+                for f in line.split():
+                    if f.startswith("@"):
+                        addrs.add(f[1:])
+        self.assertTrue(addrs, "the workload's autobound address not found:\n" + ss)
+        body = struct.pack("=QIIIIII", 8 << 20, 2, 3, 0, 0, 0, 0)
+        for a in addrs:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind("")
+            try:
+                s.sendto(encode(IPC_COMPRESS, body), "\0" + a)
+                self.fail("a COMPRESS from a stranger was accepted by %s" % a)
+            except PermissionError:
+                pass
+            finally:
+                s.close()
+        time.sleep(0.3)
+        e = self.listed(p.pid)
+        self.assertEqual(e["commands_sent"], 0)
+
+    def test_daemon_killed_and_restarted_workload_reenrolls(self):
+        d = self.start()
+        p = self.workload("interactive_burst", "--use-mem-arena", "--controller-enroll",
+                          "--compress-policy", "external", "--region-mb", "32",
+                          "--duration-sec", "12")
+        self.assertTrue(wait_until(lambda: self.listed(p.pid), timeout=5))
+        d.restart()
+        t0 = time.monotonic()
+        self.assertTrue(wait_until(lambda: self.listed(p.pid), timeout=6),
+                        "not enrolled again: %s" % d.log())
+        self.assertLess(time.monotonic() - t0, 5.5)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        s = summary(out)
+        self.assertEqual(s["mismatches"], "0")
+        self.assertEqual(s["errors"], "0")
+        self.assertEqual(s["enrollments"], "2")
+
+
+if __name__ == "__main__":
+    main()
