@@ -427,13 +427,14 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 	}
 	case IPC_CTL_EVENTS: {
 		const struct ipc_ctl_events *q = msg->body;
-		struct ipc_event_entry out[EVENTLOG_CAPACITY];
+		/* one message's worth (154 entries of 424 bytes), off the stack */
+		static struct ipc_event_entry out[IPC_MSG_MAX / sizeof(struct ipc_event_entry)];
 		struct ipc_ctl_events_reply rep = {};
 		uint32_t max = ipc_entries_max(IPC_CTL_EVENTS_REPLY);
 
 		if (q->max && q->max < max)
 			max = q->max;
-		max = MIN(max, (uint32_t)EVENTLOG_CAPACITY);
+		max = MIN(max, (uint32_t)ELEMENTSOF(out));
 		rep.count = eventlog_since(&m->eventlog, q->since_id, out, max);
 		rep.next_id = rep.count ? out[rep.count - 1].id : q->since_id;
 		reply(c, IPC_CTL_EVENTS_REPLY, h->seq, &rep, sizeof(rep), out, rep.count);

@@ -200,8 +200,8 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	struct manager *m = e->table->m;
 
 	log_info("Enrolled process %d (%s) exited", (int)e->info.pid, e->info.name);
-	eventlog_add(&m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)e->info.pid, 0, "%s exited",
-		     e->info.name);
+	eventlog_add(&m->eventlog, e->info.uid, IPC_EVENT_UNENROLLED, (uint32_t)e->info.pid, 0,
+		     "%s exited", e->info.name);
 	enrollment_free(e, IPC_BYE_EXIT);
 	return 0;
 }
@@ -396,7 +396,7 @@ int enroll_table_add_pid(struct enroll_table *t, const struct ipc_ctl_enroll *re
 		*ret_arena_mode = e->info.connected;
 	log_info("Enrolled process %d (%s) for uid %u, %s", (int)pid, e->info.name, requester,
 		 e->info.connected ? "arena mode" : "monitor-only");
-	eventlog_add(&t->m->eventlog, IPC_EVENT_ENROLLED, (uint32_t)pid, 0,
+	eventlog_add(&t->m->eventlog, requester, IPC_EVENT_ENROLLED, (uint32_t)pid, 0,
 		     "%s enrolled by uid %u (%s)", e->info.name, requester,
 		     e->info.connected ? "arena" : "monitor-only");
 	return 0;
@@ -410,7 +410,7 @@ int enroll_table_remove_pid(struct enroll_table *t, pid_t pid, uid_t requester)
 		return -ENOENT;
 	if (requester != 0 && requester != e->info.uid)
 		return -EPERM;
-	eventlog_add(&t->m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)pid, 0,
+	eventlog_add(&t->m->eventlog, requester, IPC_EVENT_UNENROLLED, (uint32_t)pid, 0,
 		     "%s unenrolled by uid %u", e->info.name, requester);
 	log_info("Unenrolled process %d (%s)", (int)pid, e->info.name);
 	enrollment_free(e, IPC_BYE_UNENROLLED);
@@ -626,8 +626,9 @@ static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
 		return;
 	}
 	if (created)
-		eventlog_add(&t->m->eventlog, IPC_EVENT_ENROLLED, (uint32_t)e->info.pid,
-			     (int64_t)req->arena_bytes, "%s enrolled itself", e->info.name);
+		eventlog_add(&t->m->eventlog, e->info.uid, IPC_EVENT_ENROLLED,
+			     (uint32_t)e->info.pid, (int64_t)req->arena_bytes, "%s enrolled itself",
+			     e->info.name);
 	log_info("Workload %d (%s) enrolled, arena %" PRIu64 " bytes", (int)e->info.pid,
 		 e->info.name, req->arena_bytes);
 }
@@ -778,10 +779,10 @@ static void on_ack(struct enrollment *e, uint16_t type, const struct ipc_compres
 		i->bytes_freed += a->bytes_freed;
 	else
 		i->bytes_restored += a->bytes_freed;
-	eventlog_add(&t->m->eventlog, compress ? IPC_EVENT_COMPRESS_DONE : IPC_EVENT_RELAX_DONE,
-		     (uint32_t)i->pid, (int64_t)a->bytes_freed,
-		     "%s %s %" PRIu64 " bytes in %" PRIu64 " ms (%s)%s", i->name,
-		     compress ? "freed" : "restored", a->bytes_freed, lat / USEC_PER_MSEC,
+	eventlog_add(&t->m->eventlog, i->uid,
+		     compress ? IPC_EVENT_COMPRESS_DONE : IPC_EVENT_RELAX_DONE, (uint32_t)i->pid,
+		     (int64_t)a->bytes_freed, "%s %s %" PRIu64 " bytes in %" PRIu64 " ms (%s)%s",
+		     i->name, compress ? "freed" : "restored", a->bytes_freed, lat / USEC_PER_MSEC,
 		     i->cmd_trigger, a->result ? " with an error" : "");
 	row = (struct decision_row){
 		.time_usec = i->last_ack_usec,
@@ -819,8 +820,8 @@ static bool handle_channel_msg(struct enrollment *e, const struct ipc_msg *msg)
 		on_ack(e, msg->hdr.type, msg->body);
 		return true;
 	case IPC_BYE:
-		eventlog_add(&t->m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)e->info.pid, 0,
-			     "%s said goodbye", e->info.name);
+		eventlog_add(&t->m->eventlog, e->info.uid, IPC_EVENT_UNENROLLED,
+			     (uint32_t)e->info.pid, 0, "%s said goodbye", e->info.name);
 		enrollment_free(e, IPC_BYE_EXIT);
 		return false;
 	case IPC_ERROR:
@@ -870,13 +871,13 @@ static int enroll_send(struct enroll_table *t, pid_t pid, uint16_t type, const v
 	if (r == -EAGAIN) {
 		i->commands_dropped++;
 		row.event = "dropped";
-		eventlog_add(&t->m->eventlog, IPC_EVENT_COMMAND_DROPPED, (uint32_t)pid,
+		eventlog_add(&t->m->eventlog, i->uid, IPC_EVENT_COMMAND_DROPPED, (uint32_t)pid,
 			     (int64_t)target_bytes, "%s is not reading: %s dropped", i->name,
 			     type == IPC_COMPRESS ? "COMPRESS" : "RELAX");
 	}
 	decision_log_write(t->m->decisions, &row);
 	if (r == -ECONNREFUSED) {
-		eventlog_add(&t->m->eventlog, IPC_EVENT_UNENROLLED, (uint32_t)pid, 0,
+		eventlog_add(&t->m->eventlog, i->uid, IPC_EVENT_UNENROLLED, (uint32_t)pid, 0,
 			     "%s closed its channel", i->name);
 		enrollment_free(e, IPC_BYE_EXIT);
 		return r;
@@ -896,7 +897,7 @@ static int enroll_send(struct enroll_table *t, pid_t pid, uint16_t type, const v
 	t->commands_sent++;
 	i->last_command = type;
 	i->last_command_usec = row.time_usec;
-	eventlog_add(&t->m->eventlog,
+	eventlog_add(&t->m->eventlog, i->uid,
 		     type == IPC_COMPRESS ? IPC_EVENT_COMPRESS_SENT : IPC_EVENT_RELAX_SENT,
 		     (uint32_t)pid, (int64_t)target_bytes, "%s asked to %s %" PRIu64 " bytes (%s)",
 		     i->name, type == IPC_COMPRESS ? "free" : "restore", target_bytes,
@@ -928,7 +929,7 @@ void enroll_table_tick(struct enroll_table *t, uint64_t now)
 			continue;
 		i->in_flight = false;
 		i->commands_timed_out++;
-		eventlog_add(&t->m->eventlog, IPC_EVENT_ACK_TIMEOUT, (uint32_t)i->pid,
+		eventlog_add(&t->m->eventlog, i->uid, IPC_EVENT_ACK_TIMEOUT, (uint32_t)i->pid,
 			     (int64_t)i->cmd_target_bytes,
 			     "%s did not answer %s within %" PRIu64 " ms", i->name,
 			     i->cmd_type == IPC_COMPRESS ? "COMPRESS" : "RELAX",

@@ -198,7 +198,7 @@ static void on_proc_growth(void *userdata, struct proc_entry *p, enum growth_eve
 
 	if (ev != GROWTH_EVENT_DETECTED)
 		return;
-	eventlog_add(&m->eventlog, IPC_EVENT_GROWTH_DETECTED, (uint32_t)p->pid,
+	eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_GROWTH_DETECTED, (uint32_t)p->pid,
 		     g->rate_bytes_per_sec, "%s: %s growth, %+.1f KiB/s, confidence %.2f", p->comm,
 		     growth_pattern_to_string(g->pattern), (double)g->rate_bytes_per_sec / 1024,
 		     g->confidence_permyriad / 10000.0);
@@ -251,12 +251,13 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		manager_resync(m, "records lost");
 		log_warning("BPF ring buffer full: %" PRIu64 " records lost (%" PRIu64 " in all)",
 			    lost - m->lost_reported, lost);
-		eventlog_add(&m->eventlog, IPC_EVENT_LOST_RECORDS, 0,
+		eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_LOST_RECORDS, 0,
 			     (int64_t)(lost - m->lost_reported), "%" PRIu64 " BPF records lost",
 			     lost - m->lost_reported);
 		m->lost_reported = lost;
 	}
 	manager_sample(m);
+	eventlog_flush(&m->eventlog);
 	manager_notify_status(m);
 	return timer_rearm(s, usec + m->config.tick_usec);
 }
@@ -353,7 +354,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		c.log_level = m->config.log_level; /* --log-level given: it wins */
 	m->config = c;
 	log_set_max_level(c.log_level);
-	eventlog_add(&m->eventlog, IPC_EVENT_CONFIG_RELOADED, 0, 0, "configuration reloaded");
+	eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_CONFIG_RELOADED, 0, 0,
+		     "configuration reloaded");
 	log_info("Configuration reloaded from %s", m->config_path);
 	sd_notify(false, "READY=1");
 	return 0;

@@ -235,6 +235,8 @@ static const char *event_kind_name(uint32_t kind)
 		[IPC_EVENT_LOST_RECORDS] = "lost-records",
 		[IPC_EVENT_CGROUP_PRESSURE] = "cgroup-pressure",
 		[IPC_EVENT_CONFIG_RELOADED] = "config-reloaded",
+		[IPC_EVENT_OOM_KILL] = "oom-kill",
+		[IPC_EVENT_EVENTS_SUPPRESSED] = "events-suppressed",
 	};
 	return kind < _IPC_EVENT_MAX && names[kind] ? names[kind] : "unknown";
 }
@@ -297,6 +299,16 @@ static int cmd_events(int argc, char **argv)
 						       json_object_new_int64(e[i].value));
 				json_object_object_add(o, "text",
 						       json_object_new_string(e[i].text));
+				/* null: the kernel side or the daemon, not a user */
+				json_object_object_add(o, "uid",
+						       e[i].uid == IPC_EVENT_UID_SYSTEM ?
+							       NULL :
+							       json_object_new_uint64(e[i].uid));
+				json_object_object_add(o, "comm",
+						       json_object_new_string(e[i].comm));
+				json_object_object_add(o, "cgroup",
+						       json_object_new_string(e[i].cgroup));
+				json_add_u64(o, "cgroup_id", e[i].cgroup_id);
 				json_object_array_add(arr, o);
 			} else {
 				time_t t = (time_t)(e[i].time_usec / USEC_PER_SEC);

@@ -36,7 +36,7 @@ _Static_assert(sizeof(struct ipc_ctl_show_reply) == 648, "ipc_ctl_show_reply lay
 _Static_assert(sizeof(struct ipc_ctl_ok) == 8, "ipc_ctl_ok layout");
 _Static_assert(sizeof(struct ipc_ctl_events) == 16, "ipc_ctl_events layout");
 _Static_assert(sizeof(struct ipc_ctl_events_reply) == 16, "ipc_ctl_events_reply layout");
-_Static_assert(sizeof(struct ipc_event_entry) == 128, "ipc_event_entry layout");
+_Static_assert(sizeof(struct ipc_event_entry) == 424, "ipc_event_entry layout");
 
 /* Linux's MAX_ERRNO (include/linux/err.h): codes below -4095 are not errnos. */
 #define IPC_ERRNO_MAX 4095
@@ -385,6 +385,8 @@ static const struct ipc_string_field show_reply_strings[] = {
 };
 static const struct ipc_string_field event_entry_strings[] = {
 	STRING_FIELD(struct ipc_event_entry, text),
+	STRING_FIELD(struct ipc_event_entry, comm),
+	STRING_FIELD(struct ipc_event_entry, cgroup),
 };
 
 #define STRINGS(a) .strings = (a), .n_strings = ELEMENTSOF(a)

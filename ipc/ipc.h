@@ -351,12 +351,19 @@ enum ipc_event_kind {
 	IPC_EVENT_LOST_RECORDS = 7,
 	IPC_EVENT_CGROUP_PRESSURE = 8,
 	IPC_EVENT_CONFIG_RELOADED = 9,
+	/* issue 9 (10..14) */
+	IPC_EVENT_OOM_KILL = 10, /* pid (0 = unknown), comm, cgroup; value = RSS bytes */
+	IPC_EVENT_EVENTS_SUPPRESSED = 11, /* uid over its event rate; value = events dropped */
 	IPC_EVENT_RELAX_DONE = 18,
 	IPC_EVENT_COMMAND_DROPPED = 19, /* a workload's channel was full */
 	IPC_EVENT_ACK_TIMEOUT = 20, /* no ack within the command's deadline */
 	IPC_EVENT_PLAN = 21, /* a decision not carried out (dry run) */
 	_IPC_EVENT_MAX,
 };
+
+/* ipc_event_entry.uid of an event no user's request caused: the kernel side
+ * (lost records, OOM kills, growth, pressure) or the daemon itself. */
+#define IPC_EVENT_UID_SYSTEM UINT32_MAX
 
 struct ipc_event_entry {
 	uint64_t id;
@@ -365,6 +372,10 @@ struct ipc_event_entry {
 	uint32_t pid;
 	int64_t value; /* kind-specific (bytes, bytes/s, count) */
 	char text[IPC_ERRMSG_MAX]; /* NUL-terminated human summary */
+	uint32_t uid; /* who caused it; IPC_EVENT_UID_SYSTEM = the kernel or the daemon */
+	uint32_t cgroup_id; /* ipc_cgroup_entry.id of the cgroup concerned, 0 = none/unknown */
+	char comm[IPC_NAME_MAX]; /* the process's name where one is known, else "" */
+	char cgroup[IPC_PATH_MAX]; /* memory cgroup path for cgroup events, else "" */
 };
 
 /* ---- encode / decode ---- */

@@ -136,7 +136,22 @@ class Daemon:
         with open(self.stderr_path) as f:
             return f.read()
 
+    def drain_notify(self):
+        """Keep what the daemon sent to NOTIFY_SOCKET so far. Its queue holds
+        net.unix.max_dgram_qlen datagrams (10 by default): a STATUS= per tick
+        left unread blocks the daemon in sd_notify() within seconds."""
+        timeout = self.notify.gettimeout()
+        self.notify.setblocking(False)  # a timeout would make recv() wait for it
+        try:
+            while True:
+                self.notify_msgs.append(self.notify.recv(4096).decode())
+        except (BlockingIOError, InterruptedError):
+            pass
+        finally:
+            self.notify.settimeout(timeout)
+
     def ctl(self, *args, check=True):
+        self.drain_notify()
         r = subprocess.run([MEMCTL, "--socket-dir", self.socket_dir] + list(args),
                            capture_output=True, text=True, timeout=30)
         if check and r.returncode != 0:

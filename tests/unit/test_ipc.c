@@ -184,6 +184,10 @@ static void event_entry_sample(struct ipc_event_entry *e, uint32_t i)
 		.value = -1,
 	};
 	snprintf(e->text, sizeof(e->text), "event %u", i);
+	e->uid = i & 1 ? IPC_EVENT_UID_SYSTEM : 65534;
+	e->cgroup_id = i;
+	snprintf(e->comm, sizeof(e->comm), "worker-%u", i);
+	snprintf(e->cgroup, sizeof(e->cgroup), "/memctl/job-%u", i);
 }
 
 static void enrolled_entry_sample(struct ipc_enrolled_entry *e, uint32_t i)
@@ -581,14 +585,14 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 648);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 112);
 	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
-	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 128);
+	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 424);
 }
 
 static void test_ipc_entries_max_fits(void **state)
 {
 	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 584);
 	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 186);
-	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 511);
+	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 154);
 	for (size_t i = 0; i < ELEMENTSOF(all_types); i++) {
 		uint16_t t = all_types[i];
 		size_t esz = ipc_entry_size(t), max = ipc_entries_max(t);
@@ -1025,6 +1029,8 @@ static const struct string_row string_rows[] = {
 	STR_ROW(IPC_CTL_ENROLL, struct ipc_ctl_enroll, name),
 	STR_ROW(IPC_CTL_ENROLLED, struct ipc_ctl_list, cgroup),
 	STR_ENTRY_ROW(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, name),
+	STR_ENTRY_ROW(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, comm),
+	STR_ENTRY_ROW(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, cgroup),
 };
 
 /* Patch one string field of a 3-entry sample (entry index `which`) to fill, and
@@ -1267,6 +1273,10 @@ static const struct range_row range_rows[] = {
 	BAD_E(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, pid, 0x80000000U),
 	OK_E(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, kind, _IPC_EVENT_MAX - 1),
 	OK_E(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, pid, 0),
+	OK_E(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, kind, IPC_EVENT_OOM_KILL),
+	OK_E(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, kind, IPC_EVENT_EVENTS_SUPPRESSED),
+	OK_E(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, uid, IPC_EVENT_UID_SYSTEM),
+	OK_E(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, cgroup_id, UINT32_MAX),
 };
 #undef EN
 #undef CA
