@@ -1,0 +1,828 @@
+// SPDX-License-Identifier: MIT
+/* policy/plan.c: the compression planner: headroom targets with hysteresis, pressure,
+ * the coldest-first split over a cgroup's members, back-off of members that cannot give,
+ * and the post-exec mode. The rules are in plan.h; this file says how. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "policy/plan.h"
+
+#define MIB_BYTES MIB(1)
+#define USEC_PER_SEC_D 1e6
+#define DEFAULT_CHUNK_BYTES 4096U
+/* the savings estimate needs this much compressed data before it replaces the prior:
+ * below it a few odd chunks would decide a member's capacity */
+#define SAVINGS_MIN_LOGICAL_BYTES MIB_BYTES
+/* weights of the newest sample in the per-member EWMAs: readbacks/s and logical growth
+ * per STATS, give per ack. One half: a member that changes behaviour is followed within
+ * two reports, and one odd report moves the estimate only half way */
+#define RATE_ALPHA 0.5
+#define GIVE_ALPHA 0.5
+/* give never falls below this: a member that freed little once is still asked a little
+ * (and backs off if it then frees nothing), rather than being written off for good */
+#define GIVE_MIN 0.05
+#define SEC(x) ((uint64_t)(x)*UINT64_C(1000000))
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* base * pm / 10000 without overflowing */
+static uint64_t permyriad_of(uint64_t base, uint32_t pm)
+{
+	return base / PLAN_PERMYRIAD * pm + base % PLAN_PERMYRIAD * pm / PLAN_PERMYRIAD;
+}
+
+static uint64_t to_bytes(double x)
+{
+	if (!(x > 0))
+		return 0;
+	if (x >= 1.8e19)
+		return UINT64_MAX;
+	return (uint64_t)ceil(x);
+}
+
+void plan_params_init(struct plan_params *p)
+{
+	*p = (struct plan_params){
+		.mode = PLAN_MODE_HEADROOM,
+		.floor_bytes = 16 * MIB_BYTES,
+		.floor_permyriad = 500,
+		.band_bytes = 16 * MIB_BYTES,
+		.band_permyriad = 500,
+		.lead_usec = SEC(10),
+		.relax_hold_usec = SEC(30),
+		.relax_interval_usec = SEC(10),
+		.settle_usec = SEC(30),
+		.relax_max_bytes = 64 * MIB_BYTES,
+		.min_command_bytes = MIB_BYTES,
+		.psi_some_permyriad = 1000,
+		.psi_full_permyriad = 500,
+		.stall_permyriad = 1000,
+		.codecs = PLAN_CODEC_ALL,
+		.min_savings_permyriad = 500,
+		.deadline_ms = 2000,
+		.urgent_max_hotness = PLAN_WARM,
+		.ack_timeout_usec = SEC(5),
+		.backoff_usec = SEC(5),
+		.backoff_max_usec = SEC(120),
+		.prior_savings_permyriad = 5000,
+		.post_exec_delay_usec = SEC(10),
+		.post_exec_max_hotness = PLAN_HOT,
+	};
+}
+
+int plan_params_check(const struct plan_params *p)
+{
+	if (!p || p->mode >= _PLAN_MODE_MAX)
+		return -EINVAL;
+	if (p->floor_permyriad > PLAN_PERMYRIAD / 2 || p->band_permyriad > PLAN_PERMYRIAD / 2 ||
+	    (p->band_bytes == 0 && p->band_permyriad == 0))
+		return -EINVAL;
+	if (p->lead_usec < SEC(1) || p->lead_usec > SEC(600))
+		return -EINVAL;
+	if (p->relax_hold_usec > SEC(3600) || p->relax_interval_usec > SEC(3600) ||
+	    p->settle_usec > SEC(3600) || p->relax_max_bytes == 0)
+		return -EINVAL;
+	if (p->psi_some_permyriad > PLAN_PERMYRIAD || p->psi_full_permyriad > PLAN_PERMYRIAD ||
+	    p->stall_permyriad > PLAN_PERMYRIAD)
+		return -EINVAL;
+	if (p->codecs == 0 || (p->codecs & ~PLAN_CODEC_ALL) ||
+	    p->min_savings_permyriad > PLAN_PERMYRIAD)
+		return -EINVAL;
+	if (p->urgent_max_hotness > PLAN_COLD || p->post_exec_max_hotness > PLAN_COLD)
+		return -EINVAL;
+	if (p->ack_timeout_usec == 0 || p->ack_timeout_usec < (uint64_t)p->deadline_ms * 1000)
+		return -EINVAL;
+	if (p->backoff_usec == 0 || p->backoff_max_usec < p->backoff_usec)
+		return -EINVAL;
+	if (p->prior_savings_permyriad == 0 || p->prior_savings_permyriad > PLAN_PERMYRIAD)
+		return -EINVAL;
+	if (p->post_exec_delay_usec > SEC(3600))
+		return -EINVAL;
+	return 0;
+}
+
+void plan_cgroup_state_init(struct plan_cgroup_state *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void plan_member_state_init(struct plan_member_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->give = 1.0;
+}
+
+/* ---- a member's figures ---- */
+
+static uint64_t member_chunk(const struct plan_member *m)
+{
+	return m->chunk_size_bytes ? m->chunk_size_bytes : DEFAULT_CHUNK_BYTES;
+}
+
+/* logical bytes of its LZ4/zstd chunks (zero chunks left out: an untouched region is
+ * all zero chunks, and would make any data look compressible) */
+static double compressed_logical(const struct plan_member *m)
+{
+	return ((double)m->stats.chunks_lz4 + (double)m->stats.chunks_zstd) *
+	       (double)member_chunk(m);
+}
+
+/* fraction of a chunk's bytes compression releases, as this member measured it */
+static double member_savings(const struct plan_params *p, const struct plan_member *m)
+{
+	double logical = compressed_logical(m);
+
+	if (logical < (double)SAVINGS_MIN_LOGICAL_BYTES)
+		return (double)p->prior_savings_permyriad / PLAN_PERMYRIAD;
+	return fmax(0.0, 1.0 - (double)m->stats.compressed_bytes / logical);
+}
+
+/* 1 + readback_factor * expected readbacks per compressed chunk in one lead time */
+static double member_cost(const struct plan_params *p, const struct plan_member *m)
+{
+	double rf = m->readback_factor > 0 ? m->readback_factor : 1.0;
+	double chunk = (double)member_chunk(m);
+	double reads = m->state->readback_rate * chunk * ((double)p->lead_usec / USEC_PER_SEC_D) /
+		       fmax(compressed_logical(m), chunk);
+
+	return 1.0 + rf * reads;
+}
+
+enum tier {
+	TIER_COLD,
+	TIER_HOTTER, /* WARM (and HOT when urgent_max_hotness is HOT) */
+	TIER_RELAX,
+};
+
+/* resident bytes the member could give (COMPRESS tiers) or take back (RELAX) */
+static uint64_t member_cap(const struct plan_params *p, const struct plan_member *m, enum tier tier)
+{
+	const struct plan_arena_stats *st = &m->stats;
+	double savings = member_savings(p, m), give = m->state->give, bytes;
+
+	switch (tier) {
+	case TIER_COLD:
+		bytes = (double)st->compressible_cold_bytes * savings * give;
+		break;
+	case TIER_HOTTER: {
+		double chunks = (double)st->chunks_raw + (double)st->chunks_zero +
+				(double)st->chunks_lz4 + (double)st->chunks_zstd;
+		double hotter = (double)st->warm_bytes;
+
+		if (p->urgent_max_hotness == PLAN_HOT)
+			hotter += (double)st->hot_bytes;
+		/* hotness bytes count every state; the raw share of them is what compresses */
+		bytes = chunks > 0 ? hotter * ((double)st->chunks_raw / chunks) * savings * give :
+				     0;
+		break;
+	}
+	case TIER_RELAX:
+	default:
+		/* decompressing everything adds back what compression released */
+		return to_bytes(floor(compressed_logical(m) - (double)st->compressed_bytes));
+	}
+	bytes = floor(bytes);
+	/* nobody frees more than it holds */
+	return bytes < (double)st->resident_bytes ? to_bytes(bytes) : st->resident_bytes;
+}
+
+/* ---- acks, timeouts, readbacks: what happened since the last tick ---- */
+
+static void member_fail(const struct plan_params *p, struct plan_member_state *s, uint64_t now)
+{
+	uint64_t step = p->backoff_usec;
+
+	s->failures++;
+	/* doubling per consecutive failure, up to the max */
+	for (uint32_t i = 1; i < s->failures && step < p->backoff_max_usec; i++)
+		step = step > UINT64_MAX / 2 ? UINT64_MAX : step * 2;
+	if (step > p->backoff_max_usec)
+		step = p->backoff_max_usec;
+	s->backoff_until_usec = sat_add(now, step);
+}
+
+static bool inflight_live(const struct plan_params *p, const struct plan_member *m, uint64_t now)
+{
+	return m->inflight == PLAN_COMPRESS && now < sat_add(m->inflight_usec, p->ack_timeout_usec);
+}
+
+static bool backed_off(const struct plan_member *m, uint64_t now)
+{
+	return now < m->state->backoff_until_usec;
+}
+
+/* Returns true if the member newly failed to give. */
+static bool member_note(const struct plan_params *p, const struct plan_member *m, uint64_t now)
+{
+	struct plan_member_state *s = m->state;
+	bool failed = false;
+
+	if (m->ack_usec > s->last_ack_usec) {
+		s->last_ack_usec = m->ack_usec;
+		if (m->ack_result < 0 || m->ack_freed_bytes == 0) {
+			member_fail(p, s, now);
+			failed = true;
+		} else {
+			double got = m->ack_target_bytes ? (double)m->ack_freed_bytes /
+								   (double)m->ack_target_bytes :
+							   1.0;
+
+			s->failures = 0;
+			s->backoff_until_usec = 0;
+			s->give = (1 - GIVE_ALPHA) * s->give + GIVE_ALPHA * fmin(got, 1.0);
+			if (s->give < GIVE_MIN)
+				s->give = GIVE_MIN;
+		}
+	}
+	/* a COMPRESS nobody answered counts once, then is ignored */
+	if (m->inflight == PLAN_COMPRESS && !inflight_live(p, m, now) &&
+	    s->timeout_seen_usec != m->inflight_usec && m->ack_usec < m->inflight_usec) {
+		s->timeout_seen_usec = m->inflight_usec;
+		member_fail(p, s, now);
+		failed = true;
+	}
+	if (m->stats_usec > s->stats_usec) {
+		if (s->primed && s->stats_usec && m->stats.readbacks >= s->readbacks) {
+			double dt = (double)(m->stats_usec - s->stats_usec) / USEC_PER_SEC_D;
+			double reads = (double)(m->stats.readbacks - s->readbacks) / dt;
+			double grow =
+				((double)m->stats.logical_bytes - (double)s->logical_bytes) / dt;
+			/* the first interval replaces the zeros, later ones are averaged in */
+			double a = s->rate_samples ? RATE_ALPHA : 1.0;
+
+			s->readback_rate = (1 - a) * s->readback_rate + a * reads;
+			s->logical_rate = (1 - a) * s->logical_rate + a * grow;
+			s->rate_samples++;
+		} else {
+			/* first stats, or the arena started over */
+			s->readback_rate = 0;
+			s->logical_rate = 0;
+			s->rate_samples = 0;
+		}
+		s->stats_usec = m->stats_usec;
+		s->readbacks = m->stats.readbacks;
+		s->logical_bytes = m->stats.logical_bytes;
+	}
+	s->primed = true;
+	return failed;
+}
+
+/* ---- validation ---- */
+
+static int cmp_state_ptr(const void *a, const void *b, void *ctx)
+{
+	const struct plan_member *m = ctx;
+	uintptr_t x = (uintptr_t)m[((const struct plan_decision *)a)->member_index].state;
+	uintptr_t y = (uintptr_t)m[((const struct plan_decision *)b)->member_index].state;
+
+	return x < y ? -1 : x > y;
+}
+
+static int check_inputs(const struct plan_params *p, const struct plan_cgroup_state *cs,
+			const struct plan_cgroup_input *cg, const struct plan_member *members,
+			size_t n, uint64_t now, struct plan_decision *out, size_t out_size)
+{
+	if (plan_params_check(p) < 0 || !cs || !cg || (n > 0 && (!members || !out)) ||
+	    out_size < n || n > UINT32_MAX)
+		return -EINVAL;
+	if (cs->primed && now < cs->prev_usec)
+		return -EINVAL;
+	if (cg->psi_scope > PLAN_PSI_SYSTEM || cg->reserved ||
+	    cg->psi_some_avg10_permyriad > PLAN_PERMYRIAD ||
+	    cg->psi_full_avg10_permyriad > PLAN_PERMYRIAD)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_member *m = &members[i];
+
+		if (!m->state || m->reserved || m->reserved2 || m->reserved3)
+			return -EINVAL;
+		if (!isfinite(m->readback_factor) || m->readback_factor < 0)
+			return -EINVAL;
+		if (m->rate_confidence_permyriad > PLAN_PERMYRIAD &&
+		    m->rate_confidence_permyriad != PLAN_CONFIDENCE_UNKNOWN)
+			return -EINVAL;
+		if (m->inflight != PLAN_NONE && m->inflight != PLAN_COMPRESS)
+			return -EINVAL;
+		if (m->ack_result > 0)
+			return -EINVAL;
+		out[i].member_index = (uint32_t)i;
+	}
+	/* one state per member: sort the indices by state address, compare neighbours */
+	if (n > 1) {
+		qsort_r(out, n, sizeof(*out), cmp_state_ptr, (void *)members);
+		for (size_t i = 1; i < n; i++)
+			if (members[out[i].member_index].state ==
+			    members[out[i - 1].member_index].state)
+				return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the split ---- */
+
+struct split_ctx {
+	const struct plan_params *p;
+	const struct plan_member *members;
+	bool relax; /* order by cost descending (RELAX) instead of ascending */
+};
+
+static int cmp_cost(const void *a, const void *b, void *ctx)
+{
+	const struct split_ctx *c = ctx;
+	const struct plan_member *x = &c->members[((const struct plan_decision *)a)->member_index];
+	const struct plan_member *y = &c->members[((const struct plan_decision *)b)->member_index];
+	double cx = member_cost(c->p, x), cy = member_cost(c->p, y);
+
+	if (cx != cy)
+		return (cx < cy) != c->relax ? -1 : 1;
+	/* ties by id, so the order never depends on the caller's array order */
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Share need over the first k entries of v (sorted by cmp_cost), member j getting in
+ * proportion to weight w_j = cap_j / cost_j (COMPRESS) or cap_j * cost_j (RELAX), never
+ * more than cap_j: water-filling. share_j / cap_j is largest at the front of the order,
+ * so members saturate front to back and one pass does it. The share lands in
+ * *field(v[j]) (added to what is there). Returns what is left unassigned.
+ */
+static uint64_t waterfill(const struct split_ctx *c, struct plan_decision *v, size_t k,
+			  enum tier tier, uint64_t need, uint64_t *(*field)(struct plan_decision *))
+{
+	double wsum = 0, rem = (double)need;
+	size_t j;
+
+	for (j = 0; j < k; j++) {
+		const struct plan_member *m = &c->members[v[j].member_index];
+		uint64_t cap = member_cap(c->p, m, tier);
+		double cost = member_cost(c->p, m);
+
+		wsum += c->relax ? (double)cap * cost : (double)cap / cost;
+	}
+	for (j = 0; j < k && rem > 0 && wsum > 0; j++) {
+		const struct plan_member *m = &c->members[v[j].member_index];
+		uint64_t cap = member_cap(c->p, m, tier), *f = field(&v[j]), take;
+		double cost = member_cost(c->p, m);
+		double w = c->relax ? (double)cap * cost : (double)cap / cost;
+		double share;
+
+		if (cap == 0)
+			continue;
+		share = rem * w / wsum;
+		wsum -= w;
+		take = share >= (double)cap ? cap : MIN(to_bytes(share), cap);
+		*f += take;
+		/* a member that saturates takes less than its share, which raises rem / wsum
+		 * for the rest: the level only rises, so no member before wants more */
+		rem -= (double)take;
+	}
+	return to_bytes(rem);
+}
+
+static uint64_t *compress_field(struct plan_decision *d)
+{
+	return &d->compress.target_bytes;
+}
+
+static uint64_t *hotter_field(struct plan_decision *d)
+{
+	return &d->relax.prefetch_bytes; /* scratch: the hotter tier's share */
+}
+
+static uint64_t *relax_field(struct plan_decision *d)
+{
+	return &d->relax.prefetch_bytes;
+}
+
+/*
+ * Shares below min_command_bytes are not worth a datagram and a pass over the arena:
+ * give them to the members already asked (front of the order first), then, if some is
+ * left, to the next members in order, a whole min_command (or capacity) each.
+ * Returns what nobody could take.
+ */
+static uint64_t round_shares(const struct split_ctx *c, struct plan_decision *v, size_t k,
+			     uint64_t (*total)(const struct split_ctx *,
+					       const struct plan_member *),
+			     uint64_t *(*field)(struct plan_decision *), uint64_t left)
+{
+	uint64_t q = c->p->min_command_bytes;
+	size_t j;
+
+	for (j = 0; j < k; j++) {
+		uint64_t *f = field(&v[j]);
+
+		if (*f > 0 && *f < q && total(c, &c->members[v[j].member_index]) >= q) {
+			/* it could take a whole command: keep it for the second pass */
+			left = sat_add(left, *f);
+			*f = 0;
+		}
+	}
+	for (j = 0; j < k && left > 0; j++) {
+		uint64_t *f = field(&v[j]), room;
+
+		if (*f == 0)
+			continue;
+		room = sat_sub(total(c, &c->members[v[j].member_index]), *f);
+		room = room < left ? room : left;
+		*f += room;
+		left -= room;
+	}
+	for (j = 0; j < k && left > 0; j++) {
+		uint64_t *f = field(&v[j]), room, take;
+
+		if (*f > 0)
+			continue;
+		room = total(c, &c->members[v[j].member_index]);
+		take = left > q ? left : q;
+		take = take < room ? take : room;
+		*f = take;
+		left = sat_sub(left, take);
+	}
+	return left;
+}
+
+/* a member's capacity in the tier being rounded */
+static uint64_t room_cold(const struct split_ctx *c, const struct plan_member *m)
+{
+	return member_cap(c->p, m, TIER_COLD);
+}
+
+static uint64_t room_hotter(const struct split_ctx *c, const struct plan_member *m)
+{
+	return member_cap(c->p, m, TIER_HOTTER);
+}
+
+static uint64_t room_relax(const struct split_ctx *c, const struct plan_member *m)
+{
+	return member_cap(c->p, m, TIER_RELAX);
+}
+
+/* ---- one tick ---- */
+
+static void fill_compress(const struct plan_params *p, struct plan_decision *d,
+			  const struct plan_member *m, uint32_t index, uint64_t target,
+			  uint32_t max_hotness, uint32_t trigger)
+{
+	*d = (struct plan_decision){
+		.member_id = m->id,
+		.member_index = index,
+		.pid = m->pid,
+		.action = PLAN_COMPRESS,
+		.trigger = trigger,
+		.compress = {
+			.target_bytes = target,
+			.max_hotness = max_hotness,
+			.codecs = p->codecs,
+			.deadline_ms = p->deadline_ms,
+			.min_savings_permyriad = p->min_savings_permyriad,
+		},
+	};
+}
+
+static size_t post_exec(const struct plan_params *p, const struct plan_member *members, size_t n,
+			uint64_t now, struct plan_decision *out)
+{
+	size_t d = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_member *m = &members[i];
+		uint64_t target;
+
+		if (m->state->post_exec_done ||
+		    now < sat_add(m->exec_usec, p->post_exec_delay_usec))
+			continue;
+		/* everything it holds: the arena stops when it runs out of eligible chunks */
+		target = m->stats.resident_bytes ? m->stats.resident_bytes :
+			 m->stats.logical_bytes	 ? m->stats.logical_bytes :
+						   member_chunk(m);
+		fill_compress(p, &out[d++], m, (uint32_t)i, target, p->post_exec_max_hotness,
+			      PLAN_TRIGGER_POST_EXEC);
+		m->state->post_exec_done = true;
+		m->state->last_compress_usec = now;
+	}
+	return d;
+}
+
+/* a member's RSS growth counts, unless it is settling after a RELAX */
+static bool settling(const struct plan_params *p, uint64_t last_relax, uint64_t now)
+{
+	return last_relax && now < sat_add(last_relax, p->settle_usec);
+}
+
+static double members_growth(const struct plan_params *p, const struct plan_member *members,
+			     size_t n, uint64_t now)
+{
+	double g = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_member *m = &members[i];
+		double w = m->rate_confidence_permyriad == PLAN_CONFIDENCE_UNKNOWN ?
+				   1.0 :
+				   (double)m->rate_confidence_permyriad / PLAN_PERMYRIAD;
+		double rss = m->rate_bytes_per_sec > 0 ? (double)m->rate_bytes_per_sec * w : 0;
+
+		/* the RSS slope falls when it compresses and rises when it relaxes, which is
+		 * our doing, not growth; its arena's logical bytes do neither. The larger of
+		 * the two, and only the logical rate while it settles after a RELAX */
+		if (settling(p, m->state->last_relax_usec, now))
+			rss = 0;
+		g += fmax(rss, m->state->logical_rate);
+	}
+	return g;
+}
+
+/* COMPRESS: need over the askable members, cold tier first. Returns decisions. */
+static size_t plan_compress(const struct plan_params *p, const struct plan_member *members,
+			    size_t n, uint64_t now, uint64_t need, bool urgent, uint32_t trigger,
+			    struct plan_decision *out, struct plan_report *r)
+{
+	struct split_ctx c = { .p = p, .members = members, .relax = false };
+	uint64_t left;
+	size_t k = 0, d = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_member *m = &members[i];
+
+		if (backed_off(m, now) || inflight_live(p, m, now) || !m->stats_usec)
+			continue;
+		out[k] = (struct plan_decision){ .member_index = (uint32_t)i };
+		r->capacity_bytes = sat_add(r->capacity_bytes, member_cap(p, m, TIER_COLD));
+		if (urgent && p->urgent_max_hotness < PLAN_COLD)
+			r->capacity_bytes =
+				sat_add(r->capacity_bytes, member_cap(p, m, TIER_HOTTER));
+		k++;
+	}
+	if (k == 0) {
+		r->short_bytes = need;
+		return 0;
+	}
+	qsort_r(out, k, sizeof(*out), cmp_cost, &c);
+
+	left = waterfill(&c, out, k, TIER_COLD, need, compress_field);
+	left = round_shares(&c, out, k, room_cold, compress_field, left);
+	if (left > 0 && urgent && p->urgent_max_hotness < PLAN_COLD) {
+		left = waterfill(&c, out, k, TIER_HOTTER, left, hotter_field);
+		left = round_shares(&c, out, k, room_hotter, hotter_field, left);
+	}
+	r->short_bytes = left;
+
+	/* compact in place: d <= j, and out[j] is read before out[d] is written */
+	for (size_t j = 0; j < k; j++) {
+		struct plan_decision v = out[j];
+		const struct plan_member *m = &members[v.member_index];
+		uint64_t hotter = v.relax.prefetch_bytes;
+		uint64_t target = sat_add(v.compress.target_bytes, hotter);
+
+		if (target == 0)
+			continue;
+		fill_compress(p, &out[d++], m, v.member_index, target,
+			      hotter ? p->urgent_max_hotness : PLAN_COLD, trigger);
+		m->state->last_compress_usec = now;
+		r->asked_bytes = sat_add(r->asked_bytes, target);
+	}
+	return d;
+}
+
+/* RELAX: total over the members holding compressed data, readback-heavy first. */
+static size_t plan_relax(const struct plan_params *p, const struct plan_member *members, size_t n,
+			 uint64_t now, uint64_t total, struct plan_decision *out,
+			 struct plan_report *r)
+{
+	struct split_ctx c = { .p = p, .members = members, .relax = true };
+	size_t k = 0, d = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_member *m = &members[i];
+
+		if (backed_off(m, now) || inflight_live(p, m, now) || !m->stats_usec ||
+		    member_cap(p, m, TIER_RELAX) == 0)
+			continue;
+		out[k++] = (struct plan_decision){ .member_index = (uint32_t)i };
+	}
+	if (k == 0)
+		return 0;
+	qsort_r(out, k, sizeof(*out), cmp_cost, &c);
+	(void)round_shares(&c, out, k, room_relax, relax_field,
+			   waterfill(&c, out, k, TIER_RELAX, total, relax_field));
+	for (size_t j = 0; j < k; j++) {
+		struct plan_decision v = out[j];
+		const struct plan_member *m = &members[v.member_index];
+
+		if (v.relax.prefetch_bytes == 0)
+			continue;
+		out[d++] = (struct plan_decision){
+			.member_id = m->id,
+			.member_index = v.member_index,
+			.pid = m->pid,
+			.action = PLAN_RELAX,
+			.trigger = PLAN_TRIGGER_RECOVERED,
+			.relax = { .prefetch_bytes = v.relax.prefetch_bytes },
+		};
+		m->state->last_relax_usec = now;
+		r->relax_bytes = sat_add(r->relax_bytes, v.relax.prefetch_bytes);
+	}
+	return d;
+}
+
+int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
+		     const struct plan_cgroup_input *cg, const struct plan_member *members,
+		     size_t n, uint64_t now, struct plan_decision *out, size_t out_size,
+		     struct plan_report *ret_report)
+{
+	struct plan_report r = { 0 };
+	uint64_t limit, used, headroom, base, floor_b, band, low, high, dt, stall, q, g_lead;
+	uint32_t trigger;
+	double growth, stall_pm;
+	bool pressure_raise;
+	size_t d = 0;
+	int ret;
+
+	ret = check_inputs(p, cs, cg, members, n, now, out, out_size);
+	if (ret < 0)
+		return ret;
+
+	/* what happened since the last tick: acks, timeouts, readbacks */
+	for (size_t i = 0; i < n; i++) {
+		if (member_note(p, &members[i], now))
+			r.n_new_failures++;
+		if (backed_off(&members[i], now))
+			r.n_backed_off++;
+		else if (inflight_live(p, &members[i], now)) {
+			r.n_inflight++;
+			r.inflight_bytes = sat_add(r.inflight_bytes, members[i].inflight_bytes);
+		}
+	}
+
+	/* headroom, and what percentages are of */
+	limit = cg->limit_bytes < cg->high_bytes ? cg->limit_bytes : cg->high_bytes;
+	if (limit != PLAN_NO_LIMIT) {
+		used = sat_sub(cg->usage_bytes, cg->reclaimable_bytes);
+		headroom = sat_sub(limit, used);
+		base = limit;
+	} else {
+		r.no_limit = true;
+		headroom = cg->mem_available_bytes;
+		base = cg->mem_total_bytes ? cg->mem_total_bytes :
+					     sat_add(cg->usage_bytes, cg->mem_available_bytes);
+	}
+	/* at most a quarter of base each, so a small cgroup is not kept half empty */
+	floor_b = permyriad_of(base, p->floor_permyriad);
+	floor_b = floor_b > p->floor_bytes ? floor_b : p->floor_bytes;
+	floor_b = floor_b < base / 4 ? floor_b : base / 4;
+	band = permyriad_of(base, p->band_permyriad);
+	band = band > p->band_bytes ? band : p->band_bytes;
+	band = band < base / 4 ? band : base / 4;
+	q = p->min_command_bytes;
+
+	/* growth to plan for: the cgroup's own rate, unless it is settling after a RELAX */
+	if (cg->growth_bytes_per_sec != PLAN_RATE_UNKNOWN && !settling(p, cs->last_relax_usec, now))
+		growth = cg->growth_bytes_per_sec > 0 ? (double)cg->growth_bytes_per_sec : 0;
+	else
+		growth = members_growth(p, members, n, now);
+	g_lead = to_bytes(growth * ((double)p->lead_usec / USEC_PER_SEC_D));
+	low = floor_b;
+	trigger = PLAN_TRIGGER_FLOOR;
+	if (g_lead > low) {
+		low = g_lead;
+		trigger = PLAN_TRIGGER_GROWTH;
+	}
+	high = sat_add(low, band);
+
+	/* pressure since the last tick */
+	dt = cs->primed ? now - cs->prev_usec : 0;
+	if (cs->primed && cg->limit_events > cs->limit_events)
+		r.limit_events = cg->limit_events - cs->limit_events;
+	stall = cs->primed && cg->reclaim_stall_ns > cs->reclaim_stall_ns ?
+			cg->reclaim_stall_ns - cs->reclaim_stall_ns :
+			0;
+	stall_pm = dt ? (double)stall / ((double)dt * 1000.0) * PLAN_PERMYRIAD : 0;
+	if (r.limit_events)
+		r.pressure |= PLAN_PRESSURE_LIMIT_EVENTS;
+	if (p->stall_permyriad && stall_pm >= p->stall_permyriad)
+		r.pressure |= PLAN_PRESSURE_STALL;
+	if (cg->psi_scope != PLAN_PSI_NONE &&
+	    /* system PSI is everyone's: this cgroup's only near its limit */
+	    (cg->psi_scope == PLAN_PSI_CGROUP || r.no_limit || headroom < high)) {
+		if (p->psi_some_permyriad && cg->psi_some_avg10_permyriad >= p->psi_some_permyriad)
+			r.pressure |= PLAN_PRESSURE_PSI_SOME;
+		if (p->psi_full_permyriad && cg->psi_full_avg10_permyriad >= p->psi_full_permyriad)
+			r.pressure |= PLAN_PRESSURE_PSI_FULL;
+	}
+	pressure_raise = r.pressure != 0;
+	if (pressure_raise) {
+		low = sat_add(low, band);
+		high = sat_add(high, band);
+		trigger = PLAN_TRIGGER_PRESSURE;
+	}
+	/* urgent: below the floor, or less than half the lead time of growth left, or the
+	 * kernel is already reclaiming at the limit: WARM may go too */
+	r.urgent = headroom < floor_b || headroom < g_lead / 2 ||
+		   (r.pressure & (PLAN_PRESSURE_LIMIT_EVENTS | PLAN_PRESSURE_PSI_FULL));
+
+	r.limit_bytes = limit;
+	r.headroom_bytes = headroom;
+	r.floor_bytes = floor_b;
+	r.low_bytes = low;
+	r.high_bytes = high;
+	r.growth_bytes_per_sec = to_bytes(growth);
+
+	if (p->mode == PLAN_MODE_POST_EXEC) {
+		d = post_exec(p, members, n, now, out);
+		r.trigger = d ? PLAN_TRIGGER_POST_EXEC : PLAN_TRIGGER_NONE;
+	} else if (headroom < low) {
+		cs->last_low_usec = now;
+		cs->relax_ok_since_usec = 0;
+		r.need_bytes = high - headroom;
+		if (r.need_bytes > r.inflight_bytes) {
+			d = plan_compress(p, members, n, now, r.need_bytes - r.inflight_bytes,
+					  r.urgent, trigger, out, &r);
+			r.trigger = d ? trigger : PLAN_TRIGGER_NONE;
+		}
+	} else if (!r.pressure && headroom >= sat_add(high, q)) {
+		uint64_t hold = to_bytes(growth * ((double)p->relax_hold_usec / USEC_PER_SEC_D));
+		uint64_t room = sat_sub(headroom, sat_add(high, hold));
+
+		if (!cs->relax_ok_since_usec)
+			cs->relax_ok_since_usec = now;
+		if (now - cs->relax_ok_since_usec >= p->relax_hold_usec &&
+		    (!cs->last_low_usec || now - cs->last_low_usec >= p->relax_hold_usec) &&
+		    (!cs->last_relax_usec || now - cs->last_relax_usec >= p->relax_interval_usec) &&
+		    room >= q) {
+			d = plan_relax(p, members, n, now,
+				       room < p->relax_max_bytes ? room : p->relax_max_bytes, out,
+				       &r);
+			if (d) {
+				cs->last_relax_usec = now;
+				r.trigger = PLAN_TRIGGER_RECOVERED;
+			}
+		}
+	} else {
+		cs->relax_ok_since_usec = 0;
+	}
+
+	cs->primed = true;
+	cs->prev_usec = now;
+	cs->limit_events = cg->limit_events;
+	cs->reclaim_stall_ns = cg->reclaim_stall_ns;
+	r.n_decisions = (uint32_t)d;
+	if (ret_report)
+		*ret_report = r;
+	return (int)d;
+}
+
+/* ---- strings ---- */
+
+static const char *const mode_names[_PLAN_MODE_MAX] = {
+	[PLAN_MODE_HEADROOM] = "headroom",
+	[PLAN_MODE_POST_EXEC] = "post-exec",
+};
+
+static const char *const action_names[_PLAN_ACTION_MAX] = {
+	[PLAN_NONE] = "none",
+	[PLAN_COMPRESS] = "compress",
+	[PLAN_RELAX] = "relax",
+};
+
+static const char *const trigger_names[_PLAN_TRIGGER_MAX] = {
+	[PLAN_TRIGGER_NONE] = "none",		[PLAN_TRIGGER_FLOOR] = "floor",
+	[PLAN_TRIGGER_GROWTH] = "growth",	[PLAN_TRIGGER_PRESSURE] = "pressure",
+	[PLAN_TRIGGER_POST_EXEC] = "post-exec", [PLAN_TRIGGER_RECOVERED] = "recovered",
+};
+
+const char *plan_mode_to_string(uint32_t mode)
+{
+	return mode < _PLAN_MODE_MAX ? mode_names[mode] : NULL;
+}
+
+const char *plan_action_to_string(uint32_t action)
+{
+	return action < _PLAN_ACTION_MAX ? action_names[action] : NULL;
+}
+
+const char *plan_trigger_to_string(uint32_t trigger)
+{
+	return trigger < _PLAN_TRIGGER_MAX ? trigger_names[trigger] : NULL;
+}
+
+int plan_mode_from_string(const char *s, uint32_t *ret_mode)
+{
+	if (!s || !ret_mode)
+		return -EINVAL;
+	for (uint32_t i = 0; i < _PLAN_MODE_MAX; i++)
+		if (strcmp(s, mode_names[i]) == 0) {
+			*ret_mode = i;
+			return 0;
+		}
+	return -EINVAL;
+}
