@@ -65,6 +65,7 @@ struct sim_member {
 	struct growth_window w;
 	uint64_t asked; /* commands received */
 	uint64_t compress_asked, relax_asked;
+	double compress_asked_bytes; /* sum of the COMPRESS targets it got */
 };
 
 struct sim_action {
@@ -388,6 +389,7 @@ static inline void sim_tick(struct sim *s)
 		if (d->action == PLAN_COMPRESS) {
 			s->n_compress++;
 			m->compress_asked++;
+			m->compress_asked_bytes += (double)d->compress.target_bytes;
 			m->cmd = PLAN_COMPRESS;
 			m->cmd_target = (double)d->compress.target_bytes;
 			m->cmd_hotness = d->compress.max_hotness;

@@ -1475,21 +1475,47 @@ static void test_plan_cgroup_tick_sim_limit_moved(void **state)
 	assert_true(sim.last_report.headroom_bytes >= sim.last_report.low_bytes);
 }
 
-/* Of two members alike but for their readbacks, the one reading back gives less. */
-static void test_plan_cgroup_tick_sim_readback_heavy_member_spared(void **state)
+/* Of two members alike but for their readbacks, the one whose compressed data keeps
+ * coming back is asked less while the other can give, more so with a larger
+ * readback_factor. Returns its asked bytes over the other's. */
+static double readback_share(double readback_factor)
 {
-	struct fill f = { 8, 4, 400, 0.005, 0, 2, true };
+	struct sim_member_cfg c = {
+		.start_bytes = 300 * SIM_MIB,
+		.ws_bytes = 16 * SIM_MIB,
+		.grow_bps = 2 * SIM_MIB,
+		.grow_from_s = 5,
+		.grow_until_s = 100,
+		.true_rate = true,
+	};
 
 	sim_start(&sim);
-	sim_fill(&sim, &f);
-	/* same growth for both, member 1 reads back 5% of its compressed data a second */
-	sim.m[1].cfg.grow_bps = sim.m[0].cfg.grow_bps;
-	sim.m[1].cfg.grow_until_s = sim.m[0].cfg.grow_until_s;
-	sim.m[1].cfg.grow_from_s = sim.m[0].cfg.grow_from_s;
-	sim.m[1].cfg.readback_per_s = 0.05;
+	sim_add(&sim, &c);
+	c.readback_per_s = 0.02;
+	c.readback_factor = readback_factor;
+	sim_add(&sim, &c);
+	sim.base = 20 * SIM_MIB;
+	sim.limit = 800 * SIM_MIB; /* 652 MiB used at first, 1032 MiB written in the end */
+	sim.duration_s = 120;
 	assert_int_equal(sim_run(&sim), 0);
 	assert_int_equal(sim.crossings, 0);
-	assert_true(sim.m[1].comp_logical < 0.8 * sim.m[0].comp_logical);
+	assert_true(sim.m[0].compress_asked_bytes > 100 * SIM_MIB);
+	if (getenv("PLAN_SIM_TRACE"))
+		fprintf(stderr, "readback_factor %g: asked %.0f / %.0f MiB\n", readback_factor,
+			sim.m[0].compress_asked_bytes / SIM_MIB,
+			sim.m[1].compress_asked_bytes / SIM_MIB);
+	return sim.m[1].compress_asked_bytes / sim.m[0].compress_asked_bytes;
+}
+
+static void test_plan_cgroup_tick_sim_readback_heavy_member_spared(void **state)
+{
+	double none = readback_share(1e-6), one = readback_share(1), four = readback_share(4);
+
+	/* 2%/s read back, 10 s of lead: cost 1.2 at factor 1, 1.8 at 4 (its readbacks also
+	 * make new cold data, so it is asked more than the other without the weighting) */
+	assert_true(none > 1.0);
+	assert_true(one < 0.95 * none);
+	assert_true(four < 0.8 * one);
 }
 
 /* The defaults over a grid of fills: rates, ageing, compression speed, command lag,
