@@ -36,8 +36,9 @@
  *              kubelet counts it): a v1 cgroup that read files sits at its limit with
  *              cache and is not short of memory for it
  *   base     = limit; without any limit: MemTotal            (what percentages refer to)
- *   floor    = max(floor_bytes, floor_permyriad * base)
- *   band     = max(band_bytes, band_permyriad * base)
+ *   floor    = max(floor_bytes, floor_permyriad * base), at most base / 4
+ *   band     = max(band_bytes, band_permyriad * base), at most base / 4
+ *              (so a small cgroup is not kept half empty)
  *   growth   = the sum over its members of the larger of their rate (weighted by its
  *              confidence) and the growth of their arena's logical bytes (from
  *              successive stats: compressing makes the RSS slope fall while the
@@ -67,10 +68,11 @@
  * Pressure: PSI some avg10 >= psi_some_permyriad, PSI full avg10 >= psi_full_permyriad,
  * reclaim stall time (BPF vmscan, the cgroup's tasks) >= stall_permyriad of the time
  * since the last call, or a limit event since then (v1 failcnt, v2 memory.events max and
- * high: the kernel had to reclaim at the limit). System-wide PSI (cgroup v1, or no cgroup PSI) counts only while the
- * cgroup's headroom is below `high`, or when it has no limit: another cgroup's pressure
- * is not this one's to fix. Pressure raises low and high by one band, so a spike costs at
- * most one band of compression, not one per tick while avg10 decays.
+ * high: the kernel had to reclaim at the limit). System-wide PSI (cgroup v1, or v2
+ * without memory.pressure) counts only while the cgroup's headroom is below `high`, or
+ * when it has no limit: another cgroup's pressure is not this one's to fix. Pressure
+ * raises low and high by one band, so a spike costs at most one band of compression,
+ * not one per tick while avg10 decays.
  *
  * The split, coldest first: a member can give (its "capacity")
  *
@@ -81,8 +83,8 @@
  * measured it (prior_savings_permyriad until it compressed a MiB), raw share = raw
  * chunks / all chunks, and give = how much of what it was asked it actually freed
  * (an EWMA over its acks, starting at 1). The need goes to the COLD tier first; an
- * urgent round (headroom below the floor, a limit event, PSI full) takes what the cold
- * tier lacks from WARM (max_hotness WARM). Within a tier members share in proportion to
+ * urgent round (headroom below the floor or below half of growth * lead, a limit event,
+ * PSI full) takes what the cold tier lacks from WARM (max_hotness urgent_max_hotness). Within a tier members share in proportion to
  * capacity / cost, where cost = 1 + readback_factor * expected_reads and expected_reads =
  * readbacks/s * chunk * lead / compressed logical bytes (how often each compressed chunk
  * comes back during one lead time), and no member is asked beyond its capacity: the
@@ -108,9 +110,28 @@
  * Safety needs lead_usec comfortably above the tick plus the command->ack latency: the
  * planner sees the cgroup once per tick, and growth * lead is the headroom it keeps.
  *
- * Cost: O(n log n) in the members of the cgroup per call (one qsort of the caller's
- * output array, used as scratch), no allocation, no floating-point state beyond doubles
- * in the member state.
+ * Cost: O(n log n) in the members of the cgroup per call (qsort of the caller's output
+ * array, used as scratch), no allocation. COMPRESS decisions come cheapest member
+ * first, RELAX ones the member paying most for readbacks first.
+ *
+ * Wiring it (memctld's manager, each tick, each cgroup entry with arena-mode members):
+ *   1. plan_cgroup_input from the entry: limit_bytes = mem.limit_bytes (v1: the lower
+ *      of it and stat.hierarchical_limit_bytes), high_bytes = mem.high_bytes, usage,
+ *      reclaimable = stat.inactive_file_bytes, limit_events = v1 failcnt / v2
+ *      events.max + events.high, reclaim_stall_ns, PSI (v2 pressure, else the
+ *      system's with PLAN_PSI_SYSTEM), MemAvailable/MemTotal for a cgroup without a
+ *      limit, the cgroup's rate if a detector has one, else PLAN_RATE_UNKNOWN.
+ *   2. one plan_member per enrollment: the enrollment id and pid, the chunk size from
+ *      ENROLL, the process's rate, the fields of the last struct ipc_arena_stats (STATS
+ *      or COMPRESS_ACK) and when it came, its readback factor, exec time, the COMPRESS
+ *      in flight and the last ack, and a pointer to the plan_member_state kept in it.
+ *   3. for each decision: send IPC_COMPRESS with d->compress as the body (the layout is
+ *      struct ipc_compress's, asserted in the tests) and record it in flight (target,
+ *      now), or IPC_RELAX with d->relax; one event and one CSV row with d->trigger.
+ *   4. on COMPRESS_ACK: clear the in-flight record, keep ack time, the target it
+ *      answered, bytes freed, result, and the stats it carries.
+ * --dry-run: call the same way and send nothing; no ack ever changes anything, so the
+ * same decision comes back each tick (log it when it changes).
  */
 
 #define PLAN_NO_LIMIT UINT64_MAX /* a limit that is not set (v2 "max", v1 unlimited) */
