@@ -208,9 +208,9 @@ struct plan_params {
 	/* at most one RELAX round per cgroup per this; default 10 s; <= 1 h */
 	uint64_t relax_interval_usec;
 	/* after a RELAX, a member's RSS rate (and the cgroup's) is not growth for this long:
-	 * it rose because we let it decompress. Must outlast the memory of the rate the
-	 * caller feeds (policy/growth's 16-sample window: 16 s at 1 s ticks), or the relax
-	 * comes back as growth and brings on a COMPRESS; default 30 s; <= 1 h */
+	 * it rose because we let it decompress. Must outlast the time the rate the caller
+	 * feeds keeps showing such a step, or the relax comes back as growth and brings on
+	 * a COMPRESS (a 16-sample least-squares slope did, at 10 s); default 30 s; <= 1 h */
 	uint64_t settle_usec;
 	/* bytes one RELAX round gives back, the whole cgroup; default 64 MiB; > 0 */
 	uint64_t relax_max_bytes;
@@ -320,7 +320,10 @@ struct plan_member {
 	uint64_t id; /* the caller's (enrollment id); copied into decisions */
 	uint32_t pid;
 	uint32_t chunk_size_bytes; /* from ENROLL; 0 = 4096 */
-	int64_t rate_bytes_per_sec; /* growth: RSS slope or the detector's rate */
+	/* growth: policy/growth's rate for the process (or any rate). Its confidence
+	 * weighs it; memctld passes PLAN_CONFIDENCE_UNKNOWN (full weight): a healthy
+	 * startup fills a cgroup as surely as a leak, and leak confidence says which */
+	int64_t rate_bytes_per_sec;
 	uint32_t rate_confidence_permyriad; /* 0..10000, or PLAN_CONFIDENCE_UNKNOWN */
 	uint32_t reserved; /* 0 */
 	double readback_factor; /* `memctl enroll --readback-factor`; 0 = 1.0; else > 0 */

@@ -23,6 +23,13 @@
 /* the model's clock starts here (usec), so no time is 0 ("never" in plan.h) */
 #define SIM_T0_USEC UINT64_C(1000000000)
 
+/* the rate the planner is given for a member */
+enum sim_rate_source {
+	SIM_RATE_DETECTOR = 0, /* policy/growth on its RSS, as memctld feeds it */
+	SIM_RATE_TRUE = 1, /* the true allocation rate */
+	SIM_RATE_DETECTOR_CONFIDENCE = 2, /* the detector's rate and its leak confidence */
+};
+
 enum sim_behaviour {
 	SIM_GIVES = 0, /* compresses what it is asked, as far as its data allows */
 	SIM_ACKS_ZERO = 1, /* answers at once: 0 bytes freed */
@@ -44,7 +51,7 @@ struct sim_member_cfg {
 	double readback_factor; /* given to the planner */
 	enum sim_behaviour behaviour;
 	double behave_until_s; /* then it gives (0 = forever) */
-	bool true_rate; /* tell the planner the true growth rate, not the RSS slope */
+	uint32_t rate_source; /* enum sim_rate_source: what the planner is told */
 };
 
 struct sim_member {
@@ -62,7 +69,8 @@ struct sim_member {
 	/* the daemon's side */
 	struct plan_member pm;
 	struct plan_member_state st;
-	struct growth_window w;
+	struct growth_state gs; /* the detector on its RSS */
+	double pushed_bytes, pushed_s; /* its last RSS record */
 	uint64_t asked; /* commands received */
 	uint64_t compress_asked, relax_asked;
 	double compress_asked_bytes; /* sum of the COMPRESS targets it got */
@@ -79,6 +87,7 @@ struct sim_action {
 struct sim {
 	struct plan_params p;
 	struct plan_cgroup_state cs;
+	struct growth_params gp;
 	double dt_s, tick_s, stats_s, duration_s;
 	double limit; /* 0 = none: headroom is mem_available */
 	double base; /* usage that is not the members' */
@@ -117,6 +126,7 @@ static inline void sim_init(struct sim *s)
 {
 	memset(s, 0, sizeof(*s));
 	plan_params_init(&s->p);
+	growth_params_init(&s->gp);
 	plan_cgroup_state_init(&s->cs);
 	s->dt_s = 0.02;
 	s->tick_s = 1.0;
@@ -148,7 +158,8 @@ static inline struct sim_member *sim_add(struct sim *s, const struct sim_member_
 	m->cold = cfg->start_bytes * (1 - cfg->reject);
 	m->rejected = cfg->start_bytes * cfg->reject;
 	plan_member_state_init(&m->st);
-	growth_window_init(&m->w);
+	growth_state_init(&m->gs);
+	m->pushed_s = -1;
 	m->pm.id = 100 + s->n;
 	m->pm.pid = 1000 + (uint32_t)s->n;
 	m->pm.chunk_size_bytes = (uint32_t)SIM_CHUNK;
@@ -337,10 +348,16 @@ static inline void sim_tick(struct sim *s)
 
 		if (s->ticks % (unsigned)fmax(1, llround(s->stats_s / s->tick_s)) == 0)
 			sim_stats(s, m);
-		growth_window_push(&m->w, now, sim_b(sim_member_resident(m)));
-		m->pm.rate_bytes_per_sec = m->cfg.true_rate ?
-						   (growing ? (int64_t)m->cfg.grow_bps : 0) :
-						   growth_window_rate(&m->w);
+		if (m->cfg.rate_source == SIM_RATE_TRUE) {
+			m->pm.rate_bytes_per_sec = growing ? (int64_t)m->cfg.grow_bps : 0;
+		} else {
+			struct growth_result g;
+
+			growth_state_evaluate(&m->gs, &s->gp, now, &g);
+			m->pm.rate_bytes_per_sec = g.rate_bytes_per_sec;
+			if (m->cfg.rate_source == SIM_RATE_DETECTOR_CONFIDENCE)
+				m->pm.rate_confidence_permyriad = g.confidence_permyriad;
+		}
 	}
 	in.limit_bytes = limit > 0 ? sim_b(limit) : PLAN_NO_LIMIT;
 	in.high_bytes = PLAN_NO_LIMIT;
@@ -427,8 +444,21 @@ static inline int sim_run(struct sim *s)
 		double limit, usage;
 
 		s->t = (double)i * s->dt_s;
-		for (size_t j = 0; j < s->n; j++)
-			sim_member_step(s, &s->m[j]);
+		for (size_t j = 0; j < s->n; j++) {
+			struct sim_member *m = &s->m[j];
+			double rss;
+
+			sim_member_step(s, m);
+			/* an RSS record as bpf/rss.bpf.c coalesces them: 1 MiB moved, or 1 s
+			 * passed with a change */
+			rss = sim_member_resident(m);
+			if (m->pushed_s < 0 || fabs(rss - m->pushed_bytes) >= SIM_MIB ||
+			    (s->t - m->pushed_s >= 1 && rss != m->pushed_bytes)) {
+				growth_state_push(&m->gs, &s->gp, sim_usec(s->t), sim_b(rss));
+				m->pushed_bytes = rss;
+				m->pushed_s = s->t;
+			}
+		}
 		usage = sim_usage(s);
 		limit = sim_limit_now(s);
 		s->usage = usage;

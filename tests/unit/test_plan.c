@@ -1204,7 +1204,7 @@ struct fill {
 	double rate_mib; /* the cgroup's growth, split over the members */
 	double cool_s, speed_mib, lag_s, readback;
 	int members;
-	bool true_rate;
+	uint32_t rate_source; /* enum sim_rate_source */
 };
 
 /*
@@ -1232,7 +1232,7 @@ static double sim_fill(struct sim *s, const struct fill *f)
 			.compress_bps = f->speed_mib * SIM_MIB,
 			.lag_s = f->lag_s,
 			.readback_per_s = f->readback,
-			.true_rate = f->true_rate,
+			.rate_source = f->rate_source,
 		};
 
 		c.grow_until_s = c.grow_from_s + per / c.grow_bps;
@@ -1244,9 +1244,9 @@ static double sim_fill(struct sim *s, const struct fill *f)
 }
 
 /* The k-th of GRID_RUNS fills: 5 rates x 2 ageings x 2 compression speeds x 2 lags x
- * 1 or 3 members x RSS slope or true rate x readbacks or none. The slow corner (64
- * MiB/s against 100 MiB/s of compression freeing 70, 300 ms lag, the lagging RSS
- * slope) is the one that needs the whole lead time. */
+ * 1 or 3 members x the detector's rate or the true rate x readbacks or none. The slow
+ * corner (one member at 64 MiB/s freeing 70 MiB/s, 300 ms lag) is the one that needs
+ * the whole lead time. */
 #define GRID_RUNS (5 * 2 * 2 * 2 * 2 * 2 * 2)
 static struct fill grid_fill(unsigned k)
 {
@@ -1264,10 +1264,17 @@ static struct fill grid_fill(unsigned k)
 	k /= 2;
 	f.members = k % 2 ? 3 : 1;
 	k /= 2;
-	f.true_rate = k % 2;
+	f.rate_source = k % 2 ? SIM_RATE_TRUE : SIM_RATE_DETECTOR;
 	k /= 2;
 	f.readback = rbs[k % 2];
 	return f;
+}
+
+static const char *rate_name(uint32_t source)
+{
+	return source == SIM_RATE_TRUE	   ? "true rate" :
+	       source == SIM_RATE_DETECTOR ? "detector" :
+					     "detector x confidence";
 }
 
 static void sim_start(struct sim *s)
@@ -1286,7 +1293,7 @@ static void test_plan_cgroup_tick_sim_fill_rates(void **state)
 	static const double rates[] = { 1, 4, 16, 64 };
 
 	for (size_t i = 0; i < ELEMENTSOF(rates); i++)
-		for (int src = 0; src < 2; src++)
+		for (uint32_t src = 0; src < 3; src++)
 			for (int members = 1; members <= 3; members += 2) {
 				struct fill f = { rates[i], 4, 400, 0.005, 0, members, src };
 				double until;
@@ -1297,8 +1304,8 @@ static void test_plan_cgroup_tick_sim_fill_rates(void **state)
 				if (sim.crossings)
 					fail_msg("%g MiB/s, %s, %d members: over the limit %" PRIu64
 						 " times, by %.1f MiB",
-						 rates[i], src ? "true rate" : "RSS slope", members,
-						 sim.crossings, -sim.min_headroom / SIM_MIB);
+						 rates[i], rate_name(src), members, sim.crossings,
+						 -sim.min_headroom / SIM_MIB);
 				assert_true(sim.n_compress > 0);
 				for (size_t j = 0; j < sim.n_log; j++)
 					if (sim.log[j].action == PLAN_RELAX)
@@ -1386,7 +1393,7 @@ static void test_plan_cgroup_tick_sim_member_cannot_give(void **state)
 
 	for (size_t i = 0; i < ELEMENTSOF(how); i++)
 		for (int recovers = 0; recovers < 2; recovers++) {
-			struct fill f = { 8, 4, 400, 0.005, 0, 3, true };
+			struct fill f = { 8, 4, 400, 0.005, 0, 3, SIM_RATE_TRUE };
 			struct sim_member *bad;
 			unsigned max_asks;
 
@@ -1427,7 +1434,7 @@ static void test_plan_cgroup_tick_sim_member_cannot_give(void **state)
  * not growth); lowered: COMPRESS at once, under the new limit. */
 static void test_plan_cgroup_tick_sim_limit_moved(void **state)
 {
-	struct fill f = { 16, 4, 400, 0.005, 0, 1, false };
+	struct fill f = { 16, 4, 400, 0.005, 0, 1, SIM_RATE_DETECTOR };
 	double until, raised_at, last_compress = 0, restored;
 
 	sim_start(&sim);
@@ -1486,7 +1493,7 @@ static double readback_share(double readback_factor)
 		.grow_bps = 2 * SIM_MIB,
 		.grow_from_s = 5,
 		.grow_until_s = 100,
-		.true_rate = true,
+		.rate_source = SIM_RATE_TRUE,
 	};
 
 	sim_start(&sim);
@@ -1535,7 +1542,7 @@ static void test_plan_cgroup_tick_sim_defaults_grid(void **state)
 			fail_msg(
 				"%g MiB/s cool %g speed %g lag %g members %d %s rb %g: over the limit",
 				f.rate_mib, f.cool_s, f.speed_mib, f.lag_s, f.members,
-				f.true_rate ? "true" : "slope", f.readback);
+				rate_name(f.rate_source), f.readback);
 		assert_true(sim.reversals <= 2);
 		runs++;
 	}
@@ -1612,7 +1619,8 @@ static void replay(const struct sample *s, size_t n, struct replay *ret)
 {
 	struct plan_member_state st;
 	struct plan_member m;
-	struct growth_window w;
+	struct growth_params gp;
+	struct growth_state gs;
 	struct tick t;
 	uint32_t last_dir = PLAN_NONE;
 	double last_t = 0;
@@ -1620,7 +1628,8 @@ static void replay(const struct sample *s, size_t n, struct replay *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->first_compress_s = ret->first_event_s = ret->min_gap_s = INFINITY;
 	tick_init(&t);
-	growth_window_init(&w);
+	growth_params_init(&gp);
+	growth_state_init(&gs);
 	m = member(&st, 1, 0, 0);
 	/* the kernel's first limit event, at the recording's resolution (250 ms) */
 	for (size_t i = 0; i < n && isinf(ret->first_event_s); i++)
@@ -1638,8 +1647,13 @@ static void replay(const struct sample *s, size_t n, struct replay *ret)
 		cg.reclaimable_bytes = s[i].inactive_file;
 		cg.psi_some_avg10_permyriad = s[i].psi_some;
 		cg.psi_full_avg10_permyriad = s[i].psi_full;
-		growth_window_push(&w, now, s[i].rss);
-		m.rate_bytes_per_sec = growth_window_rate(&w);
+		struct growth_result g;
+
+		/* the detector, fed every recorded sample (250 ms: finer than RSS records) */
+		for (size_t j = i >= 4 ? i - 3 : 0; j <= i; j++)
+			growth_state_push(&gs, &gp, T0 + s[j].t_ms * 1000, s[j].rss);
+		growth_state_evaluate(&gs, &gp, now, &g);
+		m.rate_bytes_per_sec = g.rate_bytes_per_sec;
 		m.stats.logical_bytes = m.stats.resident_bytes = s[i].rss;
 		m.stats.cold_bytes = m.stats.compressible_cold_bytes = cold;
 		m.stats.hot_bytes = s[i].rss - cold;
