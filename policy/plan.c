@@ -214,7 +214,7 @@ static void member_fail(const struct plan_params *p, struct plan_member_state *s
 
 static bool inflight_live(const struct plan_params *p, const struct plan_member *m, uint64_t now)
 {
-	return m->inflight == PLAN_COMPRESS && now < sat_add(m->inflight_usec, p->ack_timeout_usec);
+	return m->inflight != PLAN_NONE && now < sat_add(m->inflight_usec, p->ack_timeout_usec);
 }
 
 static bool backed_off(const struct plan_member *m, uint64_t now)
@@ -230,13 +230,16 @@ static bool member_note(const struct plan_params *p, const struct plan_member *m
 
 	if (m->ack_usec > s->last_ack_usec) {
 		s->last_ack_usec = m->ack_usec;
-		if (m->ack_result < 0 || m->ack_freed_bytes == 0) {
+		/* only a COMPRESS answer says whether it can give */
+		if (m->ack_action != PLAN_COMPRESS) {
+			/* a RELAX answer */
+		} else if (m->ack_result < 0 || m->ack_bytes == 0) {
 			member_fail(p, s, now);
 			failed = true;
 		} else {
-			double got = m->ack_target_bytes ? (double)m->ack_freed_bytes /
-								   (double)m->ack_target_bytes :
-							   1.0;
+			double got = m->ack_target_bytes ?
+					     (double)m->ack_bytes / (double)m->ack_target_bytes :
+					     1.0;
 
 			s->failures = 0;
 			s->backoff_until_usec = 0;
@@ -245,11 +248,22 @@ static bool member_note(const struct plan_params *p, const struct plan_member *m
 				s->give = GIVE_MIN;
 		}
 	}
-	/* a COMPRESS nobody answered counts once, then is ignored */
-	if (m->inflight == PLAN_COMPRESS && !inflight_live(p, m, now) &&
+	/* commands the caller stopped waiting for, and ones it still waits for past
+	 * ack_timeout_usec: each counts once (a command the caller timed out and still
+	 * shows in flight is not counted again) */
+	if (s->primed && m->timeouts > s->timeouts) {
+		if (m->inflight != PLAN_NONE)
+			s->timeout_seen_usec = m->inflight_usec;
+		if (!failed)
+			member_fail(p, s, now);
+		failed = true;
+	}
+	s->timeouts = m->timeouts;
+	if (m->inflight != PLAN_NONE && !inflight_live(p, m, now) &&
 	    s->timeout_seen_usec != m->inflight_usec && m->ack_usec < m->inflight_usec) {
 		s->timeout_seen_usec = m->inflight_usec;
-		member_fail(p, s, now);
+		if (!failed)
+			member_fail(p, s, now);
 		failed = true;
 	}
 	if (m->stats_usec > s->stats_usec) {
@@ -305,14 +319,14 @@ static int check_inputs(const struct plan_params *p, const struct plan_cgroup_st
 	for (size_t i = 0; i < n; i++) {
 		const struct plan_member *m = &members[i];
 
-		if (!m->state || m->reserved || m->reserved2 || m->reserved3)
+		if (!m->state || m->reserved || m->reserved3)
 			return -EINVAL;
 		if (!isfinite(m->readback_factor) || m->readback_factor < 0)
 			return -EINVAL;
 		if (m->rate_confidence_permyriad > PLAN_PERMYRIAD &&
 		    m->rate_confidence_permyriad != PLAN_CONFIDENCE_UNKNOWN)
 			return -EINVAL;
-		if (m->inflight != PLAN_NONE && m->inflight != PLAN_COMPRESS)
+		if (m->inflight >= _PLAN_ACTION_MAX || m->ack_action >= _PLAN_ACTION_MAX)
 			return -EINVAL;
 		if (m->ack_result > 0)
 			return -EINVAL;
@@ -472,7 +486,7 @@ static uint64_t room_relax(const struct split_ctx *c, const struct plan_member *
 
 static void fill_compress(const struct plan_params *p, struct plan_decision *d,
 			  const struct plan_member *m, uint32_t index, uint64_t target,
-			  uint32_t max_hotness, uint32_t trigger)
+			  uint32_t max_hotness, uint32_t trigger, uint32_t pressure)
 {
 	*d = (struct plan_decision){
 		.member_id = m->id,
@@ -486,12 +500,13 @@ static void fill_compress(const struct plan_params *p, struct plan_decision *d,
 			.codecs = p->codecs,
 			.deadline_ms = p->deadline_ms,
 			.min_savings_permyriad = p->min_savings_permyriad,
+			.pressure_permyriad = pressure,
 		},
 	};
 }
 
 static size_t post_exec(const struct plan_params *p, const struct plan_member *members, size_t n,
-			uint64_t now, struct plan_decision *out)
+			uint64_t now, uint32_t pressure, struct plan_decision *out)
 {
 	size_t d = 0;
 
@@ -507,7 +522,7 @@ static size_t post_exec(const struct plan_params *p, const struct plan_member *m
 			 m->stats.logical_bytes	 ? m->stats.logical_bytes :
 						   member_chunk(m);
 		fill_compress(p, &out[d++], m, (uint32_t)i, target, p->post_exec_max_hotness,
-			      PLAN_TRIGGER_POST_EXEC);
+			      PLAN_TRIGGER_POST_EXEC, pressure);
 		m->state->post_exec_done = true;
 		m->state->last_compress_usec = now;
 	}
@@ -545,7 +560,7 @@ static double members_growth(const struct plan_params *p, const struct plan_memb
 /* COMPRESS: need over the askable members, cold tier first. Returns decisions. */
 static size_t plan_compress(const struct plan_params *p, const struct plan_member *members,
 			    size_t n, uint64_t now, uint64_t need, bool urgent, uint32_t trigger,
-			    struct plan_decision *out, struct plan_report *r)
+			    uint32_t pressure, struct plan_decision *out, struct plan_report *r)
 {
 	struct split_ctx c = { .p = p, .members = members, .relax = false };
 	uint64_t left;
@@ -587,7 +602,7 @@ static size_t plan_compress(const struct plan_params *p, const struct plan_membe
 		if (target == 0)
 			continue;
 		fill_compress(p, &out[d++], m, v.member_index, target,
-			      hotter ? p->urgent_max_hotness : PLAN_COLD, trigger);
+			      hotter ? p->urgent_max_hotness : PLAN_COLD, trigger, pressure);
 		m->state->last_compress_usec = now;
 		r->asked_bytes = sat_add(r->asked_bytes, target);
 	}
@@ -642,7 +657,7 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 {
 	struct plan_report r = { 0 };
 	uint64_t limit, used, headroom, base, floor_b, band, low, high, dt, stall, q, g_lead;
-	uint32_t trigger;
+	uint32_t trigger, scarcity;
 	double growth, stall_pm;
 	bool pressure_raise;
 	size_t d = 0;
@@ -660,7 +675,9 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 			r.n_backed_off++;
 		else if (inflight_live(p, &members[i], now)) {
 			r.n_inflight++;
-			r.inflight_bytes = sat_add(r.inflight_bytes, members[i].inflight_bytes);
+			if (members[i].inflight == PLAN_COMPRESS)
+				r.inflight_bytes =
+					sat_add(r.inflight_bytes, members[i].inflight_bytes);
 		}
 	}
 
@@ -737,8 +754,12 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 	r.high_bytes = high;
 	r.growth_bytes_per_sec = to_bytes(growth);
 
+	/* for the arena: how deep into the band (or past it) the headroom is */
+	scarcity = headroom >= high ?
+			   0 :
+			   (uint32_t)((double)(high - headroom) / (double)high * PLAN_PERMYRIAD);
 	if (p->mode == PLAN_MODE_POST_EXEC) {
-		d = post_exec(p, members, n, now, out);
+		d = post_exec(p, members, n, now, scarcity, out);
 		r.trigger = d ? PLAN_TRIGGER_POST_EXEC : PLAN_TRIGGER_NONE;
 	} else if (headroom < low) {
 		cs->last_low_usec = now;
@@ -746,7 +767,7 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 		r.need_bytes = high - headroom;
 		if (r.need_bytes > r.inflight_bytes) {
 			d = plan_compress(p, members, n, now, r.need_bytes - r.inflight_bytes,
-					  r.urgent, trigger, out, &r);
+					  r.urgent, trigger, scarcity, out, &r);
 			r.trigger = d ? trigger : PLAN_TRIGGER_NONE;
 		}
 	} else if (!r.pressure && headroom >= sat_add(high, q)) {

@@ -93,12 +93,13 @@
  * RELAX shares go the other way: in proportion to compressed logical bytes * cost, so
  * the members that pay most for readbacks get their data back first.
  *
- * A member that cannot give: an ack with result < 0 or 0 bytes freed, or no ack
- * ack_timeout_usec after the COMPRESS was sent, backs it off for backoff_usec, doubling
+ * A member that cannot give: a COMPRESS ack with result < 0 or 0 bytes freed, a command
+ * the caller timed out (plan_member.timeouts), or no ack ack_timeout_usec after a
+ * command was sent, backs it off for backoff_usec, doubling
  * per consecutive failure up to backoff_max_usec; meanwhile it is not asked (nor
  * relaxed) and its capacity counts for nothing, so the others are asked. An ack that
- * frees bytes ends the backoff. A member with a COMPRESS in flight (and not timed out) is
- * not asked again; its target counts as already on the way.
+ * frees bytes ends the backoff. A member with a command in flight (and not timed out) is
+ * sent nothing else; a COMPRESS's target counts as already on the way.
  *
  * Post-exec mode (PLAN_MODE_POST_EXEC): the prototype's controller. Each member gets one
  * COMPRESS post_exec_delay_usec after its exec (exec_usec), target = its resident bytes
@@ -121,15 +122,17 @@
  *      events.max + events.high, reclaim_stall_ns, PSI (v2 pressure, else the
  *      system's with PLAN_PSI_SYSTEM), MemAvailable/MemTotal for a cgroup without a
  *      limit, the cgroup's rate if a detector has one, else PLAN_RATE_UNKNOWN.
- *   2. one plan_member per enrollment: the enrollment id and pid, the chunk size from
- *      ENROLL, the process's rate, the fields of the last struct ipc_arena_stats (STATS
- *      or COMPRESS_ACK) and when it came, its readback factor, exec time, the COMPRESS
- *      in flight and the last ack, and a pointer to the plan_member_state kept in it.
- *   3. for each decision: send IPC_COMPRESS with d->compress as the body (the layout is
- *      struct ipc_compress's, asserted in the tests) and record it in flight (target,
- *      now), or IPC_RELAX with d->relax; one event and one CSV row with d->trigger.
- *   4. on COMPRESS_ACK: clear the in-flight record, keep ack time, the target it
- *      answered, bytes freed, result, and the stats it carries.
+ *   2. one plan_member per arena-mode enrollment (struct enrollment_info): id, pid,
+ *      chunk size from ENROLL, the process's rate, the fields of e->stats and
+ *      e->stats_usec, readback_factor = e->readback_factor_permille / 1000.0 (0: 1.0),
+ *      exec time, inflight = e->in_flight ? COMPRESS or RELAX by e->cmd_type : NONE
+ *      with e->cmd_target_bytes and e->cmd_sent_usec, the last ack (ack_action by
+ *      e->last_command, e->last_ack_mono_usec, the command's target, e->last_ack_bytes,
+ *      e->last_ack_result), timeouts = e->commands_timed_out, and a pointer to a
+ *      plan_member_state kept with the enrollment.
+ *   3. for each decision: enroll_send_compress() with d->compress as the body (the
+ *      layout is struct ipc_compress's, asserted in the tests) or enroll_send_relax()
+ *      with d->relax, plan_trigger_to_string(d->trigger) as the trigger.
  * --dry-run: call the same way and send nothing; no ack ever changes anything, so the
  * same decision comes back each tick (log it when it changes).
  */
@@ -293,6 +296,7 @@ struct plan_member_state {
 	uint64_t backoff_until_usec; /* not asked before this */
 	uint64_t last_ack_usec; /* newest ack seen */
 	uint64_t timeout_seen_usec; /* inflight_usec of the command counted as timed out */
+	uint64_t timeouts; /* the caller's timeouts counter, last seen */
 	uint64_t last_compress_usec; /* last COMPRESS decided for it */
 	uint64_t last_relax_usec; /* last RELAX decided for it */
 	uint64_t stats_usec; /* stats_usec of the last stats folded in */
@@ -330,21 +334,28 @@ struct plan_member {
 	uint64_t exec_usec; /* its exec (or enrollment when unknown), for post-exec */
 	struct plan_arena_stats stats;
 	uint64_t stats_usec; /* when stats was reported; 0 = never (not asked then) */
-	/* the command sent and not answered yet: PLAN_NONE, or PLAN_COMPRESS (RELAX has no
-	 * answer: leave it out); its target_bytes and when it was sent. A timed-out one
-	 * may stay here: the planner counts it once and then ignores it, and the caller
-	 * replaces it when it sends the next command */
+	/* the command sent and not answered yet: PLAN_NONE, PLAN_COMPRESS or PLAN_RELAX,
+	 * its target (target_bytes / prefetch_bytes) and when it was sent. A member with
+	 * one in flight is sent nothing else; a COMPRESS's target counts as on its way. One
+	 * left here past ack_timeout_usec counts as a failure once and is then ignored; the
+	 * caller replaces it when it sends the next command */
 	uint32_t inflight;
-	uint32_t reserved2; /* 0 */
+	/* what the newest ack answered: PLAN_COMPRESS (judged: did it give?), PLAN_RELAX
+	 * (not judged), PLAN_NONE (no ack yet) */
+	uint32_t ack_action;
 	uint64_t inflight_bytes;
 	uint64_t inflight_usec;
-	/* the newest COMPRESS_ACK: when it came (0 = none yet), what that COMPRESS asked,
-	 * what it freed, its result (0 or -errno) */
+	/* the newest ack: when it came (0 = none yet), the target of the command it
+	 * answered, the bytes freed (COMPRESS) or restored (RELAX), its result (0 or
+	 * -errno) */
 	uint64_t ack_usec;
 	uint64_t ack_target_bytes;
-	uint64_t ack_freed_bytes;
+	uint64_t ack_bytes;
 	int32_t ack_result;
 	uint32_t reserved3; /* 0 */
+	/* cumulative: commands the caller timed out (its own deadline); each new one is
+	 * a failure to give, like an ack with nothing freed */
+	uint64_t timeouts;
 	struct plan_member_state *state; /* the caller's, never NULL */
 };
 
@@ -355,6 +366,10 @@ struct plan_compress {
 	uint32_t codecs; /* PLAN_CODEC_* */
 	uint32_t deadline_ms;
 	uint32_t min_savings_permyriad;
+	/* how scarce memory is: 10000 * (high - headroom) / high, 0 with headroom at the
+	 * top of the band or above, 10000 at the limit (post-exec: the same figure) */
+	uint32_t pressure_permyriad;
+	uint32_t reserved; /* 0 */
 };
 
 struct plan_relax {

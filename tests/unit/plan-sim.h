@@ -221,11 +221,12 @@ static inline void sim_stats(struct sim *s, struct sim_member *m)
 	m->pm.stats_usec = sim_usec(s->t);
 }
 
-static inline void sim_ack(struct sim *s, struct sim_member *m, double freed, int result)
+static inline void sim_ack(struct sim *s, struct sim_member *m, double bytes, int result)
 {
 	m->pm.ack_usec = sim_usec(s->t);
+	m->pm.ack_action = m->cmd;
 	m->pm.ack_target_bytes = sim_b(m->cmd_target);
-	m->pm.ack_freed_bytes = sim_b(freed);
+	m->pm.ack_bytes = sim_b(bytes);
 	m->pm.ack_result = result;
 	m->pm.inflight = PLAN_NONE;
 	m->cmd = PLAN_NONE;
@@ -319,7 +320,7 @@ static inline void sim_member_step(struct sim *s, struct sim_member *m)
 		m->cmd_done += grow;
 		s->restored += grow;
 		if (m->cmd_done >= m->cmd_target - 1 || m->comp_logical <= 0)
-			m->cmd = PLAN_NONE; /* RELAX has no answer */
+			sim_ack(s, m, m->cmd_done, 0); /* RELAX_ACK */
 	}
 }
 
@@ -418,6 +419,9 @@ static inline void sim_tick(struct sim *s)
 			m->relax_asked++;
 			m->cmd = PLAN_RELAX;
 			m->cmd_target = (double)d->relax.prefetch_bytes;
+			m->pm.inflight = PLAN_RELAX;
+			m->pm.inflight_bytes = d->relax.prefetch_bytes;
+			m->pm.inflight_usec = now;
 		}
 		m->cmd_at = s->t + m->cfg.lag_s;
 		m->cmd_done = 0;

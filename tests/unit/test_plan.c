@@ -53,6 +53,17 @@ static struct plan_member member(struct plan_member_state *st, uint64_t id, uint
 	};
 }
 
+/* A member holding logical bytes compressed into stored bytes. */
+static struct plan_member compressed_member(struct plan_member_state *st, uint64_t id,
+					    uint64_t logical, uint64_t stored)
+{
+	struct plan_member m = member(st, id, M(10), M(300));
+
+	m.stats.chunks_lz4 = logical / 4096;
+	m.stats.compressed_bytes = stored;
+	return m;
+}
+
 static struct plan_cgroup_input cgroup(uint64_t limit, uint64_t usage)
 {
 	return (struct plan_cgroup_input){
@@ -232,6 +243,10 @@ static void test_plan_compress_layout_matches_ipc(void **state)
 			 offsetof(struct ipc_compress, deadline_ms));
 	assert_int_equal(offsetof(struct plan_compress, min_savings_permyriad),
 			 offsetof(struct ipc_compress, min_savings_permyriad));
+	assert_int_equal(offsetof(struct plan_compress, pressure_permyriad),
+			 offsetof(struct ipc_compress, pressure_permyriad));
+	assert_int_equal(offsetof(struct plan_compress, reserved),
+			 offsetof(struct ipc_compress, reserved));
 	assert_int_equal(sizeof(struct plan_relax), sizeof(struct ipc_relax));
 	assert_int_equal(offsetof(struct plan_relax, prefetch_bytes),
 			 offsetof(struct ipc_relax, prefetch_bytes));
@@ -302,8 +317,8 @@ static const char *break_input(int i, struct plan_cgroup_input *cg, struct plan_
 		m[0].reserved = 1;
 		return "reserved";
 	case 7:
-		m[1].reserved2 = 1;
-		return "reserved2";
+		m[1].ack_action = _PLAN_ACTION_MAX;
+		return "ack action unknown";
 	case 8:
 		m[2].reserved3 = 1;
 		return "reserved3";
@@ -320,8 +335,8 @@ static const char *break_input(int i, struct plan_cgroup_input *cg, struct plan_
 		m[1].rate_confidence_permyriad = 10001;
 		return "confidence";
 	case 13:
-		m[0].inflight = PLAN_RELAX;
-		return "inflight relax";
+		m[0].rate_confidence_permyriad = PLAN_CONFIDENCE_UNKNOWN - 1;
+		return "confidence just below unknown";
 	case 14:
 		m[0].inflight = 7;
 		return "inflight unknown";
@@ -449,6 +464,10 @@ static void test_plan_cgroup_tick_floor(void **state)
 	assert_int_equal(t.out[0].compress.codecs, t.p.codecs);
 	assert_int_equal(t.out[0].compress.deadline_ms, t.p.deadline_ms);
 	assert_int_equal(t.out[0].compress.min_savings_permyriad, t.p.min_savings_permyriad);
+	/* headroom 10 MiB of high's 2 * f: that deep into the band */
+	assert_int_equal(t.out[0].compress.pressure_permyriad,
+			 (uint32_t)((double)(2 * f - M(10)) / (double)(2 * f) * 10000));
+	assert_int_equal(t.out[0].compress.reserved, 0);
 	assert_int_equal(st.last_compress_usec, T0);
 
 	/* headroom above the floor: nothing */
@@ -908,10 +927,80 @@ static void test_plan_cgroup_tick_timeout_backs_off(void **state)
 	m[0].inflight = PLAN_NONE;
 	m[0].ack_usec = now + t.p.backoff_usec + 1000;
 	m[0].ack_target_bytes = M(60);
-	m[0].ack_freed_bytes = M(60);
+	m[0].ack_bytes = M(60);
+	m[0].ack_action = PLAN_COMPRESS;
 	assert_true(run_tick(&t, &cg, m, 1, now + t.p.backoff_usec + SEC) >= 0);
 	assert_int_equal(st[0].failures, 0);
 	assert_int_equal(st[0].backoff_until_usec, 0);
+}
+
+/* The caller's own timeouts (it clears the command at its deadline and counts it)
+ * back off the member too, once each; a RELAX answer is not judged; a RELAX in flight
+ * keeps its member from being sent anything and is no COMPRESS on its way. */
+static void test_plan_cgroup_tick_caller_timeouts_and_relax_acks(void **state)
+{
+	struct plan_member_state st[2];
+	struct plan_member m[2];
+	struct plan_cgroup_input cg = cgroup(GIB(1), GIB(1) - M(30));
+	struct tick t;
+	int r;
+
+	tick_init(&t);
+	m[0] = member(&st[0], 1, M(400), M(800));
+	m[0].timeouts = 3; /* before the planner knew it: not counted */
+	assert_int_equal(run_tick(&t, &cg, m, 1, T0), 1);
+	assert_int_equal(st[0].failures, 0);
+	/* the caller gave up on that COMPRESS and cleared it */
+	m[0].timeouts = 4;
+	assert_int_equal(run_tick(&t, &cg, m, 1, T0 + 3 * SEC), 0);
+	assert_int_equal(t.r.n_new_failures, 1);
+	assert_int_equal(st[0].failures, 1);
+	assert_int_equal(st[0].backoff_until_usec, T0 + 3 * SEC + t.p.backoff_usec);
+	/* timed out by the caller but still shown in flight: counted once, not again
+	 * when the planner's own timeout passes */
+	tick_init(&t);
+	m[0] = member(&st[0], 1, M(400), M(800));
+	assert_int_equal(run_tick(&t, &cg, m, 1, T0), 1);
+	m[0].inflight = PLAN_COMPRESS;
+	m[0].inflight_usec = T0;
+	m[0].inflight_bytes = t.out[0].compress.target_bytes;
+	m[0].timeouts = 1;
+	assert_int_equal(run_tick(&t, &cg, m, 1, T0 + 2 * SEC), 0);
+	assert_int_equal(st[0].failures, 1);
+	assert_int_equal(run_tick(&t, &cg, m, 1, T0 + t.p.ack_timeout_usec + SEC), 0);
+	assert_int_equal(st[0].failures, 1);
+
+	/* a RELAX_ACK restoring nothing is not a failure to give */
+	tick_init(&t);
+	m[0] = member(&st[0], 1, M(400), M(800));
+	m[0].ack_usec = T0 - SEC;
+	m[0].ack_action = PLAN_RELAX;
+	m[0].ack_bytes = 0;
+	assert_int_equal(run_tick(&t, &cg, m, 1, T0), 1);
+	assert_int_equal(t.r.n_new_failures, 0);
+	assert_int_equal(st[0].failures, 0);
+
+	/* a RELAX in flight: that member is skipped, the other asked for the whole need */
+	tick_init(&t);
+	m[0] = member(&st[0], 1, M(400), M(800));
+	m[1] = member(&st[1], 2, M(400), M(800));
+	m[0].inflight = PLAN_RELAX;
+	m[0].inflight_bytes = M(20);
+	m[0].inflight_usec = T0 - SEC;
+	r = run_tick(&t, &cg, m, 2, T0);
+	assert_int_equal(r, 1);
+	assert_int_equal(t.out[0].member_id, 2);
+	assert_int_equal(t.r.n_inflight, 1);
+	assert_int_equal(t.r.inflight_bytes, 0);
+	assert_int_equal(t.out[0].compress.target_bytes, t.r.need_bytes);
+	/* nor is it relaxed again while one is on its way */
+	m[0] = compressed_member(&st[0], 1, M(200), M(50));
+	m[0].inflight = PLAN_RELAX;
+	m[0].inflight_bytes = M(20);
+	m[0].inflight_usec = T0 + 40 * SEC;
+	cg = cgroup(GIB(2), M(100));
+	for (uint64_t now = T0 + SEC; now < T0 + 42 * SEC; now += SEC)
+		assert_int_equal(run_tick(&t, &cg, m, 1, now), 0);
 }
 
 /* Acks with 0 freed or an error back off, doubling to the max; partial acks shrink
@@ -929,7 +1018,8 @@ static void test_plan_cgroup_tick_cannot_give_backs_off(void **state)
 	for (unsigned i = 1; i <= 8; i++) {
 		m.ack_usec = now;
 		m.ack_target_bytes = M(10);
-		m.ack_freed_bytes = 0;
+		m.ack_bytes = 0;
+		m.ack_action = PLAN_COMPRESS;
 		m.ack_result = i % 2 ? 0 : -ENOMEM;
 		assert_int_equal(run_tick(&t, &cg, &m, 1, now), 0);
 		assert_int_equal(t.r.n_new_failures, 1);
@@ -953,7 +1043,8 @@ static void test_plan_cgroup_tick_cannot_give_backs_off(void **state)
 	assert_int_equal(t.out[0].compress.target_bytes, M(20)); /* 40 * 50% */
 	m.ack_usec = T0 + 1000;
 	m.ack_target_bytes = M(20);
-	m.ack_freed_bytes = M(5);
+	m.ack_bytes = M(5);
+	m.ack_action = PLAN_COMPRESS;
 	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + SEC), 1);
 	assert_true(fabs(st.give - 0.625) < 1e-9);
 	assert_int_equal(t.out[0].compress.target_bytes, M(20) * 5 / 8);
@@ -1042,16 +1133,6 @@ static void test_plan_cgroup_tick_pressure(void **state)
 }
 
 /* ---- relax ---- */
-
-static struct plan_member compressed_member(struct plan_member_state *st, uint64_t id,
-					    uint64_t logical, uint64_t stored)
-{
-	struct plan_member m = member(st, id, M(10), M(300));
-
-	m.stats.chunks_lz4 = logical / 4096;
-	m.stats.compressed_bytes = stored;
-	return m;
-}
 
 static void test_plan_cgroup_tick_relax(void **state)
 {
@@ -1677,7 +1758,8 @@ static void replay(const struct sample *s, size_t n, struct replay *ret)
 				ret->max_over_capacity = MAX(ret->max_over_capacity,
 							     t.out[0].compress.target_bytes - cap);
 			m.ack_usec = now + 5000;
-			m.ack_target_bytes = m.ack_freed_bytes = t.out[0].compress.target_bytes;
+			m.ack_target_bytes = m.ack_bytes = t.out[0].compress.target_bytes;
+			m.ack_action = PLAN_COMPRESS;
 		} else {
 			ret->n_relax++;
 		}
@@ -1813,6 +1895,7 @@ int main(void)
 		cmocka_unit_test(test_plan_cgroup_tick_order_independent),
 		cmocka_unit_test(test_plan_cgroup_tick_inflight),
 		cmocka_unit_test(test_plan_cgroup_tick_timeout_backs_off),
+		cmocka_unit_test(test_plan_cgroup_tick_caller_timeouts_and_relax_acks),
 		cmocka_unit_test(test_plan_cgroup_tick_cannot_give_backs_off),
 		cmocka_unit_test(test_plan_cgroup_tick_pressure),
 		cmocka_unit_test(test_plan_cgroup_tick_relax),
