@@ -599,6 +599,12 @@ static size_t plan_compress(const struct plan_params *p, const struct plan_membe
 		uint64_t hotter = v.relax.prefetch_bytes;
 		uint64_t target = sat_add(v.compress.target_bytes, hotter);
 
+		/* the tiers each fit in what it holds; together they do unless its figures
+		 * contradict each other (a workload reports them): never more than it holds */
+		if (target > m->stats.resident_bytes) {
+			r->short_bytes = sat_add(r->short_bytes, target - m->stats.resident_bytes);
+			target = m->stats.resident_bytes;
+		}
 		if (target == 0)
 			continue;
 		fill_compress(p, &out[d++], m, v.member_index, target,

@@ -801,6 +801,28 @@ static void test_plan_cgroup_tick_urgent_takes_warm(void **state)
 	assert_int_equal(t.out[0].compress.max_hotness, PLAN_WARM);
 }
 
+/* Figures that contradict each other (cold and warm together more than it holds; a
+ * workload reports them) never make a target larger than the member's resident bytes.
+ * Found by fuzz_plan. */
+static void test_plan_cgroup_tick_target_within_resident(void **state)
+{
+	struct plan_member_state st;
+	struct plan_member m;
+	struct plan_cgroup_input cg = cgroup(GIB(4), GIB(4) - M(10)); /* urgent */
+	struct tick t;
+
+	tick_init(&t);
+	t.p.prior_savings_permyriad = 10000;
+	m = member(&st, 1, M(100), M(100));
+	m.stats.warm_bytes = M(100);
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
+	assert_true(t.r.urgent);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_WARM);
+	assert_int_equal(t.out[0].compress.target_bytes, M(100));
+	assert_int_equal(t.r.asked_bytes, M(100));
+	assert_int_equal(t.r.short_bytes, t.r.need_bytes - M(100));
+}
+
 /* Small needs go to few members in whole commands, cheapest first. */
 static void test_plan_cgroup_tick_min_command(void **state)
 {
@@ -1891,6 +1913,7 @@ int main(void)
 		cmocka_unit_test(test_plan_cgroup_tick_split_by_readback_cost),
 		cmocka_unit_test(test_plan_cgroup_tick_capacity),
 		cmocka_unit_test(test_plan_cgroup_tick_urgent_takes_warm),
+		cmocka_unit_test(test_plan_cgroup_tick_target_within_resident),
 		cmocka_unit_test(test_plan_cgroup_tick_min_command),
 		cmocka_unit_test(test_plan_cgroup_tick_order_independent),
 		cmocka_unit_test(test_plan_cgroup_tick_inflight),
