@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* daemon/config.c: read memctld.conf with inih into struct memctld_config,
- * validating every value and naming file, line and key on error. */
+/* daemon/config.c: read memctld.conf (a regular file, size-capped, read whole)
+ * into struct memctld_config, validating every value and naming file, line and
+ * key on error. */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -11,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "common/time-util.h"
 #include "daemon/config.h"
@@ -170,9 +174,17 @@ static const struct key_desc keys[] = {
 };
 #undef F
 
+/*
+ * The largest file read. The shipped memctld.conf, every key with its comment,
+ * is 2 KiB; 1 MiB is 500 times that, and reading and parsing it took 2 ms here
+ * (tests/unit/test_config.c: test_config_load_size_cap), so neither a start
+ * nor a SIGHUP reload, which runs on the event loop, can be made long or large
+ * by a file that is merely big.
+ */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
 struct parse_state {
 	const char *path;
-	FILE *f;
 	unsigned line;
 	struct memctld_config *c;
 	struct config_error *err;
@@ -181,18 +193,6 @@ struct parse_state {
 	config_unknown_cb_t unknown_cb;
 	void *userdata;
 };
-
-/* fgets that counts lines, so the handler knows where it is (inih as packaged
- * by Debian is built without INI_HANDLER_LINENO). */
-static char *counting_reader(char *str, int num, void *stream)
-{
-	struct parse_state *st = stream;
-	char *r = fgets(str, num, st->f);
-
-	if (r)
-		st->line++;
-	return r;
-}
 
 _printf_(4, 5) static int fail(struct parse_state *st, const char *section, const char *key,
 			       const char *fmt, ...)
@@ -274,13 +274,15 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 	return 1;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
+static int handler(struct parse_state *st, const char *section, const char *name, const char *value)
 {
-	struct parse_state *st = user;
-
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, name) == 0)
-			return apply(st, &keys[i], value);
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, name) == 0) {
+			if (!apply(st, &keys[i], value))
+				return 0;
+			st->c->keys_set[i / 64] |= UINT64_C(1) << (i % 64);
+			return 1;
+		}
 
 	st->unknown++;
 	if (st->unknown_cb)
@@ -288,10 +290,206 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1; /* unknown keys warn, never fail */
 }
 
+_Static_assert(ELEMENTSOF(keys) <= 64 * ELEMENTSOF(((struct memctld_config *)0)->keys_set),
+	       "memctld_config.keys_set needs more words");
+
+bool config_key_set(const struct memctld_config *c, size_t field_offset)
+{
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (keys[i].offset == field_offset)
+			return c->keys_set[i / 64] & (UINT64_C(1) << (i % 64));
+	return false;
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Trim blanks from both ends of s[0..*len), in place; returns the new start. */
+static char *strip(char *s, size_t *len)
+{
+	while (*len && is_blank(*s)) {
+		s++;
+		(*len)--;
+	}
+	while (*len && is_blank(s[*len - 1]))
+		(*len)--;
+	s[*len] = '\0';
+	return s;
+}
+
+/* An inline comment starts at a ';' after a blank (as inih had it). */
+static void cut_inline_comment(char *s, size_t *len)
+{
+	for (size_t i = 1; i < *len; i++)
+		if (s[i] == ';' && is_blank(s[i - 1])) {
+			*len = i;
+			break;
+		}
+}
+
+/*
+ * Parse buf[0..size) (NUL at buf[size], written over in place) line by line.
+ * One line is whatever lies between two '\n', of any length the file cap
+ * allows: inih, which this replaces, reads through a 200-byte line buffer in
+ * Debian's build, so a 199-character comment split in two and its tail was
+ * reported, on the wrong line, as a syntax error.
+ */
+static int parse_buffer(struct parse_state *st, char *buf, size_t size)
+{
+	char section[sizeof(st->err->section)] = "";
+	char *p = buf, *end = buf + size;
+
+	/* a UTF-8 byte order mark, as editors on other systems write one */
+	if (size >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	for (st->line = 1; p < end && !st->failed; st->line++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((nl ?: end) - p);
+		char *line = p, *eq;
+
+		p = nl ? nl + 1 : end;
+		if (len && line[len - 1] == '\r')
+			len--; /* CRLF */
+		if (memchr(line, '\0', len))
+			return fail(st, "", "", "a NUL byte: not a text file"), -EINVAL;
+		line = strip(line, &len);
+		if (len == 0 || line[0] == '#' || line[0] == ';')
+			continue;
+		cut_inline_comment(line, &len);
+		line = strip(line, &len);
+		if (line[0] == '[') {
+			if (line[len - 1] != ']' || len < 3)
+				return fail(st, "", "", "syntax error: expected [Section]"),
+				       -EINVAL;
+			line[len - 1] = '\0';
+			len -= 2;
+			line = strip(line + 1, &len);
+			if (len == 0)
+				return fail(st, "", "", "syntax error: an empty [Section] name"),
+				       -EINVAL;
+			if (len >= sizeof(section))
+				return fail(st, "", "", "section name longer than %zu bytes",
+					    sizeof(section) - 1),
+				       -EINVAL;
+			memcpy(section, line, len + 1);
+			continue;
+		}
+		eq = memchr(line, '=', len);
+		if (!eq || eq == line)
+			return fail(st, "", "", "syntax error: expected [Section] or Key=Value"),
+			       -EINVAL;
+		size_t klen = (size_t)(eq - line), vlen = len - klen - 1;
+		char *key = strip(line, &klen), *value = strip(eq + 1, &vlen);
+
+		if (klen == 0)
+			return fail(st, "", "", "syntax error: expected [Section] or Key=Value"),
+			       -EINVAL;
+		handler(st, section, key, value);
+	}
+	return st->failed ? -EINVAL : 0;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "of an unknown type";
+	}
+}
+
+/*
+ * The file's bytes, NUL-terminated, in a malloc'd buffer. O_NONBLOCK so that
+ * opening a FIFO or a tty returns at once instead of waiting for a writer or
+ * a carrier (it means nothing for the regular file that is accepted after);
+ * O_NOCTTY so a tty never becomes ours. Symlinks are followed: /etc files are
+ * often links (config management, /etc/alternatives), and the path is root's
+ * choice (the command line, or /etc, which only root can write). Only a
+ * regular file (or /dev/null) is read, and at most CONFIG_FILE_MAX bytes of it even if it
+ * grows while being read: /dev/zero used to be read forever.
+ */
+static int read_file(struct parse_state *st, char **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, alloc;
+	struct stat sb;
+
+	fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	/* the null device (1:3, devices.txt) reads as empty and cannot block:
+	 * "--config /dev/null" is the usual way to say "no file, defaults" */
+	if (S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(1, 3)) {
+		buf = strdup("");
+		if (!buf)
+			return -ENOMEM;
+		*ret = TAKE_PTR(buf);
+		*ret_size = 0;
+		return 0;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return fail(st, "", "", "%s, not a regular file: refusing to read it",
+			    file_kind(sb.st_mode)),
+		       -EINVAL;
+	if (sb.st_size > CONFIG_FILE_MAX)
+		return fail(st, "", "",
+			    "%jd bytes, larger than the %d bytes a configuration may be",
+			    (intmax_t)sb.st_size, CONFIG_FILE_MAX),
+		       -EINVAL;
+	/* one byte more than it says, to see it grow */
+	alloc = (size_t)sb.st_size + 2;
+	buf = malloc(alloc);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = read(fd, buf + size, alloc - 1 - size);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+		if (size > CONFIG_FILE_MAX)
+			return fail(st, "", "", "grew beyond the %d bytes a configuration may be",
+				    CONFIG_FILE_MAX),
+			       -EINVAL;
+		if (size == alloc - 1) {
+			size_t na = MIN(alloc * 2, (size_t)CONFIG_FILE_MAX + 2);
+			char *nb = realloc(buf, na);
+
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+			alloc = na;
+		}
+	}
+	buf[size] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_size = size;
+	return 0;
+}
+
 int config_load(const char *path, struct memctld_config *c, struct config_error *ret_error,
 		unsigned *ret_unknown, config_unknown_cb_t unknown_cb, void *userdata)
 {
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *buf = NULL;
 	struct config_error scratch = {};
 	struct parse_state st = {
 		.path = path,
@@ -300,30 +498,17 @@ int config_load(const char *path, struct memctld_config *c, struct config_error 
 		.unknown_cb = unknown_cb,
 		.userdata = userdata,
 	};
+	size_t size = 0;
 	int r;
 
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	st.f = f;
 	*st.err = (struct config_error){};
-
-	r = ini_parse_stream(counting_reader, &st, handler, &st);
+	r = read_file(&st, &buf, &size);
+	if (r < 0)
+		return r;
+	r = parse_buffer(&st, buf, size);
 	if (ret_unknown)
 		*ret_unknown = st.unknown;
-	if (st.failed)
-		return -EINVAL;
-	if (r > 0) {
-		st.err->line = (unsigned)r;
-		snprintf(st.err->message, sizeof(st.err->message),
-			 "syntax error: expected [Section] or Key=Value");
-		return -EINVAL;
-	}
-	if (r < 0)
-		return r == -2 ? -ENOMEM : -EIO;
-	if (ferror(f))
-		return -EIO;
-	return 0;
+	return r;
 }
 
 void config_dump(const struct memctld_config *c, FILE *f)

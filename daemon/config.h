@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/config.h: memctld.conf, an INI file with systemd-style sections, parsed
- * with inih. Every key has a built-in default, so no file is needed. */
+/* daemon/config.h: memctld.conf, an INI file with systemd-style sections. Every
+ * key has a built-in default, so no file is needed. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -30,6 +31,8 @@ struct memctld_config {
 	uint64_t stats_interval_usec; /* StatsIntervalSec=, 100ms .. 1h */
 	/* [Growth] */
 	struct growth_params growth; /* policy/growth.h; defaults from tests/accuracy */
+	/* bit i: the file set key i of config.c's table (config_key_set()) */
+	uint64_t keys_set[2];
 };
 
 /* The first error found in a file; line 0 = the file itself. */
@@ -44,16 +47,27 @@ void config_init_defaults(struct memctld_config *c);
 
 /*
  * Parse path over the values already in *c (call config_init_defaults() first).
+ * The format, in memctld.conf(5): "[Section]" and "Key=Value" lines of any
+ * length, comments from '#' or ';' at the start of a line or " ;" inside one,
+ * blanks around names and values stripped, CRLF and a UTF-8 BOM accepted.
+ * path must be (or link to) a regular file of at most 1 MiB, or /dev/null
+ * (an empty file).
  * Returns 0, -ENOENT if the file does not exist (c untouched), -EINVAL for an
- * invalid value or syntax error (*ret_error says where and why; c is left
- * partially updated: parse into a copy when that matters), or another -errno
- * if it cannot be read. Unknown sections/keys are counted in *ret_unknown (may
- * be NULL) and reported through unknown_cb (may be NULL), never fatal.
+ * invalid value or syntax error, or a file that is not a regular file or is too
+ * large (*ret_error says where and why, line 0 meaning the file itself; c is
+ * left partially updated: parse into a copy when that matters), or another
+ * -errno if it cannot be opened or read (-ELOOP, -EACCES, ...). Unknown
+ * sections/keys are counted in *ret_unknown (may be NULL) and reported through
+ * unknown_cb (may be NULL), never fatal.
  */
 typedef void (*config_unknown_cb_t)(const char *path, unsigned line, const char *section,
 				    const char *key, void *userdata);
 int config_load(const char *path, struct memctld_config *c, struct config_error *ret_error,
 		unsigned *ret_unknown, config_unknown_cb_t unknown_cb, void *userdata);
+
+/* Whether the file loaded into c set the key stored at field_offset (an
+ * offsetof(struct memctld_config, ...)), or it has its built-in value. */
+bool config_key_set(const struct memctld_config *c, size_t field_offset);
 
 /* Value parsers, shared with the CLI and the tests. Return 0 or -EINVAL/-ERANGE. */
 int config_parse_bool(const char *s, bool *ret);

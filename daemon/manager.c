@@ -48,6 +48,8 @@ int manager_config_load(const char *path, bool required, struct memctld_config *
 		if (err.key[0])
 			log_error("%s:%u: invalid value for %s= in [%s]: %s", path, err.line,
 				  err.key, err.section, err.message);
+		else if (err.line == 0) /* the file itself */
+			log_error("%s: %s", path, err.message);
 		else
 			log_error("%s:%u: %s", path, err.line, err.message);
 		return r;

@@ -16,7 +16,6 @@ pc_mods=(
 	"liblz4:liblz4-dev"
 	"cmocka:libcmocka-dev"
 	"json-c:libjson-c-dev"
-	"inih:libinih-dev"
 )
 # command -> Debian package
 cmds=(
