@@ -60,6 +60,7 @@ IPC_SRCS := $(wildcard ipc/*.c)
 POLICY_SRCS := $(wildcard policy/*.c)
 ARENA_SRCS := $(wildcard arena/*.c)
 CLI_SRCS := daemon/memctl.c $(wildcard daemon/cli-*.c)
+CLI_LIB_SRCS := $(filter-out daemon/memctl.c,$(CLI_SRCS))
 DAEMON_SHARED_SRCS := daemon/log.c
 DAEMON_SRCS := $(filter-out $(CLI_SRCS) $(DAEMON_SHARED_SRCS),$(wildcard daemon/*.c))
 DAEMON_LIB_SRCS := $(filter-out daemon/memctld.c,$(DAEMON_SRCS))
@@ -183,7 +184,8 @@ $(BUILD)/bench/%: bench/%.c $(LIBARENA_A) $(wildcard bench/*.h) $(wildcard tests
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(ARENA_LINK) $(PKG_LIBS)
 
 # ---- unit tests: one cmocka binary per module, ASan+UBSan ----
-SAN_LIB_SRCS = $(IPC_SRCS) $(POLICY_SRCS) $(ARENA_SRCS) $(DAEMON_LIB_SRCS) $(DAEMON_SHARED_SRCS)
+SAN_LIB_SRCS = $(IPC_SRCS) $(POLICY_SRCS) $(ARENA_SRCS) $(DAEMON_LIB_SRCS) $(DAEMON_SHARED_SRCS) \
+	$(CLI_LIB_SRCS)
 $(BUILD)/san/libmemctl-san.a: $(call sanobj,$(SAN_LIB_SRCS))
 	$(Q)rm -f $@ && ar rcs $@ $^
 

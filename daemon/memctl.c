@@ -3,6 +3,7 @@
  * memctld's control socket. Human output by default, --json for scripts. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/time-util.h"
+#include "daemon/cli-text.h"
 #include "daemon/log.h"
 #include "ipc/ipc.h"
 
@@ -21,6 +23,47 @@
 
 static const char *arg_socket_dir = IPC_DEFAULT_SOCKET_DIR;
 static bool arg_json;
+
+/* The first error of this run: under --json it is also printed on stdout as
+ * {"error": ..., "errno": ...}, so a script that parses stdout sees why. */
+static int first_error;
+static char first_error_message[512];
+
+/* Log an error (to stderr, as log_error_errno does) and remember the first.
+ * error is a negative errno; %m prints it. Returns error. */
+_printf_(2, 3) static int cli_error(int error, const char *fmt, ...)
+{
+	char buf[sizeof(first_error_message)];
+	va_list ap;
+
+	if (error >= 0)
+		error = -EINVAL;
+	errno = -error;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (!first_error) {
+		first_error = error;
+		memcpy(first_error_message, buf, sizeof(buf));
+	}
+	return log_full_errno(LOG_ERR, error, "%s", buf);
+}
+
+/* Every error in this file goes through cli_error(), so none escapes --json. */
+#undef log_error_errno
+#define log_error_errno(error, ...) cli_error((error), __VA_ARGS__)
+
+/* Escaped copies for printing (cli_escape()), in a small ring of buffers so
+ * one printf can take several. Big enough for IPC_PATH_MAX bytes, each
+ * escaped to 4. */
+#define ESC_BUF_SIZE (4 * IPC_PATH_MAX + 1)
+static const char *esc(const char *s)
+{
+	static char bufs[8][ESC_BUF_SIZE];
+	static unsigned next;
+
+	return cli_escape(s, bufs[next++ % ELEMENTSOF(bufs)], ESC_BUF_SIZE);
+}
 
 static void help(void)
 {
@@ -110,7 +153,7 @@ static int call(uint16_t type, const void *body, size_t len, uint16_t want, void
 	if (ret->hdr.type == IPC_ERROR) {
 		const struct ipc_error *e = ret->body;
 
-		return log_error_errno(e->code, "%s", e->message);
+		return log_error_errno(e->code, "%s", esc(e->message));
 	}
 	if (ret->hdr.type != want)
 		return log_error_errno(-EPROTO, "Unexpected reply %s from memctld",
@@ -118,12 +161,85 @@ static int call(uint16_t type, const void *body, size_t len, uint16_t want, void
 	return 0;
 }
 
+/* Print o (and free it). json-c leaves DEL, C1 controls and invalid UTF-8 raw:
+ * cli_json_sanitize() makes the document valid and terminal-safe. */
 static int print_json(struct json_object *o)
 {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	char *s = cli_json_sanitize(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+
 	json_object_put(o);
+	if (!s)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	puts(s);
+	free(s);
 	return 0;
+}
+
+/* {"error": "...", "errno": N} for --json, with the first error logged. */
+static void print_json_error(int r)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!first_error) {
+		first_error = r;
+		snprintf(first_error_message, sizeof(first_error_message), "%s", strerror(-r));
+	}
+	json_object_object_add(o, "error", json_object_new_string(first_error_message));
+	json_object_object_add(o, "errno", json_object_new_int(-first_error));
+	print_json(o);
+}
+
+/*
+ * getopt_long over a command's own arguments (argv[0] is the command), with
+ * --json/-j taken anywhere too. Options may come after operands; "--" ends
+ * them. Returns the option character, -1 at the end (operands are then
+ * argv[optind..argc)), or -EINVAL after saying what is wrong.
+ */
+static int cmd_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	char opts[32];
+
+	snprintf(opts, sizeof(opts), ":j%s", shortopts);
+	for (;;) {
+		int c = getopt_long(argc, argv, opts, longopts, NULL);
+
+		if (c == 'j') {
+			arg_json = true;
+			continue;
+		}
+		if (c == '?' || c == ':') {
+			const char *what = c == '?' ? "unknown option" : "missing the argument of";
+			const char *arg = argv[optind - 1];
+
+			/* a long option is named by itself, a short one by optopt
+			 * (it may sit in a cluster like -jx) */
+			if (strncmp(arg, "--", 2) == 0 || !optopt)
+				return log_error_errno(-EINVAL, "%s: %s %s", argv[0], what,
+						       esc(arg));
+			return log_error_errno(-EINVAL, "%s: %s -%c", argv[0], what, optopt);
+		}
+		return c;
+	}
+}
+
+/* Commands without options: only --json, and want_operands operands. */
+static int cmd_operands(int argc, char **argv, int want_operands, const char *usage)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, {} };
+	int c;
+
+	while ((c = cmd_getopt(argc, argv, "", opts)) >= 0)
+		;
+	if (c < -1)
+		return c;
+	if (argc - optind > want_operands)
+		return log_error_errno(-EINVAL, "%s: unexpected argument %s (usage: memctl %s)",
+				       argv[0], esc(argv[optind + want_operands]), usage);
+	if (argc - optind < want_operands)
+		return log_error_errno(-EINVAL, "%s: missing argument (usage: memctl %s)", argv[0],
+				       usage);
+	return optind;
 }
 
 static void json_add_u64(struct json_object *o, const char *key, uint64_t v)
@@ -153,6 +269,9 @@ static int cmd_status(int argc, char **argv)
 	char up[64];
 	int r;
 
+	r = cmd_operands(argc, argv, 0, "status");
+	if (r < 0)
+		return r;
 	r = call(IPC_CTL_STATUS, NULL, 0, IPC_CTL_STATUS_REPLY, buf, sizeof(buf), &msg);
 	if (r < 0)
 		return r;
@@ -196,9 +315,9 @@ static int cmd_status(int argc, char **argv)
 		return print_json(o);
 	}
 	format_duration(s->uptime_usec, up, sizeof(up));
-	printf("memctld %s (pid %" PRIu64 "), up %s%s\n", s->version, s->pid, up,
+	printf("memctld %s (pid %" PRIu64 "), up %s%s\n", esc(s->version), s->pid, up,
 	       s->dry_run ? ", dry run" : "");
-	printf("BPF:      %s\n", s->bpf_status);
+	printf("BPF:      %s\n", esc(s->bpf_status));
 	printf("events:   exec %" PRIu64 ", fork %" PRIu64 ", exit %" PRIu64 ", rss %" PRIu64
 	       ", lost %" PRIu64 "\n",
 	       s->events_exec, s->events_fork, s->events_exit, s->events_rss, s->events_lost);
@@ -256,20 +375,25 @@ static int parse_u64(const char *s, uint64_t *ret)
 
 static int cmd_events(int argc, char **argv)
 {
+	static const struct option opts[] = { { "since", required_argument, NULL, 'S' },
+					      { "json", no_argument, NULL, 'j' },
+					      {} };
 	static uint8_t buf[IPC_MSG_MAX];
 	struct ipc_ctl_events q = {};
 	struct json_object *arr = NULL;
 	struct ipc_msg msg;
-	int r;
+	int c, r;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
-			if (parse_u64(argv[++i], &q.since_id) < 0)
-				return log_error_errno(-EINVAL, "Invalid --since: %s", argv[i]);
-		} else {
-			return log_error_errno(-EINVAL, "events: unexpected argument %s", argv[i]);
-		}
-	}
+	while ((c = cmd_getopt(argc, argv, "", opts)) >= 0)
+		if (c == 'S' && parse_u64(optarg, &q.since_id) < 0)
+			return log_error_errno(-EINVAL, "events: invalid --since: %s", esc(optarg));
+	if (c < -1)
+		return c;
+	if (optind < argc)
+		return log_error_errno(-EINVAL,
+				       "events: unexpected argument %s (usage: memctl "
+				       "events [--since ID])",
+				       esc(argv[optind]));
 	if (arg_json)
 		arr = json_object_new_array();
 	/* page until the daemon has nothing newer */
@@ -317,7 +441,7 @@ static int cmd_events(int argc, char **argv)
 
 				strftime(ts, sizeof(ts), "%F %T", localtime_r(&t, &tm));
 				printf("%6" PRIu64 "  %s  %-16s %7" PRIu32 "  %s\n", e[i].id, ts,
-				       event_kind_name(e[i].kind), e[i].pid, e[i].text);
+				       event_kind_name(e[i].kind), e[i].pid, esc(e[i].text));
 			}
 		}
 		if (msg.n_entries == 0 || rep->next_id <= q.since_id)
@@ -334,7 +458,7 @@ static int parse_pid(const char *s, uint32_t *ret)
 	uint64_t v;
 
 	if (parse_u64(s, &v) < 0 || v == 0 || v > INT32_MAX)
-		return log_error_errno(-EINVAL, "Invalid PID: %s", s ?: "(none)");
+		return log_error_errno(-EINVAL, "Invalid PID: %s", s ? esc(s) : "(none)");
 	*ret = (uint32_t)v;
 	return 0;
 }
@@ -368,27 +492,37 @@ static int cmd_enroll(int argc, char **argv)
 	struct ipc_msg msg;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (enroll && strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
-			if (strlen(argv[++i]) >= sizeof(e.name))
-				return log_error_errno(-ENAMETOOLONG, "--name: at most %zu bytes",
+	static const struct option opts[] = { { "name", required_argument, NULL, 'N' },
+					      { "readback-factor", required_argument, NULL, 'R' },
+					      { "json", no_argument, NULL, 'j' },
+					      {} };
+	const char *usage = enroll ? "enroll PID [--name NAME] [--readback-factor F]" :
+				     "unenroll PID";
+	int c;
+
+	/* unenroll takes no options but --json */
+	while ((c = cmd_getopt(argc, argv, "", enroll ? opts : opts + 2)) >= 0) {
+		if (c == 'N') {
+			if (strlen(optarg) >= sizeof(e.name))
+				return log_error_errno(-ENAMETOOLONG,
+						       "enroll: --name: at most %zu bytes",
 						       sizeof(e.name) - 1);
-			snprintf(e.name, sizeof(e.name), "%s", argv[i]);
-		} else if (enroll && strcmp(argv[i], "--readback-factor") == 0 && i + 1 < argc) {
-			r = parse_factor_permille(argv[++i], &e.readback_factor_permille);
+			snprintf(e.name, sizeof(e.name), "%s", optarg);
+		} else if (c == 'R') {
+			r = parse_factor_permille(optarg, &e.readback_factor_permille);
 			if (r < 0)
 				return r;
-		} else if (!pid_arg && argv[i][0] != '-') {
-			pid_arg = argv[i];
-		} else {
-			return log_error_errno(-EINVAL, "Usage: memctl %s PID%s", argv[0],
-					       enroll ? " [--name NAME] [--readback-factor F]" :
-							"");
 		}
 	}
-	if (!pid_arg)
-		return log_error_errno(-EINVAL, "Usage: memctl %s PID%s", argv[0],
-				       enroll ? " [--name NAME] [--readback-factor F]" : "");
+	if (c < -1)
+		return c;
+	if (argc - optind < 1)
+		return log_error_errno(-EINVAL, "%s: missing argument (usage: memctl %s)", argv[0],
+				       usage);
+	if (argc - optind > 1)
+		return log_error_errno(-EINVAL, "%s: unexpected argument %s (usage: memctl %s)",
+				       argv[0], esc(argv[optind + 1]), usage);
+	pid_arg = argv[optind];
 	r = parse_pid(pid_arg, &p.pid);
 	if (r < 0)
 		return r;
@@ -556,35 +690,44 @@ static int cmd_ps(int argc, char **argv)
 					     [IPC_SORT_RSS] = "rss",
 					     [IPC_SORT_GROWTH] = "growth",
 					     [IPC_SORT_FAULTS] = "faults" };
+	static const struct option opts[] = { { "sort", required_argument, NULL, 'S' },
+					      { "cgroup", required_argument, NULL, 'C' },
+					      { "json", no_argument, NULL, 'j' },
+					      {} };
 	struct ipc_ctl_list q = { .sort = IPC_SORT_PID };
 	struct cgroup_names cg = {};
 	struct json_object *arr = NULL;
 	struct ipc_proc_entry *e = NULL;
 	uint32_t n = 0;
-	int r;
+	int c, r;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--sort") == 0 && i + 1 < argc) {
+	while ((c = cmd_getopt(argc, argv, "", opts)) >= 0) {
+		if (c == 'S') {
 			size_t k;
 
 			for (k = 0; k < ELEMENTSOF(sorts); k++)
-				if (strcmp(argv[i + 1], sorts[k]) == 0)
+				if (strcmp(optarg, sorts[k]) == 0)
 					break;
 			if (k == ELEMENTSOF(sorts))
 				return log_error_errno(
 					-EINVAL,
-					"--sort: expected pid, rss, growth or faults, got %s",
-					argv[i + 1]);
+					"ps: --sort: expected pid, rss, growth or faults, got %s",
+					esc(optarg));
 			q.sort = (uint32_t)k;
-			i++;
-		} else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
-			if (strlen(argv[i + 1]) >= sizeof(q.cgroup))
-				return log_error_errno(-ENAMETOOLONG, "--cgroup: path too long");
-			snprintf(q.cgroup, sizeof(q.cgroup), "%s", argv[++i]);
-		} else {
-			return log_error_errno(-EINVAL, "ps: unexpected argument %s", argv[i]);
+		} else if (c == 'C') {
+			if (strlen(optarg) >= sizeof(q.cgroup))
+				return log_error_errno(-ENAMETOOLONG,
+						       "ps: --cgroup: path too long");
+			snprintf(q.cgroup, sizeof(q.cgroup), "%s", optarg);
 		}
 	}
+	if (c < -1)
+		return c;
+	if (optind < argc)
+		return log_error_errno(-EINVAL,
+				       "ps: unexpected argument %s (usage: memctl ps "
+				       "[--sort KEY] [--cgroup PATH])",
+				       esc(argv[optind]));
 	r = fetch_cgroups(NULL, &cg);
 	if (r == -ENODEV)
 		r = 0; /* no cgroup hierarchy: processes only */
@@ -611,8 +754,8 @@ static int cmd_ps(int argc, char **argv)
 		format_bytes(e[i].rss_shmem_bytes, shm, sizeof(shm));
 		format_rate(e[i].growth_bytes_per_sec, gr, sizeof(gr));
 		printf("%7" PRIu32 " %7" PRIu32 " %-16s %9s %9s %9s %9s %11s %9" PRIu64 "  %s%s\n",
-		       e[i].pid, e[i].ppid, e[i].comm, rss, anon, file, shm, gr, e[i].minor_faults,
-		       cgp ?: "-", e[i].enrolled ? " [enrolled]" : "");
+		       e[i].pid, e[i].ppid, esc(e[i].comm), rss, anon, file, shm, gr,
+		       e[i].minor_faults, cgp ? esc(cgp) : "-", e[i].enrolled ? " [enrolled]" : "");
 	}
 	free(e);
 	free(cg.v);
@@ -629,8 +772,9 @@ static int cmd_cgroups(int argc, char **argv)
 	struct json_object *arr = NULL;
 	int r;
 
-	if (argc != 1)
-		return log_error_errno(-EINVAL, "cgroups: unexpected argument %s", argv[1]);
+	r = cmd_operands(argc, argv, 0, "cgroups");
+	if (r < 0)
+		return r;
 	r = fetch_cgroups(NULL, &cg);
 	if (r < 0)
 		return r;
@@ -655,7 +799,7 @@ static int cmd_cgroups(int argc, char **argv)
 		       " %6.2f%% %8" PRIu64 " %7.1fms  %s\n",
 		       c->id, c->hierarchy, c->nr_procs, use, lim, soft, c->failcnt, c->oom_events,
 		       (double)c->psi_some_avg10_permyriad / 100, c->reclaims,
-		       (double)c->reclaim_stall_usec / 1000, c->path);
+		       (double)c->reclaim_stall_usec / 1000, esc(c->path));
 	}
 	free(cg.v);
 	return arr ? print_json(arr) : 0;
@@ -680,8 +824,9 @@ static int cmd_list(int argc, char **argv)
 	uint32_t n = 0;
 	int r;
 
-	if (argc != 1)
-		return log_error_errno(-EINVAL, "list: unexpected argument %s", argv[1]);
+	r = cmd_operands(argc, argv, 0, "list");
+	if (r < 0)
+		return r;
 	r = fetch_cgroups(NULL, &cg);
 	if (r == -ENODEV)
 		r = 0;
@@ -766,11 +911,12 @@ static int cmd_list(int argc, char **argv)
 			snprintf(lat, sizeof(lat), "-");
 		if (x->mode == IPC_MODE_ARENA)
 			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %5.2fx %-8s %8s %8s  %s\n",
-			       x->pid, x->name, "arena", lg, rs, cp, ratio,
-			       command_name(x->last_command), ago, lat, cgp);
+			       x->pid, esc(x->name), "arena", lg, rs, cp, ratio,
+			       command_name(x->last_command), ago, lat, esc(cgp));
 		else
 			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %6s %-8s %8s %8s  %s\n", x->pid,
-			       x->name, "monitor", "-", "-", "-", "-", "-", "-", "-", cgp);
+			       esc(x->name), "monitor", "-", "-", "-", "-", "-", "-", "-",
+			       esc(cgp));
 	}
 	free(e);
 	free(cg.v);
@@ -786,9 +932,10 @@ static int cmd_show(int argc, char **argv)
 	char a[32], b[16], c[16], d[16], e[16];
 	int r;
 
-	if (argc != 2)
-		return log_error_errno(-EINVAL, "Usage: memctl show PID");
-	r = parse_pid(argv[1], &q.pid);
+	r = cmd_operands(argc, argv, 1, "show PID");
+	if (r < 0)
+		return r;
+	r = parse_pid(argv[r], &q.pid);
 	if (r < 0)
 		return r;
 	r = call(IPC_CTL_SHOW, &q, sizeof(q), IPC_CTL_SHOW_REPLY, buf, sizeof(buf), &msg);
@@ -825,8 +972,8 @@ static int cmd_show(int argc, char **argv)
 	format_bytes(s->proc.rss_file_bytes, c, sizeof(c));
 	format_bytes(s->proc.rss_shmem_bytes, d, sizeof(d));
 	format_bytes(s->proc.swap_bytes, e, sizeof(e));
-	printf("pid:          %" PRIu32 " (%s), parent %" PRIu32 "%s\n", s->proc.pid, s->proc.comm,
-	       s->proc.ppid, s->proc.enrolled ? ", enrolled" : "");
+	printf("pid:          %" PRIu32 " (%s), parent %" PRIu32 "%s\n", s->proc.pid,
+	       esc(s->proc.comm), s->proc.ppid, s->proc.enrolled ? ", enrolled" : "");
 	printf("rss:          %s (anon %s, file %s, shmem %s), swap %s\n", a, b, c, d, e);
 	format_rate(s->proc.growth_bytes_per_sec, a, sizeof(a));
 	printf("growth:       %s\n", a);
@@ -839,7 +986,8 @@ static int cmd_show(int argc, char **argv)
 	if (s->cgroup.path[0]) {
 		format_bytes(s->cgroup.usage_bytes, a, sizeof(a));
 		format_bytes(s->cgroup.limit_bytes, b, sizeof(b));
-		printf("cgroup:       %s (v%" PRIu32 ")\n", s->cgroup.path, s->cgroup.hierarchy);
+		printf("cgroup:       %s (v%" PRIu32 ")\n", esc(s->cgroup.path),
+		       s->cgroup.hierarchy);
 		printf("usage/limit:  %s / %s\n", a, b);
 		if (s->time_to_limit_usec != UINT64_MAX) {
 			format_duration(s->time_to_limit_usec, a, sizeof(a));
@@ -860,6 +1008,19 @@ static const struct {
 	{ "unenroll", cmd_enroll }, { "list", cmd_list },
 };
 
+/* --json or -j among the arguments, before any "--": known before the options
+ * are parsed, so even an error about them comes out as JSON. */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			return true;
+	}
+	return false;
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct option options[] = { { "socket-dir", required_argument, NULL, 's' },
@@ -867,13 +1028,16 @@ int main(int argc, char *argv[])
 						 { "version", no_argument, NULL, 'V' },
 						 { "help", no_argument, NULL, 'h' },
 						 {} };
-	int c;
+	const char *name;
+	int c, r = -EINVAL;
 
 	log_set_prefix("memctl");
 	log_set_max_level(LOG_NOTICE);
-	/* options may come before or after the command; "+" keeps getopt from
-	 * permuting command arguments like negative numbers */
-	while ((c = getopt_long(argc, argv, "+s:jVh", options, NULL)) >= 0) {
+	arg_json = wants_json(argc, argv);
+	/* options before the command; "+" stops at the command, whose own
+	 * options (and --json) its parser takes */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:s:jVh", options, NULL)) >= 0) {
 		switch (c) {
 		case 's':
 			arg_socket_dir = optarg;
@@ -887,27 +1051,44 @@ int main(int argc, char *argv[])
 		case 'h':
 			help();
 			return EXIT_SUCCESS;
+		case ':':
+			log_error_errno(-EINVAL,
+					"option %s needs an argument. Try 'memctl --help'.",
+					esc(argv[optind - 1]));
+			goto fail;
 		default:
-			fprintf(stderr, "Try 'memctl --help'.\n");
-			return EXIT_FAILURE;
+			if (optopt)
+				log_error_errno(-EINVAL, "unknown option -%c. Try 'memctl --help'.",
+						optopt);
+			else
+				log_error_errno(-EINVAL, "unknown option %s. Try 'memctl --help'.",
+						esc(argv[optind - 1]));
+			goto fail;
 		}
 	}
 	if (optind >= argc) {
-		help();
-		return EXIT_FAILURE;
+		if (!arg_json) {
+			help();
+			return EXIT_FAILURE;
+		}
+		log_error_errno(-EINVAL, "no command given. Try 'memctl --help'.");
+		goto fail;
 	}
-	/* a trailing --json after the command is accepted too */
-	int n = 0;
-	char *args[64];
-	for (int i = optind; i < argc && n < (int)ELEMENTSOF(args); i++) {
-		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
-			arg_json = true;
-		else
-			args[n++] = argv[i];
-	}
+	name = argv[optind];
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-		if (strcmp(args[0], commands[i].name) == 0)
-			return commands[i].fn(n, args) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-	log_error("Unknown command \"%s\". Try 'memctl --help'.", args[0]);
+		if (strcmp(name, commands[i].name) == 0) {
+			int cmd_argc = argc - optind;
+			char **cmd_argv = argv + optind;
+
+			optind = 0; /* a fresh getopt for the command's own arguments */
+			r = commands[i].fn(cmd_argc, cmd_argv);
+			if (r < 0)
+				goto fail;
+			return EXIT_SUCCESS;
+		}
+	log_error_errno(-EINVAL, "unknown command \"%s\". Try 'memctl --help'.", esc(name));
+fail:
+	if (arg_json)
+		print_json_error(r);
 	return EXIT_FAILURE;
 }

@@ -133,7 +133,8 @@ class Daemon:
 
     def log(self):
         self.stderr.flush()
-        with open(self.stderr_path) as f:
+        # hostile names may reach the log as they are: never fail to show it
+        with open(self.stderr_path, errors="backslashreplace") as f:
             return f.read()
 
     def drain_notify(self):

@@ -2,13 +2,27 @@
 # SPDX-License-Identifier: MIT
 """tests/integration/test_cli.py: what a user of memctl and memctld sees, with
 the real daemon: configuration files that are not regular files (at start and
-on SIGHUP), memctl's arguments and errors."""
+on SIGHUP), memctl's arguments and errors, hostile names in text output."""
+import ctypes
+import json
 import os
+import re
 import signal
+import socket
 import subprocess
+import tempfile
 import unittest
 
-from harness import DaemonTestCase, MEMCTLD, main, wait_until
+from harness import (DaemonTestCase, ENROLL, IPC_ENROLL, IPC_ENROLL_ACK, MEMCTL, MEMCTLD, decode,
+                     encode, main, wait_until)
+
+V1_MEMORY = "/sys/fs/cgroup/memory"
+
+
+def tmpdir(testcase):
+    tmp = tempfile.mkdtemp(prefix="memctl-test-cli-%d-" % os.getpid())
+    testcase.addCleanup(subprocess.run, ["rm", "-rf", tmp])
+    return tmp
 
 
 class ConfigFileTest(DaemonTestCase):
@@ -69,10 +83,188 @@ class ConfigFileTest(DaemonTestCase):
         self.sighup_with(os.mkfifo)
 
     def tmpdir(self):
-        import tempfile
-        tmp = tempfile.mkdtemp(prefix="memctl-test-cli-%d-" % os.getpid())
-        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
-        return tmp
+        return tmpdir(self)
+
+
+class ArgumentsTest(DaemonTestCase):
+    """memctl refuses what it does not take, for every command, and under
+    --json says why on stdout too."""
+
+    def memctl(self, *args, socket_dir=None):
+        r = subprocess.run([MEMCTL, "--socket-dir", socket_dir or self.d.socket_dir] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        self.assertGreaterEqual(r.returncode, 0, "memctl %s crashed: %s" % (args, r.stderr))
+        return r
+
+    def test_json_after_double_dash_does_not_crash(self):
+        # args[0] was read uninitialised: SIGSEGV
+        r = subprocess.run([MEMCTL, "--", "--json"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn('unknown command "--json"', r.stderr)
+        r = subprocess.run([MEMCTL, "--json"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no command", json.loads(r.stdout)["error"])
+
+    def test_extra_arguments_refused_by_every_command(self):
+        d = self.start()
+        child = subprocess.Popen(["sleep", "30"])
+        self.addCleanup(child.kill)
+        pid = str(child.pid)
+        cases = [["status", "foo"], ["cgroups", "foo"], ["events", "foo"],
+                 ["events", "--since", "1", "foo"], ["ps", "foo"], ["ps", "--sort", "rss", "foo"],
+                 ["show", pid, "foo"], ["enroll", pid, "foo"], ["unenroll", pid, "foo"],
+                 ["enroll", pid, "--name", "x", "foo"], ["unenroll", pid, "--name", "x"],
+                 ["list", "foo"],
+                 ["status", "--bogus"], ["show"], ["enroll"]]
+        for args in cases:
+            r = self.memctl(*args)
+            self.assertEqual(r.returncode, 1, (args, r.stdout))
+            self.assertRegex(r.stderr, "unexpected argument foo|unknown option|missing", args)
+            self.assertEqual(r.stdout, "", args)
+        self.assertEqual(d.status()["enrolled"], 0)  # "enroll PID foo" did nothing
+        # and the forms that are right still work, options after operands too
+        self.assertTrue(wait_until(lambda: d.try_json("show", pid)), "not tracked")
+        self.assertEqual(self.memctl("show", pid, "--json").returncode, 0)
+        self.assertEqual(self.memctl("ps", "--json", "--sort", "rss").returncode, 0)
+
+    def test_json_errors_are_json(self):
+        d = self.start()
+        cases = [(["show", "4190001"], 3, "no such process"),  # ESRCH
+                 (["status", "foo"], 22, "unexpected argument"),
+                 (["ps", "--sort", "size"], 22, "expected pid"),
+                 (["frobnicate"], 22, "unknown command"),
+                 (["enroll", "12abc"], 22, "Invalid PID")]
+        for args, code, text in cases:
+            for where in ("before", "after"):
+                argv = ["--json"] + args if where == "before" else args + ["--json"]
+                r = self.memctl(*argv)
+                self.assertEqual(r.returncode, 1, (argv, r.stdout, r.stderr))
+                o = json.loads(r.stdout)
+                self.assertEqual(o["errno"], code, argv)
+                self.assertIn(text, o["error"], argv)
+                self.assertIn(text, r.stderr, argv)  # and the usual line
+        r = self.memctl("--json", "status", socket_dir="/nonexistent-memctld")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout),
+                         {"error": "memctld is not running: no socket at "
+                          "/nonexistent-memctld/control.sock", "errno": 2})
+        # success is unchanged: the object asked for, no "error"
+        self.assertNotIn("error", json.loads(self.memctl("--json", "status").stdout))
+
+
+# a terminal title (OSC 0), a bell, a forged line; 15 bytes, a comm's most
+HOSTILE_COMM = "\x1b]0;pwn\x07\nroot 1"
+
+
+CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def no_controls(testcase, text, what):
+    """No raw control character (other than the line ends) in text."""
+    bad = CONTROLS.search(text)
+    testcase.assertIsNone(bad, "%s: raw control %r in %r" % (
+        what, bad and bad.group(), bad and text[max(0, bad.start() - 40):bad.end() + 40]))
+
+
+class EscapeTest(DaemonTestCase):
+    """Names that come from other users (comm, ENROLL names, cgroup paths) are
+    escaped in every text output; JSON carries them exactly."""
+
+    def hostile_exec(self):
+        # a real exec whose comm, from the file name, holds ESC, BEL and "\n"
+        tmp = tmpdir(self)
+        path = os.path.join(tmp, HOSTILE_COMM)
+        os.symlink("/bin/sleep", path)
+        p = subprocess.Popen([path, "30"])
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        def comm():
+            with open("/proc/%d/comm" % p.pid, "rb") as f:
+                return f.read() == HOSTILE_COMM.encode() + b"\n"
+        self.assertTrue(wait_until(comm), "exec not done")
+        return p
+
+    def check_ps_and_show(self, d, pid):
+        ps = d.ctl("ps").stdout
+        no_controls(self, ps, "ps")
+        lines = [l for l in ps.splitlines() if l.split()[0] == str(pid)]
+        self.assertEqual(len(lines), 1, ps)
+        self.assertIn("\\x1b]0;pwn\\x07\\nroot 1", lines[0])
+        self.assertFalse(any(l.startswith("root 1") for l in ps.splitlines()), ps)
+        show = d.ctl("show", str(pid)).stdout
+        no_controls(self, show, "show")
+        self.assertIn("(\\x1b]0;pwn\\x07\\nroot 1)", show)
+        # JSON: the exact bytes, escaped by JSON's own rules
+        rows = [e for e in d.ctl_json("ps") if e["pid"] == pid]
+        self.assertEqual(rows[0]["comm"], HOSTILE_COMM)
+        self.assertEqual(d.ctl_json("show", str(pid))["comm"], HOSTILE_COMM)
+        self.assertNotIn("\x1b", d.ctl("ps", "--json").stdout)
+
+    def test_comm_from_exec_is_escaped(self):
+        d = self.start()
+        p = self.hostile_exec()
+        self.assertTrue(wait_until(lambda: d.try_json("show", str(p.pid))), "not tracked")
+        self.assertTrue(wait_until(
+            lambda: d.ctl_json("show", str(p.pid))["comm"] == HOSTILE_COMM), "comm not seen")
+        self.check_ps_and_show(d, p.pid)
+
+    def test_comm_set_with_prctl_is_escaped(self):
+        # renamed before the daemon starts: its /proc scan reads the name
+        code = ("import ctypes, sys, time\n"
+                "ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)\n"
+                "print('ok', flush=True)\n"
+                "time.sleep(30)\n")
+        p = subprocess.Popen(["python3", "-c", code, HOSTILE_COMM], stdout=subprocess.PIPE)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        self.assertEqual(p.stdout.readline(), b"ok\n")
+        d = self.start()
+        self.assertEqual(d.ctl_json("show", str(p.pid))["comm"], HOSTILE_COMM)
+        self.check_ps_and_show(d, p.pid)
+
+    def test_enroll_name_is_escaped_in_events(self):
+        d = self.start()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(s.close)
+        s.bind("")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        s.connect(d.path("memctld.sock"))
+        s.settimeout(5)
+        name = b"\x1b[2J\x1b[H\nforged\x9b1m\xff"  # clear, home, newline, CSI, bad UTF-8
+        s.send(encode(IPC_ENROLL, ENROLL.pack(os.getpid(), 0, 4096, 65536, 1, name), seq=3))
+        t, _, _ = decode(s.recv(4096))
+        self.assertEqual(t, IPC_ENROLL_ACK)
+        out = d.ctl("events").stdout
+        no_controls(self, out, "events")
+        self.assertIn("\\x1b[2J\\x1b[H\\nforged\\x9b1m\\xff enrolled itself", out)
+        self.assertFalse(any(l.startswith("forged") for l in out.splitlines()), out)
+        # JSON stays valid UTF-8, control characters escaped by JSON's rules
+        raw = subprocess.run([MEMCTL, "--socket-dir", d.socket_dir, "events", "--json"],
+                             capture_output=True, timeout=30).stdout
+        raw.decode("utf-8")  # strict: no invalid byte
+        self.assertNotIn(b"\x1b", raw)
+        texts = [e["text"] for e in json.loads(raw) if e["kind"] == "enrolled"]
+        self.assertEqual(texts, ["\x1b[2J\x1b[H\nforged\ufffd1m\ufffd enrolled itself"])
+
+    def test_cgroup_path_is_escaped(self):
+        if not os.path.isdir(V1_MEMORY):
+            self.skipTest("skip: no cgroup v1 memory hierarchy")
+        name = "memctl-test-cli-%d-\x1b[31mred" % os.getpid()
+        cg = os.path.join(V1_MEMORY, name)
+        os.mkdir(cg)
+        self.addCleanup(os.rmdir, cg)
+        p = subprocess.Popen(["sleep", "30"])
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(p.pid))
+        d = self.start()
+        self.assertTrue(wait_until(lambda: any(c["path"] == "/" + name
+                                               for c in d.ctl_json("cgroups"))))
+        for args in (["cgroups"], ["ps"], ["show", str(p.pid)]):
+            out = d.ctl(*args).stdout
+            no_controls(self, out, args[0])
+            self.assertIn("/memctl-test-cli-%d-\\x1b[31mred" % os.getpid(), out)
 
 
 if __name__ == "__main__":
