@@ -2,7 +2,8 @@
 # memctl: one entry point. Outputs go to $(BUILD); V=1 shows commands.
 #
 #   make            build memctld, memctl, libarena, BPF skeletons, workloads
-#   make run        install deps, build, run memctld in the foreground (defaults)
+#   make run        install deps, build, run a private memctld in the foreground:
+#                   sockets in $(BUILD)/run, built-in defaults (CONFIG=file for one)
 #   make test       install deps, build, run every test (tests/run.sh)
 #   make bench      run the benchmarks in bench/ (figures, never asserts)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -220,9 +221,17 @@ unit: $(UNIT_TESTS) $(BUILD)/tests/bpf_smoke $(BUILD)/accuracy/accuracy
 fuzz: $(FUZZERS)
 
 # ---- the two commands ----
+# a private instance: sockets in $(BUILD)/run, never /run/memctld (an installed
+# daemon's), and no configuration file unless CONFIG= names one (/dev/null reads
+# as empty: built-in defaults, not /etc/memctld.conf)
+RUN_DIR = $(abspath $(BUILD))/run
+CONFIG ?=
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(BUILD)/memctld --log-level=info
+	@echo "memctld: sockets in $(RUN_DIR), configuration $(or $(CONFIG),none (built-in defaults))"
+	@echo "memctld: in another terminal: $(BUILD)/memctl --socket-dir $(RUN_DIR) status"
+	$(BUILD)/memctld --log-level=info --socket-dir=$(RUN_DIR) \
+		--config=$(if $(CONFIG),$(abspath $(CONFIG)),/dev/null)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit fuzz

@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import (DaemonTestCase, ENROLL, IPC_ENROLL, IPC_ENROLL_ACK, MEMCTL, MEMCTLD, decode,
-                     encode, main, wait_until)
+from harness import (BUILD, DaemonTestCase, ENROLL, IPC_ENROLL, IPC_ENROLL_ACK, MEMCTL, MEMCTLD,
+                     TOP, decode, encode, main, wait_until)
 
 V1_MEMORY = "/sys/fs/cgroup/memory"
 
@@ -265,6 +265,65 @@ class EscapeTest(DaemonTestCase):
             out = d.ctl(*args).stdout
             no_controls(self, out, args[0])
             self.assertIn("/memctl-test-cli-%d-\\x1b[31mred" % os.getpid(), out)
+
+
+class MakeRunTest(DaemonTestCase):
+    """make run is what README says: a private socket directory under the build
+    directory, no configuration file unless CONFIG= names one."""
+
+    def make_run(self, *extra):
+        # output to a file: a pipe nobody reads would fill and block the daemon
+        log = open(os.path.join(tmpdir(self), "make-run.log"), "w+")
+        self.addCleanup(log.close)
+        p = subprocess.Popen(["make", "-C", TOP, "--no-print-directory", "BUILD=" + BUILD, "run"]
+                             + list(extra), stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+
+        def stop():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)  # make and its memctld
+                p.wait(timeout=15)
+        self.addCleanup(stop)
+        sock = os.path.join(BUILD, "run", "control.sock")
+        ok = wait_until(lambda: os.path.exists(sock) or p.poll() is not None, timeout=120)
+        log.seek(0)
+        self.assertTrue(ok and p.poll() is None, "no socket at %s: %s" % (sock, log.read()))
+        return p, os.path.join(BUILD, "run")
+
+    def memctld_args(self, run_dir):
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().decode().split("\0")
+            except (OSError, ValueError):
+                continue
+            if argv[0] == os.path.join(BUILD, "memctld") and "--socket-dir=" + run_dir in argv:
+                return argv
+        return None
+
+    def test_make_run_is_private_and_config_free(self):
+        p, run_dir = self.make_run()
+        argv = self.memctld_args(run_dir)
+        self.assertIsNotNone(argv, "no memctld with --socket-dir=%s" % run_dir)
+        self.assertIn("--config=/dev/null", argv)
+        r = subprocess.run([MEMCTL, "--socket-dir", run_dir, "status", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(json.loads(r.stdout)["dry_run"])
+        os.killpg(p.pid, signal.SIGTERM)  # as Ctrl-C would, to make and memctld
+        p.wait(timeout=15)
+        self.assertTrue(wait_until(lambda: self.memctld_args(run_dir) is None), "still running")
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "control.sock")))
+
+    def test_make_run_config(self):
+        conf = os.path.join(tmpdir(self), "memctld.conf")
+        with open(conf, "w") as f:
+            f.write("[Daemon]\nDryRun=yes\n")
+        p, run_dir = self.make_run("CONFIG=" + conf)
+        self.assertIn("--config=" + conf, self.memctld_args(run_dir))
+        r = subprocess.run([MEMCTL, "--socket-dir", run_dir, "status", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertTrue(json.loads(r.stdout)["dry_run"])
 
 
 if __name__ == "__main__":
