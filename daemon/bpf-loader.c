@@ -5,6 +5,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct bpf_prog_state {
 	const char *name;
 	bool loaded;
 	bool detached; /* loaded, switched off by a reload */
+	bool off_by_default; /* off, and the file did not mention it */
 	char reason[96]; /* why not loaded, or which parts are off */
 };
 
@@ -164,11 +166,17 @@ static bool prog_loaded(struct bpf_loader *l, enum bpf_prog_id id, int r, const 
 	return true;
 }
 
-static bool disabled(struct bpf_loader *l, enum bpf_prog_id id, bool enabled)
+/* Off by the configuration: "off (default)" when that is the built-in value
+ * and the file never set it (there may be no file at all), else the file's. */
+static bool disabled(struct bpf_loader *l, enum bpf_prog_id id, const struct memctld_config *c,
+		     size_t field_offset)
 {
-	if (!enabled)
-		snprintf(l->progs[id].reason, sizeof(l->progs[id].reason), "disabled in config");
-	return !enabled;
+	if (*(const bool *)((const char *)c + field_offset))
+		return false;
+	l->progs[id].off_by_default = !config_key_set(c, field_offset);
+	snprintf(l->progs[id].reason, sizeof(l->progs[id].reason), "%s",
+		 l->progs[id].off_by_default ? "default" : "disabled in config");
+	return true;
 }
 
 static int on_lifecycle_record(void *ctx, void *data, size_t size)
@@ -204,7 +212,7 @@ static void lifecycle_load(struct bpf_loader *l, const struct memctld_config *c)
 	char missing[320];
 	int r;
 
-	if (disabled(l, BPF_PROG_LIFECYCLE, c->bpf_lifecycle))
+	if (disabled(l, BPF_PROG_LIFECYCLE, c, offsetof(struct memctld_config, bpf_lifecycle)))
 		return;
 	skel = lifecycle_bpf__open();
 	if (!skel)
@@ -240,7 +248,7 @@ static void rss_load(struct bpf_loader *l, const struct memctld_config *c)
 	char missing[320];
 	int r;
 
-	if (disabled(l, BPF_PROG_RSS, c->bpf_rss))
+	if (disabled(l, BPF_PROG_RSS, c, offsetof(struct memctld_config, bpf_rss)))
 		return;
 	skel = rss_bpf__open();
 	if (!skel)
@@ -277,7 +285,7 @@ static void vmscan_load(struct bpf_loader *l, const struct memctld_config *c)
 	char missing[320];
 	int r;
 
-	if (disabled(l, BPF_PROG_RECLAIM, c->bpf_reclaim))
+	if (disabled(l, BPF_PROG_RECLAIM, c, offsetof(struct memctld_config, bpf_reclaim)))
 		return;
 	skel = vmscan_bpf__open();
 	if (!skel)
@@ -316,7 +324,7 @@ static void faults_load(struct bpf_loader *l, const struct memctld_config *c)
 	char missing[320];
 	int r;
 
-	if (disabled(l, BPF_PROG_FAULTS, c->bpf_faults))
+	if (disabled(l, BPF_PROG_FAULTS, c, offsetof(struct memctld_config, bpf_faults)))
 		return;
 	skel = faults_bpf__open();
 	if (!skel)
@@ -482,7 +490,10 @@ void bpf_loader_describe(const struct bpf_loader *l, char *buf, size_t size)
 		const struct bpf_prog_state *p = &l->progs[i];
 		int n;
 
-		if (p->detached)
+		if (!p->loaded && p->off_by_default)
+			n = snprintf(buf + off, size - off, "%s%s=off (default)", off ? " " : "",
+				     p->name);
+		else if (p->detached)
 			n = snprintf(buf + off, size - off, "%s%s=off(switched off by a reload)",
 				     off ? " " : "", p->name);
 		else if (p->loaded && !p->reason[0])

@@ -46,7 +46,8 @@ uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l);
  * it); a negative errno from the kernel when attaching fails (it stays off).
  */
 int bpf_loader_set_attached(struct bpf_loader *l, enum bpf_prog_id id, bool on);
-/* "lifecycle=loaded rss=off(tracepoint kmem:rss_stat missing) ..." */
+/* "lifecycle=loaded rss=off(tracepoint kmem:rss_stat missing) faults=off (default)"
+ * (off by default: the file did not mention it) */
 void bpf_loader_describe(const struct bpf_loader *l, char *buf, size_t size);
 /* A program's counters summed over CPUs (zero if not loaded). */
 void bpf_loader_prog_stats(const struct bpf_loader *l, enum bpf_prog_id id,

@@ -3,8 +3,10 @@
  * request record in, one reply record out; peers identified by SO_PEERCRED. */
 #include <errno.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/bpf-loader.h"
@@ -179,6 +181,7 @@ static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
 		out->oom_events = c->mem.events.oom;
 	}
 	if (c->mem.present & CGROUP_MEM_HAS_PRESSURE) {
+		out->flags |= IPC_CGROUP_HAS_PSI;
 		out->psi_some_avg10_permyriad = c->mem.pressure.some.avg10_permyriad;
 		out->psi_full_avg10_permyriad = c->mem.pressure.full.avg10_permyriad;
 	}
@@ -213,6 +216,39 @@ static int proc_cmp(const void *a, const void *b, void *arg)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
+/*
+ * A cgroup filter names a cgroup the table holds, or a directory of the
+ * hierarchy that holds no tracked process (an empty list is then the truth).
+ * Anything else is "no such cgroup", not an empty table. Only absolute paths
+ * without "." or ".." components are looked up, so a request cannot make root
+ * stat a path outside the hierarchy for its caller.
+ */
+static int cgroup_filter_check(struct manager *m, const char *path, const char **ret_why)
+{
+	char full[PATH_MAX];
+	struct stat st;
+
+	*ret_why = "no such cgroup";
+	if (m->cgroups && cgroup_table_find(m->cgroups, path))
+		return 0;
+	if (path[0] != '/' || strstr(path, "/./") || strstr(path, "/../") ||
+	    (strlen(path) >= 2 && strcmp(path + strlen(path) - 2, "/.") == 0) ||
+	    (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0)) {
+		*ret_why = "not a cgroup path (absolute, no . or .. components)";
+		return -EINVAL;
+	}
+	if (!m->cgroups) {
+		*ret_why = "no memory cgroup hierarchy found";
+		return -ENODEV;
+	}
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", cgroup_table_root(m->cgroups), path) >=
+	    sizeof(full))
+		return -ENOENT;
+	if (stat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -ENOENT;
+	return 0;
+}
+
 static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
 {
 	struct manager *m = c->server->m;
@@ -220,8 +256,18 @@ static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
 	struct ipc_ctl_list_reply rep = {};
 	_cleanup_free_ struct ipc_proc_entry *v = NULL;
 	enum ipc_sort key = (enum ipc_sort)q->sort;
+	const char *why;
 	uint32_t n = 0;
+	int r;
 
+	if (q->cgroup[0] && (r = cgroup_filter_check(m, q->cgroup, &why)) < 0) {
+		/* ipc_error_fill() cuts it to IPC_ERRMSG_MAX */
+		char text[IPC_ERRMSG_MAX + IPC_PATH_MAX];
+
+		snprintf(text, sizeof(text), "%s: %s", why, q->cgroup);
+		reply_error(c, r, &msg->hdr, text);
+		return;
+	}
 	/* one snapshot, sorted, then the page asked for: a page of 584 from
 	 * 10,000 processes costs ~10 ms of fault-map lookups */
 	v = calloc(proc_table_count(m->procs) + 1, sizeof(*v));

@@ -628,6 +628,20 @@ static int fetch_cgroups(const char *only, struct cgroup_names *ret)
 	return list_all(IPC_CTL_CGROUPS, IPC_CTL_CGROUPS_REPLY, &q, (void **)&ret->v, &ret->n);
 }
 
+/* A cgroup path as the daemon keeps it: "/" first (as `memctl cgroups` prints
+ * it, but "app/web" means the same), no trailing "/" (except the root). */
+static int cgroup_path_normalize(const char *in, char *out, size_t size)
+{
+	size_t len;
+
+	if ((size_t)snprintf(out, size, "%s%s", in[0] == '/' ? "" : "/", in) >= size)
+		return -ENAMETOOLONG;
+	len = strlen(out);
+	while (len > 1 && out[len - 1] == '/')
+		out[--len] = '\0';
+	return 0;
+}
+
 static const char *cgroup_name(const struct cgroup_names *c, uint32_t id)
 {
 	for (uint32_t i = 0; i < c->n; i++)
@@ -676,8 +690,15 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 	json_add_u64(o, "usage_bytes", c->usage_bytes);
 	json_add_u64(o, "failcnt", c->failcnt);
 	json_add_u64(o, "oom_events", c->oom_events);
-	json_add_u64(o, "psi_some_avg10_permyriad", c->psi_some_avg10_permyriad);
-	json_add_u64(o, "psi_full_avg10_permyriad", c->psi_full_avg10_permyriad);
+	/* null where the hierarchy has no PSI (v1), never a made-up 0 */
+	json_object_object_add(o, "psi_some_avg10_permyriad",
+			       c->flags & IPC_CGROUP_HAS_PSI ?
+				       json_object_new_uint64(c->psi_some_avg10_permyriad) :
+				       NULL);
+	json_object_object_add(o, "psi_full_avg10_permyriad",
+			       c->flags & IPC_CGROUP_HAS_PSI ?
+				       json_object_new_uint64(c->psi_full_avg10_permyriad) :
+				       NULL);
 	json_add_u64(o, "reclaims", c->reclaims);
 	json_add_u64(o, "reclaim_stall_usec", c->reclaim_stall_usec);
 	json_add_u64(o, "reclaimed_pages", c->reclaimed_pages);
@@ -715,10 +736,9 @@ static int cmd_ps(int argc, char **argv)
 					esc(optarg));
 			q.sort = (uint32_t)k;
 		} else if (c == 'C') {
-			if (strlen(optarg) >= sizeof(q.cgroup))
-				return log_error_errno(-ENAMETOOLONG,
-						       "ps: --cgroup: path too long");
-			snprintf(q.cgroup, sizeof(q.cgroup), "%s", optarg);
+			r = cgroup_path_normalize(optarg, q.cgroup, sizeof(q.cgroup));
+			if (r < 0)
+				return log_error_errno(r, "ps: --cgroup: path too long");
 		}
 	}
 	if (c < -1)
@@ -733,12 +753,13 @@ static int cmd_ps(int argc, char **argv)
 		r = 0; /* no cgroup hierarchy: processes only */
 	if (r < 0)
 		return r;
-	if (arg_json)
+	/* the whole list first: an error (no such cgroup) prints no header */
+	r = list_all(IPC_CTL_LIST, IPC_CTL_LIST_REPLY, &q, (void **)&e, &n);
+	if (r >= 0 && arg_json)
 		arr = json_object_new_array();
-	else
+	else if (r >= 0)
 		printf("%7s %7s %-16s %9s %9s %9s %9s %11s %9s  %s\n", "PID", "PPID", "COMM", "RSS",
 		       "ANON", "FILE", "SHMEM", "GROWTH", "FAULTS", "CGROUP");
-	r = list_all(IPC_CTL_LIST, IPC_CTL_LIST_REPLY, &q, (void **)&e, &n);
 	for (uint32_t i = 0; r >= 0 && i < n; i++) {
 		const char *cgp = e[i].cgroup_id ? cgroup_name(&cg, e[i].cgroup_id) : NULL;
 		char rss[16], anon[16], file[16], shm[16], gr[32];
@@ -786,7 +807,7 @@ static int cmd_cgroups(int argc, char **argv)
 		       "PATH");
 	for (uint32_t i = 0; i < cg.n; i++) {
 		const struct ipc_cgroup_entry *c = &cg.v[i];
-		char use[16], lim[16], soft[16];
+		char use[16], lim[16], soft[16], psi[16];
 
 		if (arr) {
 			json_object_array_add(arr, cgroup_json(c));
@@ -795,11 +816,15 @@ static int cmd_cgroups(int argc, char **argv)
 		format_bytes(c->usage_bytes, use, sizeof(use));
 		format_bytes(c->limit_bytes, lim, sizeof(lim));
 		format_bytes(c->soft_limit_bytes, soft, sizeof(soft));
+		if (c->flags & IPC_CGROUP_HAS_PSI)
+			snprintf(psi, sizeof(psi), "%.2f%%",
+				 (double)c->psi_some_avg10_permyriad / 100);
+		else
+			snprintf(psi, sizeof(psi), "n/a");
 		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %8" PRIu64 " %5" PRIu64
-		       " %6.2f%% %8" PRIu64 " %7.1fms  %s\n",
+		       " %7s %8" PRIu64 " %7.1fms  %s\n",
 		       c->id, c->hierarchy, c->nr_procs, use, lim, soft, c->failcnt, c->oom_events,
-		       (double)c->psi_some_avg10_permyriad / 100, c->reclaims,
-		       (double)c->reclaim_stall_usec / 1000, esc(c->path));
+		       psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, esc(c->path));
 	}
 	free(cg.v);
 	return arr ? print_json(arr) : 0;

@@ -123,7 +123,7 @@ static int cgroup_entry_check(const struct ipc_cgroup_entry *e, bool may_be_empt
 	if (e->hierarchy == 0 ? !(may_be_empty && empty) : e->hierarchy > 2)
 		return -ERANGE;
 	if (e->psi_some_avg10_permyriad > IPC_PERMYRIAD_MAX ||
-	    e->psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX || e->reserved != 0)
+	    e->psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX || (e->flags & ~IPC_CGROUP_FLAGS_ALL))
 		return -ERANGE;
 	return 0;
 }

@@ -294,6 +294,12 @@ struct ipc_enrolled_entry {
 	uint64_t bytes_restored; /* cumulative, from RELAX_ACKs */
 };
 
+/* ipc_cgroup_entry.flags */
+#define IPC_CGROUP_HAS_PSI \
+	(1U << 0) /* psi_* were read; without it they are 0 and mean
+					"no PSI here" (v1 has none), not "no pressure" */
+#define IPC_CGROUP_FLAGS_ALL IPC_CGROUP_HAS_PSI
+
 struct ipc_cgroup_entry {
 	char path[IPC_PATH_MAX]; /* relative to the memory hierarchy root */
 	uint32_t hierarchy; /* 1 or 2 */
@@ -303,10 +309,10 @@ struct ipc_cgroup_entry {
 	uint64_t usage_bytes;
 	uint64_t failcnt; /* v1 failcnt / v2 memory.events max */
 	uint64_t oom_events; /* v1 oom_control under_oom count / v2 memory.events oom */
-	uint64_t psi_some_avg10_permyriad; /* v2 memory.pressure; 0 on v1 */
+	uint64_t psi_some_avg10_permyriad; /* v2 memory.pressure (IPC_CGROUP_HAS_PSI) */
 	uint64_t psi_full_avg10_permyriad;
 	uint32_t id; /* the daemon's id for this cgroup (never reused), > 0 */
-	uint32_t reserved; /* must be 0 */
+	uint32_t flags; /* IPC_CGROUP_*; was "reserved, 0" before version 2 */
 	uint64_t reclaims; /* memcg (limit/high) + v1 soft-limit reclaim runs, from BPF */
 	uint64_t reclaim_stall_usec; /* time its tasks spent in those reclaims */
 	uint64_t reclaimed_pages;

@@ -267,6 +267,69 @@ class EscapeTest(DaemonTestCase):
             self.assertIn("/memctl-test-cli-%d-\\x1b[31mred" % os.getpid(), out)
 
 
+class TruthTest(DaemonTestCase):
+    """What status, cgroups and ps --cgroup say is what is so."""
+
+    def v1_cgroup_with_sleep(self, suffix=""):
+        if not os.path.isdir(V1_MEMORY):
+            self.skipTest("skip: no cgroup v1 memory hierarchy")
+        name = "memctl-test-cli-%d%s" % (os.getpid(), suffix)
+        cg = os.path.join(V1_MEMORY, name)
+        os.mkdir(cg)
+        self.addCleanup(os.rmdir, cg)
+        p = subprocess.Popen(["sleep", "30"])
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(p.pid))
+        return name, p
+
+    def test_faults_off_by_default_or_by_the_file(self):
+        d = self.start()  # an empty file: every key at its default
+        self.assertIn("faults=off (default)", d.status()["bpf"]["status"])
+        self.assertIn("faults=off (default)", d.ctl("status").stdout)
+        self.assertNotIn("disabled in config", d.ctl("status").stdout)
+        d.close()
+        d = self.start(config_text="[BPF]\nFaults=no\n")
+        self.assertIn("faults=off(disabled in config)", d.status()["bpf"]["status"])
+
+    def test_v1_cgroup_psi_is_not_available_not_zero(self):
+        name, p = self.v1_cgroup_with_sleep()
+        d = self.start()
+        rows = wait_until(lambda: [c for c in d.ctl_json("cgroups") if c["path"] == "/" + name])
+        self.assertTrue(rows, d.ctl_json("cgroups"))
+        self.assertEqual(rows[0]["hierarchy"], 1)
+        self.assertIsNone(rows[0]["psi_some_avg10_permyriad"])
+        self.assertIsNone(rows[0]["psi_full_avg10_permyriad"])
+        line = [l for l in d.ctl("cgroups").stdout.splitlines() if l.endswith("/" + name)]
+        self.assertEqual(len(line), 1)
+        self.assertIn(" n/a ", line[0])
+        self.assertNotIn("0.00%", line[0])
+        show = d.ctl_json("show", str(p.pid))["cgroup_detail"]
+        self.assertIsNone(show["psi_some_avg10_permyriad"])
+
+    def test_ps_cgroup_with_or_without_slash_and_no_such_cgroup(self):
+        name, p = self.v1_cgroup_with_sleep()
+        d = self.start()
+        self.assertTrue(wait_until(lambda: any(c["path"] == "/" + name
+                                               for c in d.ctl_json("cgroups"))))
+        for arg in ("/" + name, name, name + "/"):
+            pids = [e["pid"] for e in d.ctl_json("ps", "--cgroup", arg)]
+            self.assertEqual(pids, [p.pid], arg)
+            self.assertIn(" %d " % p.pid, d.ctl("ps", "--cgroup", arg).stdout)
+        for arg, why in (("memctl-no-such-cgroup-%d" % os.getpid(), "no such cgroup"),
+                         ("/../../etc", "not a cgroup path")):
+            r = d.ctl("ps", "--cgroup", arg, check=False)
+            self.assertEqual(r.returncode, 1, (arg, r.stdout))
+            self.assertIn(why, r.stderr)
+            self.assertEqual(r.stdout, "")
+        # a cgroup that exists but holds no tracked process: an empty list is true
+        empty = os.path.join(V1_MEMORY, "memctl-test-cli-%d-empty" % os.getpid())
+        os.mkdir(empty)
+        self.addCleanup(os.rmdir, empty)
+        self.assertEqual(d.ctl_json("ps", "--cgroup", os.path.basename(empty)), [])
+
+
 class MakeRunTest(DaemonTestCase):
     """make run is what README says: a private socket directory under the build
     directory, no configuration file unless CONFIG= names one."""

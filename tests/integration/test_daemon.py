@@ -205,7 +205,7 @@ class DaemonTest(DaemonTestCase):
         d = self.start()
         st = d.status()
         self.assertIn("rss=loaded", st["bpf"]["status"])
-        self.assertIn("faults=off(disabled in config)", st["bpf"]["status"])
+        self.assertIn("faults=off (default)", st["bpf"]["status"])
         mask_all = st["bpf"]["programs_loaded_mask"]
 
         self._reload(d, "[BPF]\nRSS=no\nLifecycle=no\n")
@@ -240,7 +240,7 @@ class DaemonTest(DaemonTestCase):
         # a program not loaded at start needs a restart: refused, stays off
         self._reload(d, "[BPF]\nFaults=yes\n")
         st = d.status()
-        self.assertIn("faults=off(disabled in config)", st["bpf"]["status"])
+        self.assertIn("faults=off (default)", st["bpf"]["status"])
         self.assertIn("Faults=yes takes effect at the next restart", d.log())
         self.assertIsNone(d.proc.poll())
 
@@ -277,7 +277,7 @@ class DaemonTest(DaemonTestCase):
         st = d.status()
         self.assertIn("lifecycle=off(disabled in config)", st["bpf"]["status"])
         # the page-fault program is off unless asked for (docs/benchmarks.md)
-        self.assertIn("faults=off(disabled in config)", st["bpf"]["status"])
+        self.assertIn("faults=off (default)", st["bpf"]["status"])
         self.assertNotIn("warning", d.log())
 
     def control(self):

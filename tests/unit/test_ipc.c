@@ -170,6 +170,7 @@ static void cgroup_entry_sample(struct ipc_cgroup_entry *e, uint32_t i)
 		.oom_events = 0,
 		.psi_some_avg10_permyriad = 10000,
 		.psi_full_avg10_permyriad = 25,
+		.flags = IPC_CGROUP_HAS_PSI,
 	};
 	snprintf(e->path, sizeof(e->path), "/memctl/job-%u", i);
 }
@@ -1219,7 +1220,9 @@ static const struct range_row range_rows[] = {
 	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, hierarchy, 2),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, psi_some_avg10_permyriad, 10001),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, psi_full_avg10_permyriad, 10001),
-	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, reserved, 1),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 2),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 0x80000000U),
+	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 0),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, pid, 0),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, pid, 0x80000000U),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, reserved, 1),
