@@ -475,7 +475,7 @@ static int parse_factor_permille(const char *s, uint32_t *ret)
 		return log_error_errno(-EINVAL,
 				       "Invalid --readback-factor: %s (a number above 0, at most "
 				       "1000)",
-				       s);
+				       esc(s));
 	*ret = (uint32_t)(v * 1000 + 0.5);
 	if (*ret == 0)
 		*ret = 1;
@@ -948,6 +948,43 @@ static int cmd_list(int argc, char **argv)
 	return arr ? print_json(arr) : 0;
 }
 
+/* Every field of struct ipc_arena_stats, named as in ipc/ipc.h. */
+static struct json_object *arena_json(const struct ipc_arena_stats *a)
+{
+	struct json_object *o = json_object_new_object();
+	const struct {
+		const char *name;
+		uint64_t v;
+	} f[] = {
+		{ "logical_bytes", a->logical_bytes },
+		{ "resident_bytes", a->resident_bytes },
+		{ "compressed_bytes", a->compressed_bytes },
+		{ "hot_bytes", a->hot_bytes },
+		{ "warm_bytes", a->warm_bytes },
+		{ "cold_bytes", a->cold_bytes },
+		{ "compressible_cold_bytes", a->compressible_cold_bytes },
+		{ "chunks_raw", a->chunks_raw },
+		{ "chunks_zero", a->chunks_zero },
+		{ "chunks_lz4", a->chunks_lz4 },
+		{ "chunks_zstd", a->chunks_zstd },
+		{ "compress_cpu_ns", a->compress_cpu_ns },
+		{ "decompress_cpu_ns", a->decompress_cpu_ns },
+		{ "readbacks", a->readbacks },
+		{ "stall_p50_ns", a->stall_p50_ns },
+		{ "stall_p99_ns", a->stall_p99_ns },
+		{ "errors", a->errors },
+		{ "fragmentation_permyriad", a->fragmentation_permyriad },
+		{ "admit_rate_permyriad", a->admit_rate_permyriad },
+	};
+
+	/* 19 fields: a field appended to the struct breaks this on purpose */
+	_Static_assert(sizeof(struct ipc_arena_stats) == 17 * 8 + 2 * 4,
+		       "ipc_arena_stats grew: add the field to arena_json()");
+	for (size_t i = 0; i < ELEMENTSOF(f); i++)
+		json_add_u64(o, f[i].name, f[i].v);
+	return o;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	static uint8_t buf[IPC_MSG_MAX];
@@ -980,15 +1017,7 @@ static int cmd_show(int argc, char **argv)
 				       s->time_to_limit_usec == UINT64_MAX ?
 					       NULL :
 					       json_object_new_uint64(s->time_to_limit_usec));
-		if (s->proc.enrolled) {
-			struct json_object *ar = json_object_new_object();
-
-			json_add_u64(ar, "logical_bytes", s->arena.logical_bytes);
-			json_add_u64(ar, "resident_bytes", s->arena.resident_bytes);
-			json_add_u64(ar, "compressed_bytes", s->arena.compressed_bytes);
-			json_add_u64(ar, "readbacks", s->arena.readbacks);
-			json_object_object_add(o, "arena", ar);
-		}
+		json_object_object_add(o, "arena", s->proc.enrolled ? arena_json(&s->arena) : NULL);
 		return print_json(o);
 	}
 	format_bytes(s->proc.rss_anon_bytes + s->proc.rss_file_bytes + s->proc.rss_shmem_bytes, a,
@@ -1008,6 +1037,14 @@ static int cmd_show(int argc, char **argv)
 		printf("since traced: %" PRIu64 " faults (%" PRIu64 " write, %" PRIu64
 		       " on present pages)\n",
 		       s->faults_seen, s->write_faults_seen, s->prot_faults_seen);
+	if (s->proc.enrolled) {
+		format_bytes(s->arena.logical_bytes, a, sizeof(a));
+		format_bytes(s->arena.resident_bytes, b, sizeof(b));
+		format_bytes(s->arena.compressed_bytes, c, sizeof(c));
+		printf("arena:        %s logical, %s resident (%s compressed), %" PRIu64
+		       " readbacks, %" PRIu64 " errors\n",
+		       a, b, c, s->arena.readbacks, s->arena.errors);
+	}
 	if (s->cgroup.path[0]) {
 		format_bytes(s->cgroup.usage_bytes, a, sizeof(a));
 		format_bytes(s->cgroup.limit_bytes, b, sizeof(b));

@@ -294,10 +294,9 @@ struct ipc_enrolled_entry {
 	uint64_t bytes_restored; /* cumulative, from RELAX_ACKs */
 };
 
-/* ipc_cgroup_entry.flags */
-#define IPC_CGROUP_HAS_PSI \
-	(1U << 0) /* psi_* were read; without it they are 0 and mean
-					"no PSI here" (v1 has none), not "no pressure" */
+/* ipc_cgroup_entry.flags. HAS_PSI: psi_* were read; without it they are 0 and
+ * mean "no PSI here" (v1 has none), not "no pressure". */
+#define IPC_CGROUP_HAS_PSI (1U << 0)
 #define IPC_CGROUP_FLAGS_ALL IPC_CGROUP_HAS_PSI
 
 struct ipc_cgroup_entry {

@@ -9,12 +9,13 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import unittest
 
-from harness import (BUILD, DaemonTestCase, ENROLL, IPC_ENROLL, IPC_ENROLL_ACK, MEMCTL, MEMCTLD,
-                     TOP, decode, encode, main, wait_until)
+from harness import (BUILD, DaemonTestCase, ENROLL, IPC_ENROLL, IPC_ENROLL_ACK, IPC_STATS, MEMCTL,
+                     MEMCTLD, TOP, decode, encode, enroll, main, wait_until)
 
 V1_MEMORY = "/sys/fs/cgroup/memory"
 
@@ -328,6 +329,39 @@ class TruthTest(DaemonTestCase):
         os.mkdir(empty)
         self.addCleanup(os.rmdir, empty)
         self.assertEqual(d.ctl_json("ps", "--cgroup", os.path.basename(empty)), [])
+
+
+ARENA_FIELDS = ["logical_bytes", "resident_bytes", "compressed_bytes", "hot_bytes", "warm_bytes",
+                "cold_bytes", "compressible_cold_bytes", "chunks_raw", "chunks_zero", "chunks_lz4",
+                "chunks_zstd", "compress_cpu_ns", "decompress_cpu_ns", "readbacks", "stall_p50_ns",
+                "stall_p99_ns", "errors", "fragmentation_permyriad", "admit_rate_permyriad"]
+
+
+class ShowTest(DaemonTestCase):
+
+    def test_show_json_has_every_arena_field(self):
+        d = self.start()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(s.close)
+        s.bind("")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        s.connect(d.path("memctld.sock"))
+        t, _, _, ch = enroll(s, name=b"arena-fields")
+        self.assertEqual(t, IPC_ENROLL_ACK)
+        self.addCleanup(ch.close)
+        values = list(range(1001, 1018)) + [1234, 5678]  # all distinct, permyriads <= 10000
+        ch.send(encode(IPC_STATS, struct.pack("=17Q2I", *values), seq=2))
+        pid = str(os.getpid())
+        got = wait_until(lambda: (lambda a: a if a and a["logical_bytes"] == 1001 else None)(
+            d.ctl_json("show", pid)["arena"]))
+        self.assertEqual(got, dict(zip(ARENA_FIELDS, values)))
+        self.assertIn("arena:", d.ctl("show", pid).stdout)
+        # a process that is not enrolled: "arena" is null, not missing
+        child = subprocess.Popen(["sleep", "30"])
+        self.addCleanup(child.wait)
+        self.addCleanup(child.kill)
+        o = wait_until(lambda: d.try_json("show", str(child.pid)))
+        self.assertIsNone(o["arena"])
 
 
 class MakeRunTest(DaemonTestCase):
