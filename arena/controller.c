@@ -194,7 +194,7 @@ static void send_stats(struct arena_controller *c)
 	struct ipc_stats s = {};
 	int r;
 
-	if (arena_stats_get(c->arena, &st) == 0)
+	if (arena_stats_scan(c->arena, &st) == 0) /* the planner needs the hotness split */
 		arena_stats_to_ipc(&st, &s.stats);
 	r = send_msg(c, c->channel_fd, IPC_STATS, next_seq(c), &s, sizeof(s));
 	if (r == -ECONNREFUSED || r == -ENOTCONN || r == -EPIPE) {
@@ -306,7 +306,7 @@ static void on_compress(struct arena_controller *c, const struct ipc_msg *msg)
 	}
 	ack.result = r < 0 ? r : 0;
 	ack.bytes_freed = freed;
-	if (arena_stats_get(c->arena, &st) == 0)
+	if (arena_stats_scan(c->arena, &st) == 0)
 		arena_stats_to_ipc(&st, &ack.stats);
 	pthread_mutex_lock(&c->lock);
 	c->st.commands++;
@@ -331,7 +331,7 @@ static void on_relax(struct arena_controller *c, const struct ipc_msg *msg)
 		r = arena_decompress_bytes(c->arena, cmd->prefetch_bytes, ARENA_WARM, &restored);
 	ack.result = r < 0 ? r : 0;
 	ack.bytes_freed = restored;
-	if (arena_stats_get(c->arena, &st) == 0)
+	if (arena_stats_scan(c->arena, &st) == 0)
 		arena_stats_to_ipc(&st, &ack.stats);
 	pthread_mutex_lock(&c->lock);
 	c->st.commands++;

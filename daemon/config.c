@@ -47,9 +47,16 @@ void config_init_defaults(struct memctld_config *c)
 		.cgroup_root = "",
 		.proc_root = "/proc",
 		.max_enroll_per_uid = 64,
-		.stats_interval_usec = 1 * USEC_PER_SEC,
+		/* the planner works from the last STATS (cold bytes especially): at 250 ms
+		 * they are that fresh, for a 0.5 ms hotness scan per 512 MiB arena */
+		.stats_interval_usec = 250 * USEC_PER_MSEC,
 	};
 	growth_params_init(&c->growth);
+	plan_params_init(&c->plan);
+	c->plan_interval_usec = 100 * USEC_PER_MSEC;
+	/* LZ4 frees 4 MiB of heap-like pages in 2-5 ms here, so an ack comes back within
+	 * the 5 ms the control loop aims for; bigger needs come as several commands */
+	c->max_command_bytes = MIB(4);
 }
 
 int config_parse_bool(const char *s, bool *ret)
@@ -130,7 +137,20 @@ int config_parse_duration(const char *s, uint64_t *ret_usec)
 	return parse_with_units(s, units, ELEMENTSOF(units), USEC_PER_SEC, ret_usec);
 }
 
-enum key_kind { K_BOOL, K_BYTES, K_DURATION, K_U32, K_LOGLEVEL, K_PATH };
+enum key_kind {
+	K_BOOL,
+	K_BYTES,
+	K_DURATION,
+	K_U32,
+	K_LOGLEVEL,
+	K_PATH,
+	K_DURATION_MS32, /* a duration kept as uint32_t milliseconds */
+	K_PLAN_MODE, /* "headroom" | "post-exec" */
+	K_HOTNESS, /* "hot" | "warm" | "cold" (uint32_t, PLAN_HOT..) */
+	K_CODECS, /* "lz4", "zstd", "lz4,zstd" (uint32_t PLAN_CODEC_* mask) */
+};
+
+static const char *const hotness_names[] = { "hot", "warm", "cold" };
 
 struct key_desc {
 	const char *section;
@@ -169,6 +189,43 @@ static const struct key_desc keys[] = {
 	{ "Growth", "MinGrowth", K_BYTES, F(growth.min_growth_bytes), 0, GIB(1024), false },
 	{ "Growth", "DetectConfidence", K_U32, F(growth.detect_permyriad), 1, 10000, false },
 	{ "Growth", "EndConfidence", K_U32, F(growth.end_permyriad), 0, 9999, false },
+	{ "Policy", "Mode", K_PLAN_MODE, F(plan.mode), 0, 0, false },
+	{ "Policy", "IntervalSec", K_DURATION, F(plan_interval_usec), 10 * USEC_PER_MSEC,
+	  10 * USEC_PER_SEC, false },
+	{ "Policy", "MaxCommand", K_BYTES, F(max_command_bytes), KIB(64), GIB(64), false },
+	{ "Policy", "CsvPath", K_PATH, F(csv_path), 0, 0, false },
+	{ "Policy", "FloorBytes", K_BYTES, F(plan.floor_bytes), 0, GIB(1024), false },
+	{ "Policy", "FloorPermyriad", K_U32, F(plan.floor_permyriad), 0, 5000, false },
+	{ "Policy", "BandBytes", K_BYTES, F(plan.band_bytes), 0, GIB(1024), false },
+	{ "Policy", "BandPermyriad", K_U32, F(plan.band_permyriad), 0, 5000, false },
+	{ "Policy", "LeadSec", K_DURATION, F(plan.lead_usec), USEC_PER_SEC, 600 * USEC_PER_SEC,
+	  false },
+	{ "Policy", "RelaxHoldSec", K_DURATION, F(plan.relax_hold_usec), 0, 3600 * USEC_PER_SEC,
+	  false },
+	{ "Policy", "RelaxIntervalSec", K_DURATION, F(plan.relax_interval_usec), 0,
+	  3600 * USEC_PER_SEC, false },
+	{ "Policy", "SettleSec", K_DURATION, F(plan.settle_usec), 0, 3600 * USEC_PER_SEC, false },
+	{ "Policy", "RelaxMax", K_BYTES, F(plan.relax_max_bytes), 1, GIB(1024), false },
+	{ "Policy", "MinCommand", K_BYTES, F(plan.min_command_bytes), 0, GIB(1024), false },
+	{ "Policy", "PsiSomePermyriad", K_U32, F(plan.psi_some_permyriad), 0, 10000, false },
+	{ "Policy", "PsiFullPermyriad", K_U32, F(plan.psi_full_permyriad), 0, 10000, false },
+	{ "Policy", "StallPermyriad", K_U32, F(plan.stall_permyriad), 0, 10000, false },
+	{ "Policy", "Codecs", K_CODECS, F(plan.codecs), 0, 0, false },
+	{ "Policy", "MinSavingsPermyriad", K_U32, F(plan.min_savings_permyriad), 0, 10000, false },
+	{ "Policy", "DeadlineSec", K_DURATION_MS32, F(plan.deadline_ms), 0, 60 * USEC_PER_SEC,
+	  false },
+	{ "Policy", "UrgentMaxHotness", K_HOTNESS, F(plan.urgent_max_hotness), 0, 0, false },
+	{ "Policy", "AckTimeoutSec", K_DURATION, F(plan.ack_timeout_usec), USEC_PER_MSEC,
+	  600 * USEC_PER_SEC, false },
+	{ "Policy", "BackoffSec", K_DURATION, F(plan.backoff_usec), USEC_PER_MSEC,
+	  3600 * USEC_PER_SEC, false },
+	{ "Policy", "BackoffMaxSec", K_DURATION, F(plan.backoff_max_usec), 0, 86400 * USEC_PER_SEC,
+	  false },
+	{ "Policy", "PriorSavingsPermyriad", K_U32, F(plan.prior_savings_permyriad), 1, 10000,
+	  false },
+	{ "Policy", "PostExecDelaySec", K_DURATION, F(plan.post_exec_delay_usec), 0,
+	  3600 * USEC_PER_SEC, false },
+	{ "Policy", "PostExecMaxHotness", K_HOTNESS, F(plan.post_exec_max_hotness), 0, 0, false },
 	{ "Growth", "EndHoldSec", K_DURATION, F(growth.end_hold_usec), 0, 86400 * USEC_PER_SEC,
 	  false },
 };
@@ -233,6 +290,41 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 				    value);
 		*(int *)field = r;
 		return 1;
+	case K_PLAN_MODE:
+		if (plan_mode_from_string(value, (uint32_t *)field) < 0)
+			return fail(st, k->section, k->key,
+				    "expected headroom or post-exec, got \"%s\"", value);
+		return 1;
+	case K_HOTNESS:
+		for (size_t i = 0; i < ELEMENTSOF(hotness_names); i++)
+			if (strcmp(value, hotness_names[i]) == 0) {
+				*(uint32_t *)field = (uint32_t)i;
+				return 1;
+			}
+		return fail(st, k->section, k->key, "expected hot, warm or cold, got \"%s\"",
+			    value);
+	case K_CODECS: {
+		uint32_t mask = 0;
+		char buf[64], *save = NULL;
+
+		bool bad = strlen(value) >= sizeof(buf);
+
+		snprintf(buf, sizeof(buf), "%s", value);
+		for (char *w = strtok_r(buf, ", ", &save); w && !bad;
+		     w = strtok_r(NULL, ", ", &save)) {
+			if (strcmp(w, "lz4") == 0)
+				mask |= PLAN_CODEC_LZ4;
+			else if (strcmp(w, "zstd") == 0)
+				mask |= PLAN_CODEC_ZSTD;
+			else
+				bad = true;
+		}
+		if (bad || !mask)
+			return fail(st, k->section, k->key,
+				    "expected lz4, zstd or \"lz4,zstd\", got \"%s\"", value);
+		*(uint32_t *)field = mask;
+		return 1;
+	}
 	case K_PATH:
 		if (value[0] != '\0' && value[0] != '/')
 			return fail(st, k->section, k->key, "expected an absolute path, got \"%s\"",
@@ -246,6 +338,7 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 		r = config_parse_bytes(value, &v);
 		break;
 	case K_DURATION:
+	case K_DURATION_MS32:
 		r = config_parse_duration(value, &v);
 		break;
 	case K_U32:
@@ -256,19 +349,22 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 	}
 	if (r < 0)
 		return fail(st, k->section, k->key, "cannot parse \"%s\"%s", value,
-			    k->kind == K_BYTES	  ? " as a size (e.g. 1M, 4096)" :
-			    k->kind == K_DURATION ? " as a duration (e.g. 1s, 500ms)" :
-						    " as a number");
+			    k->kind == K_BYTES ? " as a size (e.g. 1M, 4096)" :
+			    k->kind == K_DURATION || k->kind == K_DURATION_MS32 ?
+						 " as a duration (e.g. 1s, 500ms)" :
+						 " as a number");
 	if (v < k->min || v > k->max)
 		return fail(st, k->section, k->key, "%s out of range [%" PRIu64 ", %" PRIu64 "]%s",
 			    value, k->min, k->max,
-			    k->kind == K_DURATION ? " usec" :
-			    k->kind == K_BYTES	  ? " bytes" :
-						    "");
+			    k->kind == K_DURATION || k->kind == K_DURATION_MS32 ? " usec" :
+			    k->kind == K_BYTES					? " bytes" :
+										  "");
 	if (k->pow2 && (v & (v - 1)))
 		return fail(st, k->section, k->key, "%s is not a power of two", value);
 	if (k->kind == K_U32)
 		*(uint32_t *)field = (uint32_t)v;
+	else if (k->kind == K_DURATION_MS32)
+		*(uint32_t *)field = (uint32_t)(v / USEC_PER_MSEC);
 	else
 		*(uint64_t *)field = v;
 	return 1;
@@ -542,6 +638,25 @@ void config_dump(const struct memctld_config *c, FILE *f)
 		case K_U32:
 			fprintf(f, "%" PRIu32 "\n", *(const uint32_t *)field);
 			break;
+		case K_DURATION_MS32:
+			fprintf(f, "%" PRIu32 "ms\n", *(const uint32_t *)field);
+			break;
+		case K_PLAN_MODE:
+			fprintf(f, "%s\n", plan_mode_to_string(*(const uint32_t *)field) ?: "?");
+			break;
+		case K_HOTNESS: {
+			uint32_t h = *(const uint32_t *)field;
+
+			fprintf(f, "%s\n", h < ELEMENTSOF(hotness_names) ? hotness_names[h] : "?");
+			break;
+		}
+		case K_CODECS: {
+			uint32_t m = *(const uint32_t *)field;
+
+			fprintf(f, "%s%s%s\n", m & PLAN_CODEC_LZ4 ? "lz4" : "",
+				m == PLAN_CODEC_ALL ? "," : "", m & PLAN_CODEC_ZSTD ? "zstd" : "");
+			break;
+		}
 		}
 	}
 }

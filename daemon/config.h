@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "policy/growth.h"
+#include "policy/plan.h"
 
 struct memctld_config {
 	/* [Daemon] */
@@ -31,6 +32,11 @@ struct memctld_config {
 	uint64_t stats_interval_usec; /* StatsIntervalSec=, 100ms .. 1h */
 	/* [Growth] */
 	struct growth_params growth; /* policy/growth.h; defaults from tests/accuracy */
+	/* [Policy] */
+	struct plan_params plan; /* policy/plan.h; defaults from its model (docs/policy.md) */
+	uint64_t plan_interval_usec; /* IntervalSec=, 10ms .. 10s: the control loop's period */
+	uint64_t max_command_bytes; /* MaxCommand=: largest COMPRESS target sent at once */
+	char csv_path[256]; /* CsvPath=: a row per decision and ack; "" = none */
 	/* bit i: the file set key i of config.c's table (config_key_set()) */
 	uint64_t keys_set[2];
 };

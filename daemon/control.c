@@ -111,6 +111,7 @@ static void fill_status(struct manager *m, struct ipc_ctl_status_reply *s)
 		s->commands_sent = ec.commands_sent;
 		s->acks = ec.acks;
 	}
+	s->policy_mode = m->config.plan.mode;
 	s->dry_run = m->config.dry_run;
 	if (m->bpf) {
 		struct ev_prog_stats ps;

@@ -51,6 +51,7 @@ struct hello {
 	struct sockaddr_un addr;
 	socklen_t addrlen;
 	char name[IPC_NAME_MAX];
+	uint32_t chunk_size_bytes;
 	struct hello *next;
 };
 
@@ -275,6 +276,7 @@ static int enrollment_new(struct enroll_table *t, int pidfd, pid_t pid, uid_t ui
 	e->info.pid = pid;
 	e->info.uid = uid;
 	e->info.enrolled_usec = now_usec(CLOCK_REALTIME);
+	e->info.enrolled_mono_usec = now_usec(CLOCK_MONOTONIC);
 	e->next = t->list;
 	t->list = e;
 	t->count++;
@@ -383,6 +385,7 @@ int enroll_table_add_pid(struct enroll_table *t, const struct ipc_ctl_enroll *re
 	if (h) {
 		if (h->name[0])
 			snprintf(e->info.name, sizeof(e->info.name), "%s", h->name);
+		e->info.chunk_size_bytes = h->chunk_size_bytes;
 		r = hello_take_up(t, e, h);
 		if (r < 0) {
 			enrollment_free(e, IPC_BYE_EXIT);
@@ -611,6 +614,7 @@ static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
 		return;
 	}
 	snprintf(e->info.name, sizeof(e->info.name), "%s", req->name);
+	e->info.chunk_size_bytes = req->chunk_size_bytes;
 	ack.enrollment_id = e->info.id;
 	ack.stats_interval_ms = (uint32_t)(t->m->config.stats_interval_usec / USEC_PER_MSEC);
 	r = sender_reply(t->sender, meta->cred.uid, SENDER_REPLY, &meta->addr, meta->addrlen,
@@ -688,6 +692,7 @@ static void handle_hello(struct enroll_table *t, const struct ipc_msg *msg,
 	memcpy(&h->addr, &meta->addr, sizeof(h->addr));
 	h->addrlen = meta->addrlen;
 	snprintf(h->name, sizeof(h->name), "%s", req->name);
+	h->chunk_size_bytes = req->chunk_size_bytes;
 }
 
 /* The shared socket takes ENROLL and HELLO; anything else from an enrolled workload
@@ -775,6 +780,8 @@ static void on_ack(struct enrollment *e, uint16_t type, const struct ipc_compres
 	i->last_ack_bytes = a->bytes_freed;
 	i->last_latency_usec = lat;
 	i->latency_usec[i->latency_n++ % ENROLL_LATENCY_SAMPLES] = (uint32_t)MIN(lat, UINT32_MAX);
+	i->last_ack_type = i->cmd_type;
+	i->last_ack_target_bytes = i->cmd_target_bytes;
 	if (compress)
 		i->bytes_freed += a->bytes_freed;
 	else
@@ -803,6 +810,7 @@ static void on_ack(struct enrollment *e, uint16_t type, const struct ipc_compres
 	};
 	row.bytes_in = compress ? a->bytes_freed + row.bytes_out : a->bytes_freed;
 	decision_log_write(t->m->decisions, &row);
+	manager_wake_control(t->m);
 }
 
 /* One datagram from an enrolled workload's channel. Returns false if e was freed. */

@@ -22,7 +22,9 @@ struct enrollment_info {
 	bool connected; /* arena mode: a libarena process with a channel */
 	char name[IPC_NAME_MAX];
 	uint32_t readback_factor_permille; /* 0 = the arena's own */
+	uint32_t chunk_size_bytes; /* from ENROLL/HELLO; 0 = unknown */
 	uint64_t enrolled_usec; /* CLOCK_REALTIME */
+	uint64_t enrolled_mono_usec; /* CLOCK_MONOTONIC */
 	struct ipc_arena_stats stats; /* the latest STATS or ack */
 	uint64_t stats_usec; /* CLOCK_MONOTONIC of that; 0 = none yet */
 
@@ -44,6 +46,8 @@ struct enrollment_info {
 	int32_t last_ack_result;
 	uint64_t last_ack_bytes; /* freed (COMPRESS) or restored (RELAX) */
 	uint64_t last_latency_usec;
+	uint16_t last_ack_type; /* IPC_COMPRESS or IPC_RELAX: what the last ack answered */
+	uint64_t last_ack_target_bytes; /* the target of the command it answered */
 	uint32_t latency_usec[ENROLL_LATENCY_SAMPLES]; /* ring of the last acks' latencies */
 	uint32_t latency_n;
 

@@ -20,7 +20,10 @@
 #include "daemon/enroll.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/planner.h"
+#include "daemon/proc-parse.h"
 #include "daemon/proc-table.h"
+#include "daemon/decision-log.h"
 #include "daemon/socket-dir.h"
 #include "ipc/ipc.h"
 
@@ -58,6 +61,13 @@ int manager_config_load(const char *path, bool required, struct memctld_config *
 		return log_error_errno(r, "Failed to read %s: %m", path);
 	if (growth_params_validate(&c->growth) < 0) {
 		log_error("%s: [Growth] EndConfidence= must be below DetectConfidence=", path);
+		return -EINVAL;
+	}
+	if (plan_params_check(&c->plan) < 0) {
+		log_error("%s: [Policy] values do not fit together (BandBytes= and BandPermyriad= "
+			  "both 0, AckTimeoutSec= below DeadlineSec=, or BackoffMaxSec= below "
+			  "BackoffSec=); see memctld.conf(5)",
+			  path);
 		return -EINVAL;
 	}
 	return 0;
@@ -206,6 +216,21 @@ static void on_proc_growth(void *userdata, struct proc_entry *p, enum growth_eve
 		     g->confidence_permyriad / 10000.0);
 }
 
+/* MemTotal and MemAvailable: what "headroom" means for workloads without a limit. */
+static int meminfo_read(struct proc_meminfo *ret)
+{
+	_cleanup_close_ int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	char buf[8192];
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return negative_errno();
+	return proc_meminfo_parse(buf, (size_t)n, ret);
+}
+
 static void manager_sample(struct manager *m)
 {
 	unsigned gone;
@@ -234,6 +259,7 @@ static void manager_sample(struct manager *m)
 		}
 	}
 	m->psi_valid = cgroup_pressure_read("/proc/pressure/memory", &m->psi) >= 0;
+	m->meminfo_valid = meminfo_read(&m->meminfo) >= 0;
 }
 
 static void manager_notify_status(struct manager *m)
@@ -260,8 +286,31 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	}
 	manager_sample(m);
 	eventlog_flush(&m->eventlog);
+	enroll_table_tick(m->enroll, now_usec(CLOCK_MONOTONIC));
 	manager_notify_status(m);
 	return timer_rearm(s, usec + m->config.tick_usec);
+}
+
+/*
+ * The control loop runs on its own, faster timer ([Policy] IntervalSec=, 100 ms): a
+ * workload filling its cgroup at 200 MB/s takes 20 MB per interval, and the planner
+ * must see that before the limit does. It costs nothing without arena-mode
+ * enrollments; with them, a re-read of their cgroups' files per interval.
+ */
+static int on_control(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->planner && enroll_table_count(m->enroll) > 0)
+		planner_tick(m->planner, m, now_usec(CLOCK_MONOTONIC));
+	return timer_rearm(s, usec + m->config.plan_interval_usec);
+}
+
+void manager_wake_control(struct manager *m)
+{
+	/* at most once per loop iteration however many acks came: the timer fires once */
+	if (m->control_source)
+		(void)sd_event_source_set_time(m->control_source, now_usec(CLOCK_MONOTONIC));
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -321,6 +370,22 @@ static void reload_programs(struct manager *m, struct memctld_config *c)
 		manager_resync(m, "programs switched on");
 }
 
+/* The CSV of decisions: path "" closes it. A failure to open says so and goes on
+ * without one. */
+static void manager_csv_open(struct manager *m, const char *path)
+{
+	int r;
+
+	m->decisions = decision_log_close(m->decisions);
+	if (!path[0])
+		return;
+	r = decision_log_open(path, &m->decisions);
+	if (r < 0)
+		log_warning_errno(r, "Cannot open the decision CSV %s: %m, not writing one", path);
+	else
+		log_info("Writing decisions and acks to %s", path);
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
@@ -354,7 +419,13 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		c.dry_run = true;
 	if (m->log_level_forced)
 		c.log_level = m->config.log_level; /* --log-level given: it wins */
+	if (m->csv_forced[0])
+		memcpy(c.csv_path, m->csv_forced, sizeof(c.csv_path));
+	if (strcmp(c.csv_path, m->config.csv_path) != 0)
+		manager_csv_open(m, c.csv_path);
 	m->config = c;
+	if (m->planner)
+		planner_set_params(m->planner, &c.plan);
 	log_set_max_level(c.log_level);
 	eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_CONFIG_RELOADED, 0, 0,
 		     "configuration reloaded");
@@ -488,6 +559,15 @@ int manager_new(const struct manager_options *o, struct manager **ret)
 		m->config.dry_run = true;
 		m->dry_run_forced = true;
 	}
+	if (o->csv_path) {
+		if (o->csv_path[0] != '/' || strlen(o->csv_path) >= sizeof(m->csv_forced)) {
+			r = log_error_errno(-EINVAL, "--csv must be an absolute path: %s",
+					    o->csv_path);
+			goto fail;
+		}
+		snprintf(m->csv_forced, sizeof(m->csv_forced), "%s", o->csv_path);
+		memcpy(m->config.csv_path, m->csv_forced, sizeof(m->config.csv_path));
+	}
 	snprintf(m->socket_dir, sizeof(m->socket_dir), "%s",
 		 o->socket_dir ?: IPC_DEFAULT_SOCKET_DIR);
 
@@ -507,7 +587,9 @@ struct manager *manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
+	m->planner = planner_free(m->planner);
 	m->enroll = enroll_table_free(m->enroll);
+	m->decisions = decision_log_close(m->decisions);
 	m->control = control_server_free(m->control);
 	manager_sockets_unlink(m);
 	if (m->socket_dir_fd >= 0)
@@ -517,6 +599,7 @@ struct manager *manager_free(struct manager *m)
 	m->cgroups = cgroup_table_free(m->cgroups);
 	m->bpf = bpf_loader_free(m->bpf);
 	sd_event_source_disable_unref(m->tick_source);
+	sd_event_source_disable_unref(m->control_source);
 	sd_event_unref(m->event);
 	free(m);
 	return NULL;
@@ -559,6 +642,10 @@ int manager_run(struct manager *m)
 	r = control_server_new(m, control_fd, &m->control);
 	if (r < 0)
 		return r;
+	manager_csv_open(m, m->config.csv_path);
+	r = planner_new(&m->config.plan, &m->planner);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the planner: %m");
 
 	r = bpf_loader_new(&m->config, m->event, &bpf_cb, m, &m->bpf);
 	if (r < 0)
@@ -590,6 +677,11 @@ int manager_run(struct manager *m)
 	 * freed heap back, so steady-state RSS is what the tables need */
 	malloc_trim(0);
 
+	r = sd_event_add_time_relative(m->event, &m->control_source, CLOCK_MONOTONIC,
+				       m->config.plan_interval_usec, 5 * USEC_PER_MSEC, on_control,
+				       m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add the control timer: %m");
 	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
 				       m->config.tick_usec, 0, on_tick, m);
 	if (r < 0)

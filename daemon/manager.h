@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/cgroup-read.h"
 #include "daemon/eventlog.h"
+#include "daemon/proc-parse.h"
 
 struct bpf_loader;
 struct cgroup_table;
@@ -40,6 +41,7 @@ struct manager {
 
 	sd_event *event;
 	sd_event_source *tick_source;
+	sd_event_source *control_source; /* the planner, every [Policy] IntervalSec= */
 	sd_event_source *drain_source; /* ring buffers and exited pidfds, every 100 ms */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 
@@ -51,6 +53,10 @@ struct manager {
 	struct control_server *control;
 	struct enroll_table *enroll;
 	struct decision_log *decisions; /* CsvPath=; NULL when not configured */
+	struct planner *planner;
+	char csv_forced[256]; /* --csv: wins over CsvPath= */
+	struct proc_meminfo meminfo; /* /proc/meminfo at the last tick */
+	bool meminfo_valid;
 	struct eventlog eventlog;
 	struct manager_counters counters;
 	uint64_t lost_reported; /* BPF lost records already warned about */
@@ -61,6 +67,7 @@ struct manager_options {
 	const char *socket_dir; /* NULL = from config / default */
 	int log_level; /* < 0 = from config */
 	bool dry_run;
+	const char *csv_path; /* --csv; NULL = CsvPath= */
 };
 
 int manager_new(const struct manager_options *o, struct manager **ret);
@@ -74,3 +81,7 @@ int manager_run(struct manager *m);
 int manager_config_load(const char *path, bool required, struct memctld_config *c);
 
 uint64_t manager_uptime_usec(const struct manager *m);
+
+/* Run the control loop (the planner) now rather than at its next interval: an ack
+ * came, and what is still needed can be asked at once. */
+void manager_wake_control(struct manager *m);

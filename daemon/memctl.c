@@ -356,6 +356,10 @@ static const char *event_kind_name(uint32_t kind)
 		[IPC_EVENT_CONFIG_RELOADED] = "config-reloaded",
 		[IPC_EVENT_OOM_KILL] = "oom-kill",
 		[IPC_EVENT_EVENTS_SUPPRESSED] = "events-suppressed",
+		[IPC_EVENT_RELAX_DONE] = "relax-done",
+		[IPC_EVENT_COMMAND_DROPPED] = "command-dropped",
+		[IPC_EVENT_ACK_TIMEOUT] = "ack-timeout",
+		[IPC_EVENT_PLAN] = "plan",
 	};
 	return kind < _IPC_EVENT_MAX && names[kind] ? names[kind] : "unknown";
 }

@@ -36,6 +36,7 @@ static void help(void)
 	       "                          (default " IPC_DEFAULT_SOCKET_DIR ")\n"
 	       "  -l, --log-level=LEVEL   err, warning, notice, info or debug\n"
 	       "  -n, --dry-run           decide and log, never act\n"
+	       "      --csv=PATH          append a row per decision and ack to PATH (CSV)\n"
 	       "      --check-config      validate the configuration, print it, and exit\n"
 	       "  -V, --version           print the version and exit\n"
 	       "  -h, --help              print this help and exit\n"
@@ -76,13 +77,14 @@ static int check_capabilities(void)
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_CHECK_CONFIG = 0x100 };
+	enum { ARG_CHECK_CONFIG = 0x100, ARG_CSV };
 	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
 						 { "socket-dir", required_argument, NULL, 's' },
 						 { "log-level", required_argument, NULL, 'l' },
 						 { "dry-run", no_argument, NULL, 'n' },
 						 { "check-config", no_argument, NULL,
 						   ARG_CHECK_CONFIG },
+						 { "csv", required_argument, NULL, ARG_CSV },
 						 { "version", no_argument, NULL, 'V' },
 						 { "help", no_argument, NULL, 'h' },
 						 {} };
@@ -119,6 +121,9 @@ int main(int argc, char *argv[])
 			break;
 		case ARG_CHECK_CONFIG:
 			check_config = true;
+			break;
+		case ARG_CSV:
+			o.csv_path = optarg;
 			break;
 		case 'V':
 			printf("memctld %s\n", MEMCTL_VERSION);

@@ -138,6 +138,45 @@ static int kb_to_bytes(struct span v, uint64_t *ret)
 	return u64_mul(kb, 1024, ret);
 }
 
+int proc_meminfo_parse(const char *buf, size_t len, struct proc_meminfo *ret)
+{
+	struct proc_meminfo mi = {};
+	bool total = false, avail = false;
+	struct line_iter it;
+	struct span line, key, value;
+	int r;
+
+	if (len == 0 || buf_has_nul(buf, len))
+		return -EINVAL;
+	line_iter_init(&it, buf, len);
+	while (line_iter_next(&it, &line)) {
+		uint64_t *field;
+		bool *seen;
+
+		if (!span_split(line, ':', &key, &value))
+			return -EINVAL;
+		if (span_eq(key, "MemTotal")) {
+			field = &mi.mem_total_bytes;
+			seen = &total;
+		} else if (span_eq(key, "MemAvailable")) {
+			field = &mi.mem_available_bytes;
+			seen = &avail;
+		} else {
+			continue;
+		}
+		if (*seen)
+			return -EINVAL;
+		*seen = true;
+		r = kb_to_bytes(span_skip_blanks(value), field);
+		if (r < 0)
+			return r;
+	}
+	if (!total || !avail)
+		return -EINVAL;
+	*ret = mi;
+	return 0;
+}
+
 int proc_status_parse(const char *buf, size_t len, struct proc_status *ret)
 {
 	static const char *const mem_keys[] = { "VmRSS", "RssAnon", "RssFile", "RssShmem",

@@ -64,6 +64,16 @@ struct proc_status {
 
 int proc_status_parse(const char *buf, size_t len, struct proc_status *ret);
 
+/* /proc/meminfo, "Key:   value kB" lines: MemTotal and MemAvailable (3.14+) are
+ * required, each once; other keys are skipped (their lines must still be "Key:"
+ * lines). Values in bytes. */
+struct proc_meminfo {
+	uint64_t mem_total_bytes;
+	uint64_t mem_available_bytes;
+};
+
+int proc_meminfo_parse(const char *buf, size_t len, struct proc_meminfo *ret);
+
 /* /proc/PID/cgroup, "<hierarchy-id>:<controller,list>:<path>" lines:
  *   4:memory:/process_api/ded6   -> v1_memory_path "/process_api/ded6"
  *   3:cpu,memory:/a              (exact controller name "memory" in the list)

@@ -67,6 +67,32 @@ def enroll(sock, name=b"pytest", seq=1, pid=None, timeout=5):
     return t, rseq, body, ch
 
 
+V1_ROOT = "/sys/fs/cgroup/memory"
+
+
+def v1_cgroup(testcase, limit_bytes, name="memctl-test"):
+    """A fresh v1 memory cgroup with a limit, removed at the test's end (its tasks
+    must be gone by then). Skips when the machine has no v1 memory controller."""
+    if not os.path.isdir(V1_ROOT):
+        raise unittest.SkipTest("skip: no cgroup v1 memory controller at %s" % V1_ROOT)
+    path = os.path.join(V1_ROOT, "%s-%d-%d" % (name, os.getpid(), time.monotonic_ns()))
+    os.mkdir(path)
+    testcase.addCleanup(lambda: os.path.isdir(path) and os.rmdir(path))
+    with open(os.path.join(path, "memory.limit_in_bytes"), "w") as f:
+        f.write(str(limit_bytes))
+    return path
+
+
+def cgroup_file(path, name):
+    with open(os.path.join(path, name)) as f:
+        return f.read()
+
+
+def in_cgroup(path, argv):
+    """argv run inside the cgroup at path from its first instruction."""
+    return ["sh", "-c", 'echo $$ > %s/cgroup.procs && exec "$@"' % path, "sh"] + list(argv)
+
+
 def require_root(testcase):
     if os.geteuid() != 0:
         raise unittest.SkipTest("skip: needs root to load BPF programs")

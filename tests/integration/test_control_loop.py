@@ -11,8 +11,8 @@ import struct
 import subprocess
 import time
 
-from harness import (BUILD, DaemonTestCase, IPC_COMPRESS, MEMCTL, encode, main,
-                     wait_until)
+from harness import (BUILD, DaemonTestCase, IPC_COMPRESS, MEMCTL, cgroup_file, encode,
+                     in_cgroup, main, v1_cgroup, wait_until)
 
 WORKLOADS = os.path.join(BUILD, "workloads")
 
@@ -25,7 +25,7 @@ def summary(text):
     return {}
 
 
-class ControlLoopTest(DaemonTestCase):
+class ControlLoopBase(DaemonTestCase):
 
     def workload(self, name, *args, env=None, **kw):
         e = dict(os.environ, MEMCTLD_SOCKET=self.d.path("memctld.sock"))
@@ -42,6 +42,9 @@ class ControlLoopTest(DaemonTestCase):
             if e["pid"] == pid:
                 return e
         return None
+
+
+class ControlLoopTest(ControlLoopBase):
 
     def test_self_enrollment_reports_stats(self):
         self.start()
@@ -137,7 +140,7 @@ class ControlLoopTest(DaemonTestCase):
     def test_daemon_killed_and_restarted_workload_reenrolls(self):
         d = self.start()
         p = self.workload("interactive_burst", "--use-mem-arena", "--controller-enroll",
-                          "--compress-policy", "external", "--region-mb", "32",
+                          "--compress-policy", "external", "--controller-fallback-ms", "2000", "--region-mb", "32",
                           "--duration-sec", "12")
         self.assertTrue(wait_until(lambda: self.listed(p.pid), timeout=5))
         d.restart()
@@ -151,6 +154,130 @@ class ControlLoopTest(DaemonTestCase):
         self.assertEqual(s["mismatches"], "0")
         self.assertEqual(s["errors"], "0")
         self.assertEqual(s["enrollments"], "2")
+
+
+class LimitedCgroupTest(ControlLoopBase):
+    """The point of it all: a workload whose memory does not fit its cgroup completes
+    because memctld tells it when and how much to compress (issue 11)."""
+
+    REGION_MB = 512
+    # 60% of the footprint: the region plus the program's own few MiB
+    LIMIT = int(0.6 * ((REGION_MB + 8) << 20))
+    ARGS = ["--use-mem-arena", "--region-mb", str(REGION_MB), "--data", "zero-heavy",
+            "--fill-mb-per-sec", "128", "--duration-sec", "3", "--controller-enroll",
+            "--compress-policy", "external"]
+
+    def run_in(self, cg, env=None):
+        e = dict(os.environ, MEMCTLD_SOCKET=(self.d.path("memctld.sock") if self.d else
+                                             "/nonexistent/memctld.sock"))
+        e.update(env or {})
+        p = subprocess.run(in_cgroup(cg, [os.path.join(WORKLOADS, "interactive_burst")] +
+                                     self.ARGS), env=e, capture_output=True, text=True,
+                           timeout=180)
+        oom = cgroup_file(cg, "memory.oom_control")
+        kills = int(re.search(r"oom_kill (\d+)", oom).group(1))
+        return p, kills
+
+    def test_too_small_without_memctld_fits_with_it(self):
+        # without memctld nobody compresses: killed at the limit (or out of memory)
+        cg = v1_cgroup(self, self.LIMIT)
+        p, kills = self.run_in(cg)
+        self.assertNotEqual(p.returncode, 0, "it fit without memctld: %s" % p.stdout)
+        self.assertTrue(kills >= 1 or "failed" in p.stderr, (kills, p.stderr))
+
+        # with it, the same run completes, every byte verified, never OOM-killed
+        csv = "/tmp/memctl-limited-%d.csv" % os.getpid()
+        self.addCleanup(lambda: os.path.exists(csv) and os.unlink(csv))
+        self.start(args=["--csv", csv])
+        cg2 = v1_cgroup(self, self.LIMIT)
+        p, kills = self.run_in(cg2)
+        if p.returncode != 0:
+            with open(csv) as f:
+                print("--- decisions ---\n" + "".join(f.readlines()[-40:]))
+        self.assertEqual(p.returncode, 0, "%s\n%s" % (p.stdout, p.stderr))
+        self.assertEqual(kills, 0)
+        s = summary(p.stdout)
+        self.assertEqual(s["mismatches"], "0")
+        self.assertEqual(s["errors"], "0")
+        self.assertEqual(s["controller"], "enrolled")
+        self.assertGreater(int(s["commands"]), 0)
+        self.assertGreater(int(s["controller_freed_bytes"]), 64 << 20)
+        peak = int(cgroup_file(cg2, "memory.max_usage_in_bytes"))
+        self.assertLessEqual(peak, self.LIMIT)
+        st = self.d.status()
+        self.assertGreater(st["commands_sent"], 0)
+        self.assertGreater(st["acks"], 0)
+        kinds = [x["kind"] for x in self.d.ctl_json("events")]
+        self.assertIn("compress-sent", kinds)
+        self.assertIn("compress-done", kinds)
+        print("peak usage %.0f MiB of %.0f MiB; %s commands, %s MiB freed" % (
+            peak / 2**20, self.LIMIT / 2**20, s["commands"],
+            int(s["controller_freed_bytes"]) >> 20))
+
+
+class PolicyModesTest(ControlLoopBase):
+
+    def test_post_exec_compresses_once_after_the_delay(self):
+        self.start(config_text="[Policy]\nMode=post-exec\nPostExecDelaySec=1s\n")
+        self.assertEqual(self.d.status()["policy"], "post-exec")
+        p = self.workload("interactive_burst", "--use-mem-arena", "--controller-enroll",
+                          "--compress-policy", "external", "--region-mb", "32",
+                          "--duration-sec", "5", "--data", "zero-heavy")
+        e = wait_until(lambda: (lambda x: x if x and x["acks"] >= 1 else None)(
+            self.listed(p.pid)), timeout=6)
+        self.assertIsNotNone(e, "no COMPRESS acked: %s" % self.d.log())
+        self.assertEqual(e["last_command"], "compress")
+        self.assertGreater(e["bytes_freed"], 8 << 20)
+        time.sleep(1.5)
+        self.assertEqual(self.listed(p.pid)["commands_sent"], 1, "post-exec asks once")
+        texts = [x["text"] for x in self.d.ctl_json("events") if x["kind"] == "compress-sent"]
+        self.assertTrue(any("post-exec" in t for t in texts), texts)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+
+    def test_dry_run_decides_logs_and_sends_nothing(self):
+        csv = "/tmp/memctl-dry-%d.csv" % os.getpid()
+        self.addCleanup(lambda: os.path.exists(csv) and os.unlink(csv))
+        self.start(args=["--dry-run", "--csv", csv],
+                   config_text="[Policy]\nMode=post-exec\nPostExecDelaySec=500ms\n")
+        p = self.workload("random_touch_heap", "--use-mem-arena", "--controller-enroll",
+                          "--compress-policy", "external", "--region-mb", "16",
+                          "--duration-sec", "4")
+        self.assertTrue(wait_until(lambda: any(x["kind"] == "plan" for x in
+                                               self.d.ctl_json("events")), timeout=6),
+                        self.d.log())
+        e = self.listed(p.pid)
+        self.assertEqual(e["commands_sent"], 0)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(summary(out)["commands"], "0")
+        with open(csv) as f:
+            rows = f.read().splitlines()
+        self.assertTrue(rows[0].startswith("time,pid,name,cgroup,event,trigger,"), rows[0])
+        self.assertTrue(any(",\"dry-run-compress\",\"post-exec\"," in r for r in rows),
+                        rows)
+
+    def test_csv_has_a_row_per_command_and_ack(self):
+        csv = "/tmp/memctl-csv-%d.csv" % os.getpid()
+        self.addCleanup(lambda: os.path.exists(csv) and os.unlink(csv))
+        self.start(args=["--csv", csv],
+                   config_text="[Policy]\nMode=post-exec\nPostExecDelaySec=500ms\n")
+        p = self.workload("interactive_burst", "--use-mem-arena", "--controller-enroll",
+                          "--compress-policy", "external", "--region-mb", "16",
+                          "--duration-sec", "3", "--data", "zero-heavy")
+        self.assertTrue(wait_until(lambda: (self.listed(p.pid) or {}).get("acks"), timeout=6))
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        with open(csv) as f:
+            rows = [r.split(",") for r in f.read().splitlines()[1:]]
+        events = [r[4] for r in rows]
+        self.assertIn('"compress"', events)
+        self.assertIn('"compress-ack"', events)
+        ack = [r for r in rows if r[4] == '"compress-ack"'][0]
+        self.assertEqual(int(ack[1]), p.pid)
+        self.assertGreater(int(ack[7]), 0)  # bytes in
+        self.assertGreaterEqual(int(ack[12]), 0)  # latency
+        self.assertEqual(ack[13], "0")
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ class DaemonTest(DaemonTestCase):
         self.addCleanup(ch.close)
         enrollment_id, interval_ms, flags, readback, _ = struct.unpack("=QIIII", body)
         self.assertGreater(enrollment_id, 0)
-        self.assertEqual(interval_ms, 1000)
+        self.assertEqual(interval_ms, 250)
         self.assertEqual(d.status()["enrolled"], 1)
         # after the ACK, STATS and BYE belong on the channel, not the shared socket
         s.send(encode(IPC_STATS, b"\0" * 144, seq=9))

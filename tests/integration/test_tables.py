@@ -11,9 +11,8 @@ import tempfile
 import time
 import unittest
 
-from harness import DaemonTestCase, Daemon, main, require_root, wait_until
+from harness import V1_ROOT, DaemonTestCase, Daemon, main, require_root, v1_cgroup, wait_until
 
-V1_ROOT = "/sys/fs/cgroup/memory"
 TOUCH = r"""
 import sys, time
 n = int(sys.argv[1]) << 20
@@ -133,14 +132,7 @@ class TablesTest(DaemonTestCase):
         self.assertIn("no such process", r.stderr)
 
     def v1_cgroup(self, limit):
-        if not os.path.isdir(V1_ROOT):
-            self.skipTest("skip: no cgroup v1 memory controller at %s" % V1_ROOT)
-        path = os.path.join(V1_ROOT, "memctl-test-%d-%d" % (os.getpid(), time.monotonic_ns()))
-        os.mkdir(path)
-        self.addCleanup(lambda: os.path.isdir(path) and os.rmdir(path))
-        with open(os.path.join(path, "memory.limit_in_bytes"), "w") as f:
-            f.write(str(limit))
-        return path
+        return v1_cgroup(self, limit)
 
     def test_v1_cgroup_limit_and_usage(self):
         self.start()

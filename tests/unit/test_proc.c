@@ -243,6 +243,61 @@ static void test_proc_status_parse_kernel_thread(void **state)
 	assert_int_equal(st.vm_rss_bytes, 0);
 }
 
+static void test_proc_meminfo_parse_valid(void **state)
+{
+	static const char text[] = "MemTotal:       24608556 kB\n"
+				   "MemFree:        23000000 kB\n"
+				   "MemAvailable:   23817100 kB\n"
+				   "Buffers:           12345 kB\n"
+				   "HugePages_Total:       0\n";
+	struct proc_meminfo mi;
+
+	assert_int_equal(proc_meminfo_parse(text, strlen(text), &mi), 0);
+	assert_int_equal(mi.mem_total_bytes, 24608556ULL * 1024);
+	assert_int_equal(mi.mem_available_bytes, 23817100ULL * 1024);
+}
+
+/* and the live one parses */
+static void test_proc_meminfo_parse_live(void **state)
+{
+	char buf[8192];
+	struct proc_meminfo mi;
+	FILE *f = fopen("/proc/meminfo", "re");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(proc_meminfo_parse(buf, n, &mi), 0);
+	assert_true(mi.mem_total_bytes > (64ULL << 20));
+	assert_true(mi.mem_available_bytes <= mi.mem_total_bytes);
+}
+
+static void test_proc_meminfo_parse_hostile(void **state)
+{
+	static const struct err_case cases[] = {
+		ERR("", -EINVAL),
+		ERR("MemTotal: 1 kB\n", -EINVAL), /* no MemAvailable */
+		ERR("MemAvailable: 1 kB\n", -EINVAL),
+		ERR("MemTotal: 1 kB\nMemAvailable: 1 kB\nMemTotal: 1 kB\n", -EINVAL),
+		ERR("MemTotal: 1 MB\nMemAvailable: 1 kB\n", -EINVAL),
+		ERR("MemTotal: -1 kB\nMemAvailable: 1 kB\n", -EINVAL),
+		ERR("MemTotal: 1 kB\nno colon\nMemAvailable: 1 kB\n", -EINVAL),
+		ERR("MemTotal: 18014398509481984 kB\nMemAvailable: 1 kB\n", -ERANGE),
+		ERR_N("MemTotal: 1 kB\0\nMemAvailable: 1 kB\n", -EINVAL),
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		struct proc_meminfo mi = { .mem_total_bytes = 42 };
+		int r = proc_meminfo_parse(cases[i].buf, case_len(&cases[i]), &mi);
+
+		if (r != cases[i].ret)
+			fail_msg("case %zu \"%s\": returned %d, expected %d", i, cases[i].buf, r,
+				 cases[i].ret);
+		assert_int_equal(mi.mem_total_bytes, 42);
+	}
+}
+
 static void test_proc_status_parse_hostile(void **state)
 {
 #define MEM5 "VmRSS:\t1 kB\nRssAnon:\t1 kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmSwap:\t0 kB\n"
@@ -432,6 +487,9 @@ int main(void)
 		cmocka_unit_test(test_proc_stat_parse_hostile),
 		cmocka_unit_test(test_proc_stat_parse_self),
 		cmocka_unit_test(test_proc_status_parse_valid),
+		cmocka_unit_test(test_proc_meminfo_parse_valid),
+		cmocka_unit_test(test_proc_meminfo_parse_live),
+		cmocka_unit_test(test_proc_meminfo_parse_hostile),
 		cmocka_unit_test(test_proc_status_parse_kernel_thread),
 		cmocka_unit_test(test_proc_status_parse_hostile),
 		cmocka_unit_test(test_proc_status_parse_self),

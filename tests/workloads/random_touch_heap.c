@@ -36,9 +36,8 @@ int main(int argc, char **argv)
 	r = wl_pages_new(&c, n, 0, &p);
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < n; i += 16)
-		if ((r = wl_pages_write(&p, i, MIN((size_t)16, n - i))) < 0)
-			goto out;
+	if ((r = wl_pages_fill(&p)) < 0)
+		goto out;
 
 	end = clock_nsec(CLOCK_MONOTONIC) + (uint64_t)(o.duration_sec * 1e9);
 	for (uint64_t op = 0;; op++) {

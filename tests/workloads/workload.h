@@ -333,8 +333,10 @@ struct wl_opts {
 	const char *stats_json;
 	bool autoloops;
 	bool arena_uffd; /* ARENA_CONFIG_USERFAULTFD */
+	uint64_t fill_mb_per_sec; /* pace the first fill; 0 = as fast as it goes */
 	bool controller_enroll; /* enroll the arena with memctld */
 	bool compress_external; /* --compress-policy external: memctld decides */
+	uint32_t fallback_ms; /* external: compress on our own after memctld is gone this long */
 	enum wl_data data;
 	uint64_t seed;
 	uint32_t active_ms, idle_ms;
@@ -375,10 +377,13 @@ static inline void wl_usage(const struct wl_opts *o, FILE *f)
 		"                            compressing cold memory from the workload\n"
 		"  --arena-userfaultfd       read back through a userfaultfd\n"
 		"                            (ARENA_CONFIG_USERFAULTFD)\n"
+		"  --fill-mb-per-sec N       write the memory the first time at N MiB/s at most\n"
+		"                            (a program loading its data; default: at once)\n"
 		"  --controller-enroll       enroll the arena with memctld ($MEMCTLD_SOCKET)\n"
 		"  --compress-policy P       auto: compress cold memory ourselves too (default);\n"
-		"                            external: only when memctld says so (ourselves\n"
-		"                            again while it is unreachable)\n",
+		"                            external: only when memctld says so\n"
+		"  --controller-fallback-ms N  with external: compress on our own again once\n"
+		"                            memctld has been unreachable N ms (default: never)\n",
 		o->name, o->summary);
 	if (o->flags & WL_OPT_PHASES)
 		fprintf(f, "  --active-ms N             length of an active burst (default 200)\n"
@@ -418,6 +423,8 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		O_UFFD,
 		O_ENROLL,
 		O_POLICY,
+		O_FILL,
+		O_FALLBACK,
 		O_DATA,
 		O_SEED,
 		O_ACTIVE,
@@ -436,6 +443,8 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		{ "arena-userfaultfd", no_argument, NULL, O_UFFD },
 		{ "controller-enroll", no_argument, NULL, O_ENROLL },
 		{ "compress-policy", required_argument, NULL, O_POLICY },
+		{ "fill-mb-per-sec", required_argument, NULL, O_FILL },
+		{ "controller-fallback-ms", required_argument, NULL, O_FALLBACK },
 		{ "data", required_argument, NULL, O_DATA },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "help", no_argument, NULL, O_HELP },
@@ -498,6 +507,13 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 		case O_ENROLL:
 			o->controller_enroll = true;
 			break;
+		case O_FALLBACK:
+			r = wl_parse_u64(optarg, 1, 3600000, &v);
+			o->fallback_ms = (uint32_t)v;
+			break;
+		case O_FILL:
+			r = wl_parse_u64(optarg, 1, 1U << 20, &o->fill_mb_per_sec);
+			break;
 		case O_POLICY:
 			if (strcmp(optarg, "external") == 0)
 				o->compress_external = true;
@@ -549,6 +565,11 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
 			o->name);
 		return -EINVAL;
 	}
+	if (o->fallback_ms && !o->compress_external) {
+		fprintf(stderr, "%s: --controller-fallback-ms needs --compress-policy external\n",
+			o->name);
+		return -EINVAL;
+	}
 	if (o->compress_external && (!o->controller_enroll || o->autoloops)) {
 		fprintf(stderr,
 			"%s: --compress-policy external needs --controller-enroll and no "
@@ -566,10 +587,6 @@ static inline int wl_opts_parse(struct wl_opts *o, int argc, char **argv)
  * sees chunks go COLD (cold_epochs 4 by default) and get compressed. */
 #define WL_EPOCH_MS 100
 #define WL_COMPRESS_MS 200
-
-/* With --compress-policy external, compress on our own again once memctld has been
- * unreachable this long (the arena must not grow unchecked without it). */
-#define WL_FALLBACK_MS 2000
 
 struct wl_ctx {
 	const struct wl_opts *opts;
@@ -659,7 +676,8 @@ static inline int wl_ctx_init(struct wl_ctx *c, const struct wl_opts *o)
 }
 
 /* Whether the workload compresses on its own now: always, unless memctld decides
- * (--compress-policy external) and has been reachable lately. */
+ * (--compress-policy external); then only after memctld has been unreachable for
+ * --controller-fallback-ms, if given. */
 static inline bool wl_ctx_compresses(struct wl_ctx *c)
 {
 	struct arena_controller_status st;
@@ -674,7 +692,7 @@ static inline bool wl_ctx_compresses(struct wl_ctx *c)
 		c->ctl_said_absent = false;
 		return false;
 	}
-	if (now - c->ctl_seen_ns < WL_FALLBACK_MS * NSEC_PER_MSEC)
+	if (!c->opts->fallback_ms || now - c->ctl_seen_ns < c->opts->fallback_ms * NSEC_PER_MSEC)
 		return false;
 	if (!c->ctl_said_absent) {
 		fprintf(stderr, "%s: memctld not reachable (%s); compressing on our own\n",
@@ -1009,6 +1027,38 @@ static inline int wl_pages_discard(struct wl_pages *p, size_t first, size_t n)
 	for (size_t i = first; i < first + n; i++)
 		p->sum[i] = wl_zero_sum();
 	p->buf.ctx->ops++;
+	return 0;
+}
+
+/* Write every page once, in runs of 16, ticking as the main loops do (so epochs
+ * pass while a large region loads) and at most --fill-mb-per-sec. */
+static inline int wl_pages_fill(struct wl_pages *p)
+{
+	struct wl_ctx *c = p->buf.ctx;
+	uint64_t start = clock_nsec(CLOCK_MONOTONIC), rate = c->opts->fill_mb_per_sec << 20;
+
+	for (size_t i = 0; i < p->n_pages; i += 16) {
+		int r = wl_pages_write(p, i, MIN((size_t)16, p->n_pages - i));
+
+		if (r == 0)
+			r = wl_ctx_tick(c);
+		if (r < 0)
+			return r;
+		if (rate) {
+			uint64_t due = start + (uint64_t)((double)(i + 16) * WL_PAGE_BYTES * 1e9 /
+							  (double)rate),
+				 now = clock_nsec(CLOCK_MONOTONIC);
+
+			if (due > now) {
+				struct timespec ts = {
+					.tv_sec = (time_t)((due - now) / NSEC_PER_SEC),
+					.tv_nsec = (long)((due - now) % NSEC_PER_SEC)
+				};
+
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
 	return 0;
 }
 
