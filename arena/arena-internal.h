@@ -37,6 +37,10 @@ enum {
 	CF_WORKING_SET = 1U << 2, /* HOT/WARM when the IDLE phase began */
 	CF_COMP_HOT_SHIFT = 3, /* 2 bits: hotness when compressed (readback accounting) */
 	CF_COMP_HOT_MASK = 3U << 3,
+	/* COMPRESSED or ZERO, its pages not released yet (a release batch holds it,
+	 * see run_flush()): a readback decodes over them, a pin of a ZERO chunk finds
+	 * them zero, and clearing the flag takes the chunk out of the batch */
+	CF_PAGES_HELD = 1U << 5,
 };
 
 #define CHUNK_PINS_MAX UINT16_MAX
@@ -279,7 +283,7 @@ struct state_shard {
 
 struct arena_counters {
 	_Atomic uint64_t compress_attempts, compress_admitted, compress_rejected;
-	_Atomic uint64_t compress_store_full;
+	_Atomic uint64_t compress_store_full, compress_rejected_probe;
 	_Atomic uint64_t compress_cpu_ns_by_codec[_ARENA_CODEC_MAX];
 	_Atomic uint64_t decompress_cpu_ns_by_codec[_ARENA_CODEC_MAX];
 	_Atomic uint64_t compress_in_by_codec[_ARENA_CODEC_MAX];
@@ -330,6 +334,11 @@ struct arena {
 	void *uffd_zero_src; /* chunk_size_bytes that read as zero (never written) */
 	int uffd_error; /* errno of the failed setup, 0 if in use or turned off */
 	pthread_t uffd_thread;
+
+	/* our own pidfd for process_madvise() (-2: not opened yet, -1: not usable),
+	 * valid in process pm_pid only */
+	_Atomic int pm_fd;
+	pid_t pm_pid;
 
 	/* region alloc/free waiting for the write lock: background passes yield */
 	_Atomic uint32_t writers_waiting;
@@ -435,5 +444,11 @@ int arena_test_stored_payload(struct arena_region *region, size_t offset, uint8_
  * compressed), -EINVAL. */
 int arena_test_chunk_codec(struct arena_region *region, size_t offset, uint32_t *ret_codec,
 			   int32_t *ret_level);
+/* The incompressibility probe the arena runs on chunks fair_classify() finds
+ * random-looking (bench/arena's classify section times it): true when the chunk
+ * would be rejected without a codec call on all of it. */
+bool arena_test_probe_incompressible(const void *src, size_t n);
+/* What a compression pass prefetches for the chunk after the one it compresses. */
+void arena_test_compress_prefetch(const void *src, size_t n);
 /* The chunk state (enum chunk_state) of the chunk holding offset, or -EINVAL. */
 int arena_test_chunk_state(struct arena_region *region, size_t offset);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "arena/arena-internal.h"
 #include "common/macro.h"
@@ -183,6 +184,8 @@ int arena_new(const struct arena_config *cfg, struct arena **ret_arena)
 	a->seg_bytes = seg_bytes_for(cfg->chunk_size_bytes);
 	a->cpu_every = MIN(MAX((64U << 10) >> a->chunk_shift, 1U), 16U);
 	atomic_init(&a->epoch, 1);
+	atomic_init(&a->pm_fd, -2);
+	a->pm_pid = getpid();
 	r = model_setup(a);
 	if (r < 0)
 		return r;
@@ -244,6 +247,8 @@ struct arena *arena_free(struct arena *a)
 		region_destroy(r);
 	}
 	store_done(&a->store);
+	if (atomic_load(&a->pm_fd) >= 0 && a->pm_pid == getpid())
+		close(atomic_load(&a->pm_fd));
 	pthread_cond_destroy(&a->loop_cond);
 	pthread_mutex_destroy(&a->loop_lock);
 	pthread_mutex_destroy(&a->model_lock);
@@ -554,6 +559,14 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	bool uffd;
 	int ret;
 
+	if (c->flags & CF_PAGES_HELD) {
+		/* compressed a moment ago, its pages not released yet: they hold exactly
+		 * the bytes the store does (nothing writes an unpinned chunk), so the
+		 * readback is taking it out of its release batch */
+		chunk_update(a, c, CHUNK_RAW, (uint8_t)(c->flags & ~CF_PAGES_HELD));
+		store_free(&a->store, c);
+		goto account;
+	}
 	ctx = codec_ctx_get(n);
 	if (!ctx) {
 		cnt_add(&a->cnt.errors_nomem, 1);
@@ -603,6 +616,7 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	chunk_update(a, c, CHUNK_RAW, c->flags);
 	store_free(&a->store, c);
 
+account:
 	comp_hot = (c->flags & CF_COMP_HOT_MASK) >> CF_COMP_HOT_SHIFT;
 	if (demand) {
 		cnt_add(&a->cnt.readbacks, 1);
@@ -622,13 +636,13 @@ int chunk_unzero_locked(struct arena *a, struct arena_region *r, uint32_t idx, b
 
 	/* the pages were released or never touched: they read as zero. With a
 	 * userfaultfd they would wait for the handler instead: map them now (uffd.c
-	 * says how and why) */
-	if (region_uffd(r) &&
+	 * says how and why). Pages a release batch still holds are there, zero */
+	if (!(c->flags & CF_PAGES_HELD) && region_uffd(r) &&
 	    arena_uffd_fill_zero(a, chunk_ptr(a, r, idx), a->cfg.chunk_size_bytes, write) < 0) {
 		cnt_add(&a->cnt.errors_nomem, 1);
 		return -ENOMEM;
 	}
-	chunk_update(a, c, CHUNK_RAW, (uint8_t)(c->flags & ~CF_ADMITTED_ZERO));
+	chunk_update(a, c, CHUNK_RAW, (uint8_t)(c->flags & ~(CF_ADMITTED_ZERO | CF_PAGES_HELD)));
 	cnt_add(&a->cnt.zero_fills, 1);
 	return 0;
 }
@@ -656,35 +670,128 @@ enum {
 
 /*
  * Chunks whose contents are safe in the store (or all zero) but whose pages are not
- * released yet: their locks stay held until one MADV_DONTNEED covers the run. A
- * madvise costs ~2 us here, as much as compressing a quarter of a 4 KiB chunk.
- * Only ascending neighbours join a run, so two runs never wait on each other.
+ * released yet (CF_PAGES_HELD): the chunk is published and unlocked at once, and one
+ * call releases the pages of up to RELEASE_BATCH chunks. A madvise costs ~2 us here,
+ * as much as compressing a quarter of a 4 KiB chunk; per chunk, on memory where
+ * compressible and incompressible pages alternate, the calls took half the time of
+ * a whole-region compression (bench/peer_shape, "alternating").
+ *
+ * Until issue 15 a batch was a run of adjacent chunks that stayed locked until its
+ * one madvise (at most 16 at 4 KiB): a pin of one of them waited for up to 16
+ * compressions, and non-adjacent chunks got a call each. Now the flush locks the
+ * batch's chunks (ascending, so two flushes never wait on each other; a pin holds
+ * one chunk lock at a time, compaction only try-locks), releases the pages of those
+ * that still hold them (a pin in between decompressed over the pages, which is why
+ * they were kept, and took the chunk out of the batch by clearing the flag), in one
+ * process_madvise() for all ranges where the kernel takes MADV_DONTNEED there (Linux
+ * 5.19+; else one madvise per range), and unlocks them. A pin waits at most for that
+ * one call.
  */
-#define RELEASE_RUN_BYTES \
-	(64U << 10) /* 16 madvise calls saved per run at 4 KiB, and a
-					   * pin waits for at most 16 compressions */
+#define RELEASE_BATCH 64U
+#define RELEASE_BATCH_BYTES (1U << 20)
 
 struct release_run {
 	struct arena_region *r;
-	uint32_t first, count;
+	uint32_t n;
+	uint32_t idx[RELEASE_BATCH];
 };
+
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* MADV_DONTNEED over iov[0..n): one process_madvise() on our own pidfd where it
+ * works, madvise() per range where not (or from the range where it stopped) */
+static void release_ranges(struct arena *a, struct iovec *iov, uint32_t n)
+{
+	uint32_t done = 0;
+	int fd = atomic_load_explicit(&a->pm_fd, memory_order_relaxed);
+
+	/* a forked child's copy of the descriptor names the parent: never use it */
+	if (n > 1 && fd != -1 && a->pm_pid == getpid()) {
+		long r;
+
+		if (fd == -2) {
+			int expect = -2;
+
+			fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+			if (fd < 0)
+				fd = -1;
+			/* two flushes may race to open it: one wins, the other closes */
+			if (!atomic_compare_exchange_strong(&a->pm_fd, &expect, fd)) {
+				if (fd >= 0)
+					close(fd);
+				fd = expect;
+			}
+		}
+		r = fd >= 0 ? syscall(SYS_process_madvise, fd, iov, (size_t)n, MADV_DONTNEED, 0) :
+			      -1;
+		if (r < 0 && fd >= 0 && (errno == EINVAL || errno == ENOSYS || errno == EPERM)) {
+			/* the kernel does not take MADV_DONTNEED here: madvise from now on */
+			atomic_store(&a->pm_fd, -1);
+			close(fd);
+		}
+		for (size_t left = r > 0 ? (size_t)r : 0; done < n && left >= iov[done].iov_len;
+		     done++)
+			left -= iov[done].iov_len;
+	}
+	for (; done < n; done++)
+		(void)madvise(iov[done].iov_base, iov[done].iov_len, MADV_DONTNEED);
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
 
 static void run_flush(struct arena *a, struct release_run *run)
 {
-	if (run->count == 0)
+	struct iovec iov[RELEASE_BATCH];
+	uint32_t n_iov = 0, prev = UINT32_MAX;
+	size_t chunk = a->cfg.chunk_size_bytes;
+
+	if (run->n == 0)
 		return;
-	(void)madvise(chunk_ptr(a, run->r, run->first), (size_t)run->count << a->chunk_shift,
-		      MADV_DONTNEED);
-	for (uint32_t i = 0; i < run->count; i++)
-		chunk_unlock(&run->r->chunks[run->first + i]);
-	run->count = 0;
+	qsort(run->idx, run->n, sizeof(run->idx[0]), u32_cmp);
+	for (uint32_t i = 0; i < run->n; i++) {
+		uint32_t idx = run->idx[i];
+		struct chunk *c = &run->r->chunks[idx];
+
+		chunk_lock(c);
+		if (!(c->flags & CF_PAGES_HELD)) {
+			/* taken out of the batch by a pin (or compressed again and queued
+			 * twice): its pages stay */
+			run->idx[i] = UINT32_MAX;
+			chunk_unlock(c);
+			continue;
+		}
+		CHUNK_SET(c, flags, (uint8_t)(c->flags & ~CF_PAGES_HELD));
+		if (n_iov > 0 && idx == prev + 1)
+			iov[n_iov - 1].iov_len += chunk;
+		else
+			iov[n_iov++] = (struct iovec){ chunk_ptr(a, run->r, idx), chunk };
+		prev = idx;
+	}
+	release_ranges(a, iov, n_iov);
+	for (uint32_t i = 0; i < run->n; i++)
+		if (run->idx[i] != UINT32_MAX)
+			chunk_unlock(&run->r->chunks[run->idx[i]]);
+	run->n = 0;
 }
 
-static bool run_extends(const struct arena *a, const struct release_run *run,
-			const struct arena_region *r, uint32_t idx)
+/* Queue chunk idx (published, unlocked, CF_PAGES_HELD) for release */
+static void run_add(struct arena *a, struct release_run *run, struct arena_region *r, uint32_t idx)
 {
-	return run->count > 0 && run->r == r && idx == run->first + run->count &&
-	       ((size_t)(run->count + 1) << a->chunk_shift) <= RELEASE_RUN_BYTES;
+	if (run->n > 0 && (run->r != r || run->n == RELEASE_BATCH ||
+			   ((size_t)run->n << a->chunk_shift) >= RELEASE_BATCH_BYTES))
+		run_flush(a, run);
+	run->r = r;
+	run->idx[run->n++] = idx;
 }
 
 static double expected_reads(struct arena *a, enum arena_hotness h, const struct chunk *c)
@@ -829,37 +936,61 @@ static int sample_probe(struct arena *a, struct codec_ctx *ctx, const uint8_t *s
 	return 0;
 }
 
-/*
- * Under model_lock, after fair_choose() predicted no savings for the chunk: decide
- * whether to try it anyway. A rejection from the model is never measured, so on its
- * own it would never be revised: one incompressible chunk sets a class's ratio
- * estimate to 1.0 (its first sample replaces the prior) and every later chunk of the
- * class would be turned away untried, forever (libarena 0.1.0 did that whenever one
- * codec setting was allowed). A tried chunk is compressed with a bounded output, so
- * the compression itself decides admission and the model learns from the outcome, in
- * either direction. With one allowed candidate every chunk is tried: there is no
- * choice to make and the bounded compression is the test. With more, the 1st, 2nd,
- * 4th, ... predicted rejection in a row of the class is tried, then one in
- * REPROBE_INTERVAL_MAX, with the allowed candidates in turn: on data that really is
- * incompressible that costs one codec call in 64 after the first few.
- */
-static void reprobe_locked(struct arena *a, const struct fair_input *in, uint32_t allowed,
-			   struct fair_decision *d)
+/* Under model_lock: the next allowed candidate in round-robin order, as a decision */
+static void round_robin_locked(struct arena *a, const struct fair_input *in,
+			       struct fair_decision *d)
 {
-	uint32_t cls = in->data_class, run = ++a->reject_run[cls];
+	uint32_t cls = in->data_class;
 
-	if (allowed > 1 && (run & (run - 1)) != 0 && run % REPROBE_INTERVAL_MAX != 0)
-		return;
 	for (uint32_t k = 0; k < a->model.n_cand; k++) {
 		uint32_t i = (a->probe_next[cls] + k) % a->model.n_cand;
 
 		if (!(in->codecs & (1U << a->model.cand[i].codec)))
 			continue;
 		a->probe_next[cls] = i + 1;
-		d->admit = true;
-		d->candidate = i;
+		*d = (struct fair_decision){ .admit = true, .candidate = i };
 		return;
 	}
+}
+
+/*
+ * Under model_lock, after the model predicted no savings for a chunk that does not
+ * look random: compress it anyway, with the candidate that scores best once the
+ * threshold is ignored (round robin when none saves anything by the estimates). A
+ * prediction is an average over a class; the bounded compression of this chunk is
+ * the test, and its outcome feeds the model either way. Until issue 15 a predicted
+ * rejection was tried only at growing intervals (1st, 2nd, 4th, ... then 1 in 64):
+ * on real programs' memory the default arena then left up to 16x more chunks raw
+ * than an LZ4-only arena did, compressible chunks of a class whose estimate had been
+ * pulled under the threshold by its incompressible members. Chunks that really are
+ * incompressible are caught before the model by the classifier and a probe
+ * (HIGH_ENTROPY, see chunk_compress_locked()), at a fraction of a compression.
+ */
+static void try_anyway_locked(struct arena *a, const struct fair_input *in, struct fair_decision *d)
+{
+	struct fair_input any = *in;
+
+	any.min_savings_permyriad = 0;
+	(void)fair_choose(&a->model, &any, d);
+	if (!d->admit)
+		round_robin_locked(a, in, d);
+}
+
+/*
+ * Under model_lock, for a chunk the classifier and the probe found incompressible:
+ * whether to compress it anyway. 1 in REPROBE_INTERVAL_MAX of them is (round robin
+ * over the allowed candidates), so that a probe that misjudges some kind of data
+ * is found out: the outcome is counted like any compression's.
+ */
+static bool retry_rejected_locked(struct arena *a, const struct fair_input *in,
+				  struct fair_decision *d)
+{
+	uint32_t run = a->reject_run[in->data_class]++;
+
+	if (run % REPROBE_INTERVAL_MAX != 0)
+		return false;
+	round_robin_locked(a, in, d);
+	return d->admit;
 }
 
 /*
@@ -893,10 +1024,8 @@ static void plan_locked(struct arena *a, const struct fair_input *in, bool *full
 	}
 	(void)fair_choose_scores(&a->model, in, d, scores);
 	wide = !d->admit;
-	if (d->admit)
-		a->reject_run[cls] = 0;
-	else
-		reprobe_locked(a, in, allowed, d);
+	if (!d->admit)
+		try_anyway_locked(a, in, d);
 	if (a->cfg.sample_interval == 0 || allowed < 2 || seen % a->cfg.sample_interval != 0)
 		return;
 	wide = wide || (seen / a->cfg.sample_interval) % PROBE_WIDE_EVERY == 0;
@@ -926,6 +1055,40 @@ static void plan_locked(struct arena *a, const struct fair_input *in, bool *full
  * be lost: compress into a thread scratch buffer; reserve the store object; copy and
  * checksum it; publish it in the chunk; only then may the pages go.
  */
+/*
+ * For a chunk the classifier finds random-looking: LZ4 at acceleration
+ * PROBE_ACCELERATION on PROBE_WINDOW bytes from its middle. True when that saves less
+ * than PROBE_MIN_SAVINGS_PERMYRIAD of the window: the chunk is then rejected without
+ * a codec call on all of it. The probe is what sees repeats (a random record
+ * repeated: random bytes, yet LZ4 shrinks it tenfold), which the classifier's byte
+ * counts cannot. Cost: bench/arena, classify section.
+ */
+#define PROBE_WINDOW 1024U
+#define PROBE_ACCELERATION 64
+#define PROBE_MIN_SAVINGS_PERMYRIAD 300
+
+/* Issued for the next chunk of a pass before the current one is compressed: the
+ * classifier's lines and the probe's window are in cache when its turn comes (on
+ * one-value pages the classifier's misses cost a quarter of LZ4 itself otherwise:
+ * bench/arena, classify section) */
+static void compress_prefetch(const uint8_t *src, size_t n)
+{
+	size_t w = MIN((size_t)PROBE_WINDOW, n), off = (n - w) / 2;
+
+	fair_classify_prefetch(src, n);
+	for (size_t k = 0; k < w; k += 64)
+		__builtin_prefetch(src + off + k);
+}
+
+static bool probe_incompressible(struct codec_ctx *ctx, const uint8_t *src, size_t n)
+{
+	size_t w = MIN((size_t)PROBE_WINDOW, n), off = (n - w) / 2;
+	size_t cap = w - w * PROBE_MIN_SAVINGS_PERMYRIAD / 10000;
+
+	return codec_compress(ctx, FAIR_CODEC_LZ4_FAST, PROBE_ACCELERATION, src + off, w,
+			      codec_ctx_scratch(ctx), cap) == -E2BIG;
+}
+
 static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32_t idx,
 				 enum arena_hotness hot, const struct compress_req *req,
 				 uint64_t *freed)
@@ -964,10 +1127,7 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	if (!ctx)
 		return -ENOMEM;
 
-	/* with one candidate there is nothing to choose between: skip classifying and
-	 * let the compression itself (bounded output) decide admission */
-	cls = n_allowed(&a->model, req->codecs) > 1 ? fair_classify(src, n) :
-						      FAIR_CLASS_MID_ENTROPY;
+	cls = fair_classify(src, n);
 	in = (struct fair_input){
 		.bytes = n,
 		.hotness = hot,
@@ -976,9 +1136,24 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 		.codecs = req->codecs,
 		.min_savings_permyriad = req->min_savings_permyriad,
 	};
-	pthread_mutex_lock(&a->model_lock);
-	plan_locked(a, &in, &full, &probe, &d);
-	pthread_mutex_unlock(&a->model_lock);
+	full = false;
+	probe = -1;
+	if (cls == FAIR_CLASS_HIGH_ENTROPY && probe_incompressible(ctx, src, n)) {
+		/* a verdict, not a guess: no codec call on the whole chunk */
+		pthread_mutex_lock(&a->model_lock);
+		ret = retry_rejected_locked(a, &in, &d);
+		pthread_mutex_unlock(&a->model_lock);
+		if (!ret) {
+			cnt_add(&a->cnt.compress_rejected_probe, 1);
+			goto reject;
+		}
+	} else {
+		if (cls == FAIR_CLASS_HIGH_ENTROPY)
+			in.data_class = cls = FAIR_CLASS_MID_ENTROPY;
+		pthread_mutex_lock(&a->model_lock);
+		plan_locked(a, &in, &full, &probe, &d);
+		pthread_mutex_unlock(&a->model_lock);
+	}
 	if (full)
 		ret = sample_full(a, ctx, src, n, &in, &d);
 	else if (probe >= 0)
@@ -1073,9 +1248,8 @@ static int req_from_opts(const struct arena *a, const struct arena_compress_opts
 }
 
 /*
- * Lock chunk idx and compress it. On COMPRESS_STORED the chunk joins run (locked,
- * pages still there); otherwise it is unlocked. A chunk that does not extend the
- * run flushes it first.
+ * Lock chunk idx, compress it and unlock it. On COMPRESS_STORED its pages are still
+ * there (CF_PAGES_HELD) and it joins run, whose flush releases them.
  */
 static int compress_one(struct arena *a, struct arena_region *r, uint32_t idx,
 			const struct compress_req *req, struct release_run *run, uint64_t *freed)
@@ -1087,23 +1261,17 @@ static int compress_one(struct arena *a, struct arena_region *r, uint32_t idx,
 	int ret;
 
 	*freed = 0;
-	if (!run_extends(a, run, r, idx))
-		run_flush(a, run);
 	chunk_lock(c);
 	hot = chunk_hotness(a, c, now);
 	/* zstd only for COLD chunks */
 	if (hot != ARENA_COLD)
 		q.codecs &= ~ARENA_CODECS_ZSTD;
 	ret = chunk_compress_locked(a, r, idx, hot, &q, freed);
-	if (ret != COMPRESS_STORED) {
-		chunk_unlock(c);
-		return ret;
-	}
-	if (run->count == 0) {
-		run->r = r;
-		run->first = idx;
-	}
-	run->count++;
+	if (ret == COMPRESS_STORED)
+		CHUNK_SET(c, flags, (uint8_t)(c->flags | CF_PAGES_HELD));
+	chunk_unlock(c);
+	if (ret == COMPRESS_STORED)
+		run_add(a, run, r, idx);
 	return ret;
 }
 
@@ -1127,6 +1295,8 @@ int arena_region_compress(struct arena_region *r, size_t offset, size_t length,
 	for (uint32_t i = first; i <= last; i++) {
 		uint64_t freed;
 
+		if (i < last && CHUNK_PEEK(&r->chunks[i + 1], state) == CHUNK_RAW)
+			compress_prefetch(chunk_ptr(a, r, i + 1), a->cfg.chunk_size_bytes);
 		ret = compress_one(a, r, i, &req, &run, &freed);
 		if (ret == -ENOSPC) {
 			result = ARENA_COMPRESS_STORE_FULL;
@@ -1242,8 +1412,6 @@ int arena_compress_pass(struct arena *a, uint64_t target, enum arena_hotness max
 		if (from_loop && (i & 15) == 0) {
 			bool stop;
 
-			/* serving prefetches locks chunks: not with a run held */
-			run_flush(a, &run);
 			arena_prefetch_queue_serve(a, 64);
 			pthread_mutex_lock(&a->loop_lock);
 			stop = a->loop_stop;
@@ -1253,6 +1421,9 @@ int arena_compress_pass(struct arena *a, uint64_t target, enum arena_hotness max
 			if (stop || atomic_load_explicit(&a->writers_waiting, memory_order_relaxed))
 				break;
 		}
+		if (i + 1 < n)
+			compress_prefetch(chunk_ptr(a, v[i + 1].r, v[i + 1].idx),
+					  a->cfg.chunk_size_bytes);
 		ret = compress_one(a, v[i].r, v[i].idx, &req, &run, &freed);
 		if (ret == -ENOSPC) {
 			result = ARENA_COMPRESS_STORE_FULL;
@@ -1499,7 +1670,7 @@ int arena_region_discard(struct arena_region *r, size_t offset, size_t length)
 			chunk_unlock(c);
 			return -EBUSY;
 		}
-		if (c->state != CHUNK_ZERO)
+		if (c->state != CHUNK_ZERO || (c->flags & CF_PAGES_HELD))
 			(void)madvise(chunk_ptr(a, r, i), chunk, MADV_DONTNEED);
 		chunk_update(a, c, CHUNK_ZERO, (uint8_t)(c->flags & CF_WORKING_SET));
 		if (c->obj)
@@ -1633,6 +1804,18 @@ int arena_test_chunk_codec(struct arena_region *r, size_t offset, uint32_t *ret_
 	}
 	chunk_unlock(c);
 	return ret;
+}
+
+void arena_test_compress_prefetch(const void *src, size_t n)
+{
+	compress_prefetch(src, n);
+}
+
+bool arena_test_probe_incompressible(const void *src, size_t n)
+{
+	struct codec_ctx *ctx = codec_ctx_get(n);
+
+	return ctx && probe_incompressible(ctx, src, n);
 }
 
 int arena_test_chunk_state(struct arena_region *r, size_t offset)

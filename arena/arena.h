@@ -517,6 +517,10 @@ struct arena_stats {
 	uint64_t errors_checksum; /* stored copy failed its checksum or decode */
 	uint64_t errors_nomem; /* allocation failed while decompressing */
 
+	/* cumulative: of compress_rejected, chunks judged incompressible by the
+	 * classifier and a probe of 1 KiB, without a codec call on the whole chunk */
+	uint64_t compress_rejected_probe;
+
 	/* 1: filled by arena_stats_scan() (hotness_bytes, compressible_cold_bytes and
 	 * chunks_pinned are set); 0: by arena_stats_get() (they are 0) */
 	uint32_t scanned;

@@ -116,6 +116,7 @@ int arena_stats_get(struct arena *a, struct arena_stats *ret)
 	s.compress_admitted = LOAD(a->cnt.compress_admitted);
 	s.compress_rejected = LOAD(a->cnt.compress_rejected);
 	s.compress_store_full = LOAD(a->cnt.compress_store_full);
+	s.compress_rejected_probe = LOAD(a->cnt.compress_rejected_probe);
 	for (unsigned c = 0; c < _ARENA_CODEC_MAX; c++) {
 		s.compress_cpu_ns_by_codec[c] = LOAD(a->cnt.compress_cpu_ns_by_codec[c]);
 		s.decompress_cpu_ns_by_codec[c] = LOAD(a->cnt.decompress_cpu_ns_by_codec[c]);
@@ -214,59 +215,61 @@ int arena_stats_to_json(const struct arena_stats *s, char *buf, size_t size)
 
 	if (!s || (!buf && size > 0))
 		return -EINVAL;
-	n = snprintf(
-		buf, size,
-		"{\"epoch\":%" PRIu64 ",\"chunk_size_bytes\":%" PRIu32 ",\"regions\":%" PRIu32
-		",\"logical_bytes\":%" PRIu64 ",\"resident_bytes\":%" PRIu64
-		",\"raw_bytes\":%" PRIu64 ",\"zero_bytes\":%" PRIu64
-		",\"compressed_logical_bytes\":%" PRIu64 ",\"compressed_payload_bytes\":%" PRIu64
-		",\"rejected_bytes\":%" PRIu64 ",\"compressible_cold_bytes\":%" PRIu64
-		",\"hot_bytes\":%" PRIu64 ",\"warm_bytes\":%" PRIu64 ",\"cold_bytes\":%" PRIu64
-		",\"chunks_total\":%" PRIu64 ",\"chunks_raw\":%" PRIu64 ",\"chunks_zero\":%" PRIu64
-		",\"chunks_rejected\":%" PRIu64 ",\"chunks_pinned\":%" PRIu64
-		",\"chunks_lz4_fast\":%" PRIu64 ",\"chunks_lz4\":%" PRIu64
-		",\"chunks_zstd\":%" PRIu64 ",\"store_capacity_bytes\":%" PRIu64
-		",\"store_mapped_bytes\":%" PRIu64 ",\"store_resident_bytes\":%" PRIu64
-		",\"store_live_bytes\":%" PRIu64 ",\"store_fragmentation_permyriad\":%" PRIu32
-		",\"store_segments\":%" PRIu32 ",\"compactions\":%" PRIu64
-		",\"compaction_moved_bytes\":%" PRIu64
-		",\"ratio_e2e_post_comp\":%.4f,\"ratio_admitted_post_comp\":%.4f"
-		",\"ratio_codec_post_comp\":%.4f,\"admit_rate_post_comp\":%.4f"
-		",\"compress_attempts\":%" PRIu64 ",\"compress_admitted\":%" PRIu64
-		",\"compress_rejected\":%" PRIu64 ",\"compress_store_full\":%" PRIu64
-		",\"compress_cpu_ns\":%" PRIu64 ",\"decompress_cpu_ns\":%" PRIu64
-		",\"compress_cpu_ns_lz4_fast\":%" PRIu64 ",\"compress_cpu_ns_lz4\":%" PRIu64
-		",\"compress_cpu_ns_zstd\":%" PRIu64 ",\"decompress_cpu_ns_lz4_fast\":%" PRIu64
-		",\"decompress_cpu_ns_lz4\":%" PRIu64 ",\"decompress_cpu_ns_zstd\":%" PRIu64
-		",\"sample_cpu_ns\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"readbacks\":%" PRIu64
-		",\"prefetches\":%" PRIu64 ",\"prefetch_dropped\":%" PRIu64
-		",\"zero_fills\":%" PRIu64 ",\"unpinned_faults\":%" PRIu64
-		",\"readback_userfaultfd\":%" PRIu32 ",\"readback_userfaultfd_errno\":%" PRIu32
-		",\"stalls\":%" PRIu64 ",\"stall_p50_ns\":%" PRIu64 ",\"stall_p99_ns\":%" PRIu64
-		",\"stall_max_ns\":%" PRIu64 ",\"errors_checksum\":%" PRIu64
-		",\"errors_nomem\":%" PRIu64 ",\"scanned\":%" PRIu32 "}",
-		s->epoch, s->chunk_size_bytes, s->regions, s->logical_bytes, s->resident_bytes,
-		s->raw_bytes, s->zero_bytes, s->compressed_logical_bytes,
-		s->compressed_payload_bytes, s->rejected_bytes, s->compressible_cold_bytes,
-		s->hotness_bytes[ARENA_HOT], s->hotness_bytes[ARENA_WARM],
-		s->hotness_bytes[ARENA_COLD], s->chunks_total, s->chunks_raw, s->chunks_zero,
-		s->chunks_rejected, s->chunks_pinned, s->chunks_by_codec[ARENA_CODEC_LZ4_FAST],
-		s->chunks_by_codec[ARENA_CODEC_LZ4], s->chunks_by_codec[ARENA_CODEC_ZSTD],
-		s->store_capacity_bytes, s->store_mapped_bytes, s->store_resident_bytes,
-		s->store_live_bytes, s->store_fragmentation_permyriad, s->store_segments,
-		s->compactions, s->compaction_moved_bytes, s->ratio_e2e_post_comp,
-		s->ratio_admitted_post_comp, s->ratio_codec_post_comp, s->admit_rate_post_comp,
-		s->compress_attempts, s->compress_admitted, s->compress_rejected,
-		s->compress_store_full, s->compress_cpu_ns, s->decompress_cpu_ns,
-		s->compress_cpu_ns_by_codec[ARENA_CODEC_LZ4_FAST],
-		s->compress_cpu_ns_by_codec[ARENA_CODEC_LZ4],
-		s->compress_cpu_ns_by_codec[ARENA_CODEC_ZSTD],
-		s->decompress_cpu_ns_by_codec[ARENA_CODEC_LZ4_FAST],
-		s->decompress_cpu_ns_by_codec[ARENA_CODEC_LZ4],
-		s->decompress_cpu_ns_by_codec[ARENA_CODEC_ZSTD], s->sample_cpu_ns, s->samples,
-		s->readbacks, s->prefetches, s->prefetch_dropped, s->zero_fills, s->unpinned_faults,
-		s->readback_userfaultfd, s->readback_userfaultfd_errno, s->stalls, s->stall_p50_ns,
-		s->stall_p99_ns, s->stall_max_ns, s->errors_checksum, s->errors_nomem, s->scanned);
+	n = snprintf(buf, size,
+		     "{\"epoch\":%" PRIu64 ",\"chunk_size_bytes\":%" PRIu32 ",\"regions\":%" PRIu32
+		     ",\"logical_bytes\":%" PRIu64 ",\"resident_bytes\":%" PRIu64
+		     ",\"raw_bytes\":%" PRIu64 ",\"zero_bytes\":%" PRIu64
+		     ",\"compressed_logical_bytes\":%" PRIu64
+		     ",\"compressed_payload_bytes\":%" PRIu64 ",\"rejected_bytes\":%" PRIu64
+		     ",\"compressible_cold_bytes\":%" PRIu64 ",\"hot_bytes\":%" PRIu64
+		     ",\"warm_bytes\":%" PRIu64 ",\"cold_bytes\":%" PRIu64
+		     ",\"chunks_total\":%" PRIu64 ",\"chunks_raw\":%" PRIu64
+		     ",\"chunks_zero\":%" PRIu64 ",\"chunks_rejected\":%" PRIu64
+		     ",\"chunks_pinned\":%" PRIu64 ",\"chunks_lz4_fast\":%" PRIu64
+		     ",\"chunks_lz4\":%" PRIu64 ",\"chunks_zstd\":%" PRIu64
+		     ",\"store_capacity_bytes\":%" PRIu64 ",\"store_mapped_bytes\":%" PRIu64
+		     ",\"store_resident_bytes\":%" PRIu64 ",\"store_live_bytes\":%" PRIu64
+		     ",\"store_fragmentation_permyriad\":%" PRIu32 ",\"store_segments\":%" PRIu32
+		     ",\"compactions\":%" PRIu64 ",\"compaction_moved_bytes\":%" PRIu64
+		     ",\"ratio_e2e_post_comp\":%.4f,\"ratio_admitted_post_comp\":%.4f"
+		     ",\"ratio_codec_post_comp\":%.4f,\"admit_rate_post_comp\":%.4f"
+		     ",\"compress_attempts\":%" PRIu64 ",\"compress_admitted\":%" PRIu64
+		     ",\"compress_rejected\":%" PRIu64 ",\"compress_store_full\":%" PRIu64
+		     ",\"compress_cpu_ns\":%" PRIu64 ",\"decompress_cpu_ns\":%" PRIu64
+		     ",\"compress_cpu_ns_lz4_fast\":%" PRIu64 ",\"compress_cpu_ns_lz4\":%" PRIu64
+		     ",\"compress_cpu_ns_zstd\":%" PRIu64 ",\"decompress_cpu_ns_lz4_fast\":%" PRIu64
+		     ",\"decompress_cpu_ns_lz4\":%" PRIu64 ",\"decompress_cpu_ns_zstd\":%" PRIu64
+		     ",\"sample_cpu_ns\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"readbacks\":%" PRIu64
+		     ",\"prefetches\":%" PRIu64 ",\"prefetch_dropped\":%" PRIu64
+		     ",\"zero_fills\":%" PRIu64 ",\"unpinned_faults\":%" PRIu64
+		     ",\"readback_userfaultfd\":%" PRIu32 ",\"readback_userfaultfd_errno\":%" PRIu32
+		     ",\"stalls\":%" PRIu64 ",\"stall_p50_ns\":%" PRIu64
+		     ",\"stall_p99_ns\":%" PRIu64 ",\"stall_max_ns\":%" PRIu64
+		     ",\"errors_checksum\":%" PRIu64 ",\"errors_nomem\":%" PRIu64
+		     ",\"compress_rejected_probe\":%" PRIu64 ",\"scanned\":%" PRIu32 "}",
+		     s->epoch, s->chunk_size_bytes, s->regions, s->logical_bytes, s->resident_bytes,
+		     s->raw_bytes, s->zero_bytes, s->compressed_logical_bytes,
+		     s->compressed_payload_bytes, s->rejected_bytes, s->compressible_cold_bytes,
+		     s->hotness_bytes[ARENA_HOT], s->hotness_bytes[ARENA_WARM],
+		     s->hotness_bytes[ARENA_COLD], s->chunks_total, s->chunks_raw, s->chunks_zero,
+		     s->chunks_rejected, s->chunks_pinned, s->chunks_by_codec[ARENA_CODEC_LZ4_FAST],
+		     s->chunks_by_codec[ARENA_CODEC_LZ4], s->chunks_by_codec[ARENA_CODEC_ZSTD],
+		     s->store_capacity_bytes, s->store_mapped_bytes, s->store_resident_bytes,
+		     s->store_live_bytes, s->store_fragmentation_permyriad, s->store_segments,
+		     s->compactions, s->compaction_moved_bytes, s->ratio_e2e_post_comp,
+		     s->ratio_admitted_post_comp, s->ratio_codec_post_comp, s->admit_rate_post_comp,
+		     s->compress_attempts, s->compress_admitted, s->compress_rejected,
+		     s->compress_store_full, s->compress_cpu_ns, s->decompress_cpu_ns,
+		     s->compress_cpu_ns_by_codec[ARENA_CODEC_LZ4_FAST],
+		     s->compress_cpu_ns_by_codec[ARENA_CODEC_LZ4],
+		     s->compress_cpu_ns_by_codec[ARENA_CODEC_ZSTD],
+		     s->decompress_cpu_ns_by_codec[ARENA_CODEC_LZ4_FAST],
+		     s->decompress_cpu_ns_by_codec[ARENA_CODEC_LZ4],
+		     s->decompress_cpu_ns_by_codec[ARENA_CODEC_ZSTD], s->sample_cpu_ns, s->samples,
+		     s->readbacks, s->prefetches, s->prefetch_dropped, s->zero_fills,
+		     s->unpinned_faults, s->readback_userfaultfd, s->readback_userfaultfd_errno,
+		     s->stalls, s->stall_p50_ns, s->stall_p99_ns, s->stall_max_ns,
+		     s->errors_checksum, s->errors_nomem, s->compress_rejected_probe, s->scanned);
 	if (n < 0)
 		return -EINVAL;
 	if ((size_t)n >= size)

@@ -19,6 +19,9 @@
  * emit identical bytes for 99% of the repetitive chunks). */
 int arena_test_chunk_codec(struct arena_region *region, size_t offset, uint32_t *ret_codec,
 			   int32_t *ret_level);
+/* and the probe the arena runs on chunks the classifier finds random-looking */
+bool arena_test_probe_incompressible(const void *src, size_t n);
+void arena_test_compress_prefetch(const void *src, size_t n);
 
 /* ---- options and data sets ---- */
 
@@ -28,10 +31,12 @@ enum {
 	SEC_LATENCY = 1U << 2,
 	SEC_FAIRNESS = 1U << 3,
 	SEC_SWEEP = 1U << 4,
-	SEC_ALL = (1U << 5) - 1,
+	SEC_CLASSIFY = 1U << 5,
+	SEC_ALL = (1U << 6) - 1,
 };
 
-static const char *const section_names[] = { "throughput", "zram", "latency", "fairness", "sweep" };
+static const char *const section_names[] = { "throughput", "zram",  "latency",
+					     "fairness",   "sweep", "classify" };
 
 enum ds {
 	DS_ZERO_HEAVY,
@@ -41,13 +46,14 @@ enum ds {
 	DS_REPETITIVE,
 	DS_UNIQUE,
 	DS_MIXED_50_50,
+	DS_ONE_VALUE,
 	_DS_MAX,
 };
 
 static const char *const ds_names[_DS_MAX] = {
 	[DS_ZERO_HEAVY] = "zero-heavy",	  [DS_TEXT] = "text-like",	  [DS_MIXED] = "mixed",
 	[DS_RANDOM] = "random",		  [DS_REPETITIVE] = "repetitive", [DS_UNIQUE] = "unique",
-	[DS_MIXED_50_50] = "mixed_50_50",
+	[DS_MIXED_50_50] = "mixed_50_50", [DS_ONE_VALUE] = "one-value",
 };
 
 /* Data sets whose compression figures mean something (the others are incompressible:
@@ -189,6 +195,10 @@ static void fill_dataset(enum ds d, uint64_t seed, uint8_t *buf, size_t bytes)
 		case DS_UNIQUE:
 			wl_rng_init(&r, seed ^ 0x756e69717565ULL, pg, 1);
 			wl_fill_random(&r, p, WL_PAGE_BYTES);
+			break;
+		case DS_ONE_VALUE: /* bench/peer_shape's "one": one byte, byte 0 flipped */
+			memset(p, 0x5a, WL_PAGE_BYTES);
+			p[0] ^= 0xff;
 			break;
 		default: /* mixed_50_50: half the pages repetitive, half unique */
 			wl_rng_init(&r, seed ^ 0x3530ULL, pg, 1);
@@ -1562,6 +1572,101 @@ next:
 
 /* ---- main ---- */
 
+/*
+ * classify: what libarena spends deciding, per 4 KiB chunk, against the codec it
+ * decides for. Passes over every chunk of the data set in address order, in rotating
+ * order per repetition, thread CPU time:
+ *   classify_alone    fair_classify() with nothing prefetched;
+ *   classify          fair_classify() as a compression pass runs it: the pass has
+ *                     prefetched the chunk's sampled lines and probe window before
+ *                     compressing the chunk before it (arena_test_compress_prefetch());
+ *   verdict           the same plus the arena's 1 KiB probe where the classifier
+ *                     finds the chunk random-looking (what rejecting costs);
+ *   lz4_fast4, lz4    LZ4 fast 4 (the default baseline) and LZ4 default with the
+ *                     arena's output cap;
+ *   classify_lz4_fast4  the pipelined classifier followed by LZ4 fast 4.
+ * classify_vs_lz4 = classify / lz4_fast4 (target <= 0.10), classify_added_vs_lz4 =
+ * (classify_lz4_fast4 - lz4_fast4) / lz4_fast4, what classifying adds to a
+ * compression; verdict_speedup = lz4 / verdict, printed where the verdict rejects most
+ * chunks (>= 90%; target >= 3).
+ */
+enum { CL_ALONE, CL_CLASSIFY, CL_VERDICT, CL_LZ4F4, CL_LZ4, CL_BOTH, _CL_MAX };
+
+static void bench_classify(const struct opts *o, enum ds d, const uint8_t *src, size_t n)
+{
+	const size_t chunk = WL_PAGE_BYTES, chunks = n / chunk,
+		     cap = chunk - chunk * 5 / 100 - STORE_OVERHEAD_BYTES;
+	double per[_CL_MAX][64] = {}, med[_CL_MAX];
+	uint64_t classes[_FAIR_CLASS_MAX] = {}, rejected = 0;
+	void *st = malloc((size_t)LZ4_sizeofState());
+	char *out = malloc((size_t)LZ4_compressBound((int)chunk));
+	volatile uint64_t sink = 0;
+
+	if (!st || !out || chunks == 0)
+		goto out;
+	for (size_t i = 0; i < chunks; i++) {
+		enum fair_class c = fair_classify(src + i * chunk, chunk);
+
+		classes[c]++;
+		rejected += c == FAIR_CLASS_HIGH_ENTROPY &&
+			    arena_test_probe_incompressible(src + i * chunk, chunk);
+	}
+	for (unsigned rep = 0; rep < o->reps; rep++)
+		for (unsigned j = 0; j < _CL_MAX; j++) {
+			unsigned k = (j + rep) % _CL_MAX;
+			uint64_t t0 = cpu_ns();
+
+			for (size_t i = 0; i < chunks; i++) {
+				const uint8_t *p = src + i * chunk;
+				enum fair_class c;
+
+				if (i + 1 < chunks && k != CL_ALONE && k != CL_LZ4F4 && k != CL_LZ4)
+					arena_test_compress_prefetch(p + chunk, chunk);
+				switch (k) {
+				case CL_ALONE:
+				case CL_CLASSIFY:
+					sink += fair_classify(p, chunk);
+					break;
+				case CL_VERDICT:
+					c = fair_classify(p, chunk);
+					sink += c == FAIR_CLASS_HIGH_ENTROPY &&
+						arena_test_probe_incompressible(p, chunk);
+					break;
+				case CL_LZ4F4:
+				case CL_LZ4:
+					sink += (uint64_t)LZ4_compress_fast_extState(
+						st, (const char *)p, out, (int)chunk, (int)cap,
+						k == CL_LZ4 ? 1 : 4);
+					break;
+				default:
+					sink += fair_classify(p, chunk);
+					sink += (uint64_t)LZ4_compress_fast_extState(
+						st, (const char *)p, out, (int)chunk, (int)cap, 4);
+					break;
+				}
+			}
+			per[k][rep] = (double)(cpu_ns() - t0) / (double)chunks;
+		}
+	for (unsigned k = 0; k < _CL_MAX; k++)
+		med[k] = median(per[k], o->reps);
+	printf("dataset=%s section=classify chunk=%zu chunks=%zu classify_alone_ns=%.0f"
+	       " classify_ns=%.0f verdict_ns=%.0f lz4_fast4_ns=%.0f lz4_ns=%.0f"
+	       " classify_lz4_fast4_ns=%.0f classify_vs_lz4=%.3f classify_added_vs_lz4=%.3f"
+	       " rejected_by_verdict=%" PRIu64,
+	       ds_names[d], chunk, chunks, med[CL_ALONE], med[CL_CLASSIFY], med[CL_VERDICT],
+	       med[CL_LZ4F4], med[CL_LZ4], med[CL_BOTH], med[CL_CLASSIFY] / med[CL_LZ4F4],
+	       (med[CL_BOTH] - med[CL_LZ4F4]) / med[CL_LZ4F4], rejected);
+	if (rejected * 10 >= chunks * 9)
+		printf(" verdict_speedup=%.2f", med[CL_LZ4] / med[CL_VERDICT]);
+	printf(" classes=");
+	for (unsigned c = 0; c < _FAIR_CLASS_MAX; c++)
+		printf("%s%s:%" PRIu64, c ? "," : "", fair_class_to_string(c), classes[c]);
+	printf("\n");
+out:
+	free(st);
+	free(out);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1575,8 +1680,9 @@ static void usage(FILE *f)
 		"  --seed N       data seed (default 1)\n"
 		"  --chunk-kb N   chunk size of the throughput, zram and fairness sections\n"
 		"                 (default: the library's ARENA_CHUNK_SIZE_DEFAULT)\n"
-		"  --datasets L   zero-heavy,text-like,mixed,random,repetitive,unique,mixed_50_50\n"
-		"  --sections L   throughput,zram,latency,fairness,sweep (default all)\n");
+		"  --datasets L   zero-heavy,text-like,mixed,random,repetitive,unique,mixed_50_50,\n"
+		"                 one-value\n"
+		"  --sections L   throughput,zram,latency,fairness,sweep,classify (default all)\n");
 }
 
 /* Parse a comma list of names into a mask. Returns 0 or -EINVAL. */
@@ -1742,6 +1848,9 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		if (o.sections & SEC_SWEEP && bench_sweep(&o, (enum ds)d, buf, n_small, &sum) < 0)
 			sum.roundtrip_errors++;
+		fflush(stdout);
+		if (o.sections & SEC_CLASSIFY)
+			bench_classify(&o, (enum ds)d, buf, n);
 		fflush(stdout);
 	}
 	printf("summary section=all arena_vs_raw_compress_min=%.3f "

@@ -58,6 +58,9 @@ enum fair_class {
 	 * small integers. Split from LOW_ENTROPY (text) because the two want different
 	 * settings: LZ4 fast 16 for heap pages, LZ4 default or fast 4 for text */
 	FAIR_CLASS_STRUCTURED = 4,
+	/* one 8-byte word repeated over the sample (a fill): every codec emits a few
+	 * dozen bytes, so the fastest one wins */
+	FAIR_CLASS_UNIFORM = 5,
 	_FAIR_CLASS_MAX,
 };
 
@@ -179,10 +182,17 @@ int fair_choose_measured(const struct fair_model *m, const struct fair_input *in
 			 const struct fair_sample *samples, size_t n_samples,
 			 struct fair_decision *ret);
 
-/* Classify a buffer by sampling at most 1 KiB of it (zero words, effective alphabet,
- * zero bytes inside non-zero words, repeated words). Deterministic; n may be 0
- * (ZERO_HEAVY). */
+/* Classify a buffer from 8 sampled cache lines (512 bytes): one repeated word, zero
+ * words, zero bytes inside non-zero words, bytes >= 0x80, text bytes, and for text
+ * the effective alphabet of 128 of them. HIGH_ENTROPY means "looks random": the
+ * caller should confirm with a codec before rejecting (repeats are invisible to a
+ * byte count). Deterministic; n may be 0 (ZERO_HEAVY). */
 enum fair_class fair_classify(const void *data, size_t n);
+
+/* Prefetch the cache lines fair_classify() will sample from this buffer. A caller that
+ * compresses buffers one after the other issues it for the next one before it
+ * compresses the current one, so that classifying costs no memory latency. */
+void fair_classify_prefetch(const void *data, size_t n);
 
 /* "lz4-fast", "lz4", "zstd" / "zero-heavy", ...; NULL when out of range. */
 const char *fair_codec_to_string(uint32_t codec);

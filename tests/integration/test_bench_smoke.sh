@@ -72,6 +72,19 @@ c=$(value ceiling_vs_raw_decompress_min)
 awk -v c="${c:-9}" 'BEGIN { exit !(c > 0 && c < 1.5) }' ||
 	fail "arena: ceiling_vs_raw_decompress_min=$c is not a plausible ratio"
 
+# the classify section: figures for every data set, and the random one rejected by the
+# verdict (classifier + probe), faster than trying LZ4 is not asserted (a speed)
+run arena --quick --sections classify --datasets random,one-value,text-like
+for k in classify_ns verdict_ns lz4_fast4_ns classify_vs_lz4 classify_added_vs_lz4; do
+	has "$k" "arena classify"
+done
+r=$(grep '^dataset=random section=classify' "$out" | grep -oE 'rejected_by_verdict=[0-9]+' | cut -d= -f2)
+c=$(grep '^dataset=random section=classify' "$out" | grep -oE ' chunks=[0-9]+' | cut -d= -f2)
+[ -n "$r" ] && [ -n "$c" ] && [ "$((r * 10))" -ge "$((c * 9))" ] ||
+	fail "arena classify: random chunks not rejected by the verdict ($r of $c)"
+grep -q '^dataset=one-value section=classify.*uniform:[1-9]' "$out" ||
+	fail "arena classify: one-value pages not classified uniform"
+
 # --- bpf_overhead: the default (interleaved memctld) method, and a program toggle
 run bpf_overhead --quick
 for k in slowdown_ratio records_per_raw_event raw_events_per_record q10_ratio; do
