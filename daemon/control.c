@@ -144,6 +144,26 @@ static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_
 	out->cgroup_id = p->cgroup ? p->cgroup->id : 0;
 }
 
+_Static_assert(PROC_CMDLINE_MAX == IPC_CMDLINE_MAX, "the table keeps what the wire carries");
+_Static_assert(PROC_UID_UNKNOWN == IPC_UID_UNKNOWN, "one unknown uid");
+
+/* User and command line, for the n entries sent: read once per process and
+ * exec (proc_table_read_identity), so paging through a big table costs a
+ * read per process, not per process and request. */
+static void fill_identity(struct manager *m, struct ipc_proc_entry *v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct proc_entry *p = proc_table_get(m->procs, (pid_t)v[i].pid);
+
+		v[i].uid = IPC_UID_UNKNOWN;
+		if (!p || proc_table_read_identity(m->procs, p) < 0)
+			continue;
+		v[i].uid = p->euid;
+		v[i].cmdline_bytes = p->cmdline_bytes;
+		snprintf(v[i].cmdline, sizeof(v[i].cmdline), "%s", p->cmdline ?: "");
+	}
+}
+
 /* Lifetime minor and major faults from /proc/PID/stat, for n entries. */
 static void fill_faults(struct manager *m, struct ipc_proc_entry *v, uint32_t n)
 {
@@ -289,6 +309,7 @@ static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
 		rep.count = MIN(n - q->offset, ipc_entries_max(IPC_CTL_LIST_REPLY));
 	if (key != IPC_SORT_FAULTS)
 		fill_faults(m, v + MIN(q->offset, n), rep.count);
+	fill_identity(m, v + MIN(q->offset, n), rep.count);
 	reply(c, IPC_CTL_LIST_REPLY, msg->hdr.seq, &rep, sizeof(rep), v + MIN(q->offset, n),
 	      rep.count);
 }
@@ -338,6 +359,7 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 	proc_table_resolve_cgroup(m->procs, p);
 	fill_proc(m, p, &rep.proc);
 	fill_faults(m, &rep.proc, 1);
+	fill_identity(m, &rep.proc, 1);
 	{
 		struct ev_fault_counts f;
 

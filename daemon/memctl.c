@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/time-util.h"
+#include "daemon/cli-term.h"
 #include "daemon/cli-text.h"
 #include "daemon/log.h"
 #include "ipc/ipc.h"
@@ -28,6 +31,9 @@ static bool arg_json;
  * {"error": ..., "errno": ...}, so a script that parses stdout sees why. */
 static int first_error;
 static char first_error_message[512];
+/* set while memctl top owns the terminal: an error printed on the alternate
+ * screen would vanish with it */
+static bool errors_deferred;
 
 /* Log an error (to stderr, as log_error_errno does) and remember the first.
  * error is a negative errno; %m prints it. Returns error. */
@@ -46,6 +52,8 @@ _printf_(2, 3) static int cli_error(int error, const char *fmt, ...)
 		first_error = error;
 		memcpy(first_error_message, buf, sizeof(buf));
 	}
+	if (errors_deferred)
+		return error; /* top's screen is up: said when it is down again */
 	return log_full_errno(LOG_ERR, error, "%s", buf);
 }
 
@@ -74,7 +82,11 @@ static void help(void)
 	       "Commands:\n"
 	       "  status               daemon version, uptime, BPF programs, event counts\n"
 	       "  ps [--sort rss|growth|faults|pid] [--cgroup PATH]\n"
-	       "                       tracked processes with RSS, growth and faults\n"
+	       "                       tracked processes: user, %%MEM, RSS, swap, growth,\n"
+	       "                       faults, cgroup, command line\n"
+	       "  top [--sort KEY] [--cgroup PATH] [--delay SEC] [--iterations N]\n"
+	       "                       ps, refreshed in place (keys: p r g f sort, q quit);\n"
+	       "                       without a terminal, printed once (or N times)\n"
 	       "  show PID             one process: RSS by type, faults, its cgroup's limit and usage\n"
 	       "  cgroups              memory cgroups of tracked processes: usage, limits, pressure\n"
 	       "  events [--since ID]  recent daemon events (enrollments, growth, compression)\n"
@@ -654,6 +666,79 @@ static const char *cgroup_name(const struct cgroup_names *c, uint32_t id)
 	return "-";
 }
 
+static uint64_t proc_rss(const struct ipc_proc_entry *p)
+{
+	return p->rss_anon_bytes + p->rss_file_bytes + p->rss_shmem_bytes;
+}
+
+/* MemTotal from /proc/meminfo, once (0 if unreadable): %MEM is against it, as
+ * in ps and htop. memctl and memctld share the machine, so this is the
+ * daemon's MemTotal too. */
+static uint64_t mem_total_bytes(void)
+{
+	static uint64_t total;
+	static bool read_once;
+	char line[256];
+	FILE *f;
+
+	if (read_once)
+		return total;
+	read_once = true;
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) {
+			total = kb * 1024;
+			break;
+		}
+	}
+	fclose(f);
+	return total;
+}
+
+/* User names by uid, each looked up once per run (NSS may be slow). */
+static struct {
+	uint32_t uid;
+	bool known;
+	char name[64];
+} users[128];
+static unsigned n_users;
+
+static unsigned user_lookup(uint32_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	unsigned i;
+
+	for (i = 0; i < n_users; i++)
+		if (users[i].uid == uid)
+			return i;
+	i = n_users < ELEMENTSOF(users) ? n_users++ : ELEMENTSOF(users) - 1;
+	users[i].uid = uid;
+	users[i].known = getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
+			 strlen(pw.pw_name) < sizeof(users[i].name);
+	snprintf(users[i].name, sizeof(users[i].name), "%s", users[i].known ? pw.pw_name : "");
+	return i;
+}
+
+static bool user_known(uint32_t uid)
+{
+	return users[user_lookup(uid)].known;
+}
+
+/* The name, or the uid in decimal when it has none. */
+static const char *user_name(uint32_t uid)
+{
+	unsigned i = user_lookup(uid);
+
+	if (!users[i].known)
+		snprintf(users[i].name, sizeof(users[i].name), "%" PRIu32, uid);
+	return users[i].name;
+}
+
 static struct json_object *proc_json(const struct ipc_proc_entry *p, const char *cgroup)
 {
 	struct json_object *o = json_object_new_object();
@@ -673,6 +758,20 @@ static struct json_object *proc_json(const struct ipc_proc_entry *p, const char 
 			       json_object_new_int64(p->growth_bytes_per_sec));
 	json_object_object_add(o, "enrolled", json_object_new_boolean(p->enrolled));
 	json_add_u64(o, "start_time_usec", p->start_time_usec);
+	json_object_object_add(o, "uid",
+			       p->uid == IPC_UID_UNKNOWN ? NULL : json_object_new_uint64(p->uid));
+	json_object_object_add(o, "user",
+			       p->uid == IPC_UID_UNKNOWN || !user_known(p->uid) ?
+				       NULL :
+				       json_object_new_string(user_name(p->uid)));
+	json_object_object_add(o, "cmdline", json_object_new_string(p->cmdline));
+	json_object_object_add(o, "cmdline_truncated",
+			       json_object_new_boolean(p->cmdline_bytes >= IPC_CMDLINE_MAX));
+	json_object_object_add(o, "mem_percent",
+			       mem_total_bytes() ?
+				       json_object_new_double(100.0 * (double)proc_rss(p) /
+							      (double)mem_total_bytes()) :
+				       NULL);
 	return o;
 }
 
@@ -709,41 +808,147 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 	return o;
 }
 
+static const char *const sort_names[] = { [IPC_SORT_PID] = "pid",
+					  [IPC_SORT_RSS] = "rss",
+					  [IPC_SORT_GROWTH] = "growth",
+					  [IPC_SORT_FAULTS] = "faults" };
+
+static int parse_sort(const char *cmd, const char *s, uint32_t *ret)
+{
+	for (size_t k = 0; k < ELEMENTSOF(sort_names); k++)
+		if (strcmp(s, sort_names[k]) == 0) {
+			*ret = (uint32_t)k;
+			return 0;
+		}
+	return log_error_errno(-EINVAL, "%s: --sort: expected pid, rss, growth or faults, got %s",
+			       cmd, esc(s));
+}
+
+/* How ps and top lay a process table out: the cgroup column as wide as the
+ * widest path shown (up to a point), and lines cut to cols (0: never). */
+struct ps_layout {
+	size_t cgroup_width;
+	unsigned cols;
+};
+
+#define PS_CGROUP_WIDTH_MAX 40
+
+static void ps_layout_init(struct ps_layout *l, const struct ipc_proc_entry *e, uint32_t n,
+			   const struct cgroup_names *cg, unsigned cols)
+{
+	l->cols = cols;
+	l->cgroup_width = strlen("CGROUP");
+	for (uint32_t i = 0; i < n; i++) {
+		const char *p = e[i].cgroup_id ? cgroup_name(cg, e[i].cgroup_id) : "-";
+		char buf[ESC_BUF_SIZE];
+		size_t w = strlen(cli_escape(p, buf, sizeof(buf)));
+
+		l->cgroup_width = MAX(l->cgroup_width, MIN(w, (size_t)PS_CGROUP_WIDTH_MAX));
+	}
+}
+
+/* Print line (printable, as the columns are escaped) cut to l->cols. */
+static void ps_emit(FILE *f, const struct ps_layout *l, char *line, const char *eol)
+{
+	if (l->cols)
+		cli_truncate(line, l->cols);
+	fputs(line, f);
+	fputs(eol, f);
+}
+
+static void ps_header(FILE *f, const struct ps_layout *l, const char *eol)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "%7s %7s %-8s %5s %9s %9s %11s %9s %1s %-*s %s", "PID", "PPID",
+		 "USER", "%MEM", "RSS", "SWAP", "GROWTH", "FAULTS", "E", (int)l->cgroup_width,
+		 "CGROUP", "COMMAND");
+	ps_emit(f, l, line, eol);
+}
+
+static void ps_row(FILE *f, const struct ps_layout *l, const struct ipc_proc_entry *e,
+		   const struct cgroup_names *cg, const char *eol)
+{
+	const char *cgp = e->cgroup_id ? cgroup_name(cg, e->cgroup_id) : "-";
+	char rss[16], swap[16], gr[32], mem[16], user[16], cmd[ESC_BUF_SIZE + 8], line[1536];
+	const char *u;
+
+	format_bytes(proc_rss(e), rss, sizeof(rss));
+	format_bytes(e->swap_bytes, swap, sizeof(swap));
+	format_rate(e->growth_bytes_per_sec, gr, sizeof(gr));
+	if (mem_total_bytes())
+		snprintf(mem, sizeof(mem), "%.1f",
+			 100.0 * (double)proc_rss(e) / (double)mem_total_bytes());
+	else
+		snprintf(mem, sizeof(mem), "-");
+	/* as ps: a name longer than the column is shown as the uid */
+	u = e->uid == IPC_UID_UNKNOWN ? "?" : user_name(e->uid);
+	if (strlen(u) > 8)
+		snprintf(user, sizeof(user), "%" PRIu32, e->uid);
+	else
+		snprintf(user, sizeof(user), "%s", esc(u));
+	/* as ps: no command line (a zombie, a process not read yet) shows [comm] */
+	if (e->cmdline[0])
+		snprintf(cmd, sizeof(cmd), "%s%s", esc(e->cmdline),
+			 e->cmdline_bytes >= IPC_CMDLINE_MAX ? "..." : "");
+	else
+		snprintf(cmd, sizeof(cmd), "[%s]", esc(e->comm));
+	snprintf(line, sizeof(line),
+		 "%7" PRIu32 " %7" PRIu32 " %-8s %5s %9s %9s %11s %9" PRIu64 " %1s %-*s %s", e->pid,
+		 e->ppid, user, mem, rss, swap, gr, e->minor_faults, e->enrolled ? "*" : "",
+		 (int)l->cgroup_width, esc(cgp), cmd);
+	ps_emit(f, l, line, eol);
+}
+
+/* Columns of stdout's terminal, 0 when it is not one (a pipe gets it all). */
+static unsigned stdout_cols(void)
+{
+	unsigned rows, cols;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	cli_term_size(&rows, &cols);
+	return cols;
+}
+
+/* The process list (every page) and the cgroup names for it. */
+static int fetch_procs(struct ipc_ctl_list *q, struct ipc_proc_entry **ret, uint32_t *ret_n,
+		       struct cgroup_names *ret_cg)
+{
+	struct ipc_ctl_list page = *q;
+	int r;
+
+	r = fetch_cgroups(NULL, ret_cg);
+	if (r == -ENODEV)
+		r = 0; /* no cgroup hierarchy: processes only */
+	if (r < 0)
+		return r;
+	r = list_all(IPC_CTL_LIST, IPC_CTL_LIST_REPLY, &page, (void **)ret, ret_n);
+	if (r < 0) {
+		free(ret_cg->v);
+		ret_cg->v = NULL;
+	}
+	return r;
+}
+
 static int cmd_ps(int argc, char **argv)
 {
-	static const char *const sorts[] = { [IPC_SORT_PID] = "pid",
-					     [IPC_SORT_RSS] = "rss",
-					     [IPC_SORT_GROWTH] = "growth",
-					     [IPC_SORT_FAULTS] = "faults" };
 	static const struct option opts[] = { { "sort", required_argument, NULL, 'S' },
 					      { "cgroup", required_argument, NULL, 'C' },
 					      { "json", no_argument, NULL, 'j' },
 					      {} };
 	struct ipc_ctl_list q = { .sort = IPC_SORT_PID };
 	struct cgroup_names cg = {};
-	struct json_object *arr = NULL;
 	struct ipc_proc_entry *e = NULL;
+	struct ps_layout l;
 	uint32_t n = 0;
 	int c, r;
 
 	while ((c = cmd_getopt(argc, argv, "", opts)) >= 0) {
-		if (c == 'S') {
-			size_t k;
-
-			for (k = 0; k < ELEMENTSOF(sorts); k++)
-				if (strcmp(optarg, sorts[k]) == 0)
-					break;
-			if (k == ELEMENTSOF(sorts))
-				return log_error_errno(
-					-EINVAL,
-					"ps: --sort: expected pid, rss, growth or faults, got %s",
-					esc(optarg));
-			q.sort = (uint32_t)k;
-		} else if (c == 'C') {
-			r = cgroup_path_normalize(optarg, q.cgroup, sizeof(q.cgroup));
-			if (r < 0)
-				return log_error_errno(r, "ps: --cgroup: path too long");
-		}
+		if (c == 'S' && (r = parse_sort("ps", optarg, &q.sort)) < 0)
+			return r;
+		if (c == 'C' && cgroup_path_normalize(optarg, q.cgroup, sizeof(q.cgroup)) < 0)
+			return log_error_errno(-ENAMETOOLONG, "ps: --cgroup: path too long");
 	}
 	if (c < -1)
 		return c;
@@ -752,43 +957,226 @@ static int cmd_ps(int argc, char **argv)
 				       "ps: unexpected argument %s (usage: memctl ps "
 				       "[--sort KEY] [--cgroup PATH])",
 				       esc(argv[optind]));
-	r = fetch_cgroups(NULL, &cg);
-	if (r == -ENODEV)
-		r = 0; /* no cgroup hierarchy: processes only */
+	/* the whole list first: an error (no such cgroup) prints no header */
+	r = fetch_procs(&q, &e, &n, &cg);
 	if (r < 0)
 		return r;
-	/* the whole list first: an error (no such cgroup) prints no header */
-	r = list_all(IPC_CTL_LIST, IPC_CTL_LIST_REPLY, &q, (void **)&e, &n);
-	if (r >= 0 && arg_json)
-		arr = json_object_new_array();
-	else if (r >= 0)
-		printf("%7s %7s %-16s %9s %9s %9s %9s %11s %9s  %s\n", "PID", "PPID", "COMM", "RSS",
-		       "ANON", "FILE", "SHMEM", "GROWTH", "FAULTS", "CGROUP");
-	for (uint32_t i = 0; r >= 0 && i < n; i++) {
-		const char *cgp = e[i].cgroup_id ? cgroup_name(&cg, e[i].cgroup_id) : NULL;
-		char rss[16], anon[16], file[16], shm[16], gr[32];
+	if (arg_json) {
+		struct json_object *arr = json_object_new_array();
 
-		if (arr) {
-			json_object_array_add(arr, proc_json(&e[i], cgp));
-			continue;
-		}
-		format_bytes(e[i].rss_anon_bytes + e[i].rss_file_bytes + e[i].rss_shmem_bytes, rss,
-			     sizeof(rss));
-		format_bytes(e[i].rss_anon_bytes, anon, sizeof(anon));
-		format_bytes(e[i].rss_file_bytes, file, sizeof(file));
-		format_bytes(e[i].rss_shmem_bytes, shm, sizeof(shm));
-		format_rate(e[i].growth_bytes_per_sec, gr, sizeof(gr));
-		printf("%7" PRIu32 " %7" PRIu32 " %-16s %9s %9s %9s %9s %11s %9" PRIu64 "  %s%s\n",
-		       e[i].pid, e[i].ppid, esc(e[i].comm), rss, anon, file, shm, gr,
-		       e[i].minor_faults, cgp ? esc(cgp) : "-", e[i].enrolled ? " [enrolled]" : "");
+		for (uint32_t i = 0; i < n; i++)
+			json_object_array_add(
+				arr,
+				proc_json(&e[i], e[i].cgroup_id ? cgroup_name(&cg, e[i].cgroup_id) :
+								  NULL));
+		r = print_json(arr);
+	} else {
+		ps_layout_init(&l, e, n, &cg, stdout_cols());
+		ps_header(stdout, &l, "\n");
+		for (uint32_t i = 0; i < n; i++)
+			ps_row(stdout, &l, &e[i], &cg, "\n");
 	}
 	free(e);
 	free(cg.v);
-	if (r < 0) {
-		json_object_put(arr);
+	return r;
+}
+
+/* ---- top ---- */
+
+static volatile sig_atomic_t top_quit, top_resized;
+
+static void top_signal(int sig)
+{
+	if (sig == SIGWINCH)
+		top_resized = 1;
+	else
+		top_quit = 1;
+}
+
+/*
+ * One frame: a summary, the table header and as many rows as fit in rows
+ * (0: all). eol ends each line: "\033[K\n" on the screen (clearing what the
+ * last frame left to the right), "\n" for a pipe.
+ */
+static int top_frame(FILE *f, struct ipc_ctl_list *q, unsigned rows, unsigned cols,
+		     uint64_t delay_usec, const char *eol)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	const struct ipc_ctl_status_reply *s;
+	struct cgroup_names cg = {};
+	struct ipc_proc_entry *e = NULL;
+	struct ipc_msg msg;
+	struct ps_layout l;
+	char up[64], clock[16], line[512];
+	uint32_t n = 0, shown;
+	time_t now = time(NULL);
+	struct tm tm;
+	int r;
+
+	r = call(IPC_CTL_STATUS, NULL, 0, IPC_CTL_STATUS_REPLY, buf, sizeof(buf), &msg);
+	if (r < 0)
 		return r;
+	s = msg.body;
+	format_duration(s->uptime_usec, up, sizeof(up));
+	strftime(clock, sizeof(clock), "%T", localtime_r(&now, &tm));
+	r = fetch_procs(q, &e, &n, &cg);
+	if (r < 0)
+		return r;
+	ps_layout_init(&l, e, n, &cg, cols);
+	snprintf(line, sizeof(line),
+		 "memctl top - %s  memctld %s, up %s  processes %" PRIu64 "  cgroups %" PRIu64
+		 "  enrolled %" PRIu64,
+		 clock, esc(s->version), up, s->processes_tracked, s->cgroups_tracked, s->enrolled);
+	ps_emit(f, &l, line, eol);
+	snprintf(line, sizeof(line),
+		 "pressure some %.2f%% full %.2f%% (avg10)  sort %s  every %.1fs  "
+		 "keys: p r g f sort, q quit",
+		 (double)s->psi_some_avg10_permyriad / 100,
+		 (double)s->psi_full_avg10_permyriad / 100, sort_names[q->sort],
+		 (double)delay_usec / USEC_PER_SEC);
+	ps_emit(f, &l, line, eol);
+	fputs(eol, f);
+	ps_header(f, &l, eol);
+	shown = rows ? MIN(n, rows > 5 ? rows - 5 : 0) : n;
+	for (uint32_t i = 0; i < shown; i++)
+		ps_row(f, &l, &e[i], &cg, eol);
+	free(e);
+	free(cg.v);
+	return 0;
+}
+
+/* Draw one frame at the top left of the screen, in one write. */
+static int top_draw(struct ipc_ctl_list *q, uint64_t delay_usec)
+{
+	char *frame = NULL;
+	size_t len = 0;
+	unsigned rows, cols;
+	FILE *f;
+	int r;
+
+	cli_term_size(&rows, &cols);
+	f = open_memstream(&frame, &len);
+	if (!f)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	fputs("\033[H", f);
+	r = top_frame(f, q, rows, cols, delay_usec, "\033[K\n");
+	fputs("\033[J", f); /* rows the last frame had and this one has not */
+	fclose(f);
+	if (r >= 0) {
+		fwrite(frame, 1, len, stdout);
+		fflush(stdout);
 	}
-	return arr ? print_json(arr) : 0;
+	free(frame);
+	return r;
+}
+
+static int cmd_top(int argc, char **argv)
+{
+	static const struct option opts[] = { { "sort", required_argument, NULL, 'S' },
+					      { "cgroup", required_argument, NULL, 'C' },
+					      { "delay", required_argument, NULL, 'd' },
+					      { "iterations", required_argument, NULL, 'n' },
+					      { "json", no_argument, NULL, 'j' },
+					      {} };
+	struct ipc_ctl_list q = { .sort = IPC_SORT_RSS };
+	uint64_t delay_usec = 2 * USEC_PER_SEC, iterations = 0;
+	struct sigaction sa = { .sa_handler = top_signal }, old[4];
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
+	struct cli_term term;
+	int c, r;
+
+	while ((c = cmd_getopt(argc, argv, "d:n:", opts)) >= 0) {
+		char *end;
+		double d;
+
+		if (c == 'S' && (r = parse_sort("top", optarg, &q.sort)) < 0)
+			return r;
+		if (c == 'C' && cgroup_path_normalize(optarg, q.cgroup, sizeof(q.cgroup)) < 0)
+			return log_error_errno(-ENAMETOOLONG, "top: --cgroup: path too long");
+		if (c == 'd') {
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(d >= 0.1 && d <= 3600))
+				return log_error_errno(-EINVAL,
+						       "top: --delay: seconds, 0.1 .. 3600, got %s",
+						       esc(optarg));
+			delay_usec = (uint64_t)(d * USEC_PER_SEC);
+		}
+		if (c == 'n' && (parse_u64(optarg, &iterations) < 0 || iterations == 0))
+			return log_error_errno(-EINVAL, "top: --iterations: a count > 0, got %s",
+					       esc(optarg));
+	}
+	if (c < -1)
+		return c;
+	if (optind < argc)
+		return log_error_errno(
+			-EINVAL,
+			"top: unexpected argument %s (usage: memctl top [--sort KEY] "
+			"[--cgroup PATH] [--delay SEC] [--iterations N])",
+			esc(argv[optind]));
+	if (arg_json)
+		return log_error_errno(-EINVAL, "top: no JSON here; use memctl ps --json");
+
+	/* not a terminal: print a frame (or --iterations of them) and stop,
+	 * as top -b does, never escape sequences into a pipe */
+	r = cli_term_enter(&term, STDIN_FILENO);
+	if (r == -ENOTTY) {
+		for (uint64_t i = 0; i < (iterations ?: 1); i++) {
+			if (i > 0) {
+				usleep((useconds_t)MIN(delay_usec, 3600 * USEC_PER_SEC));
+				putchar('\n');
+			}
+			r = top_frame(stdout, &q, 0, 0, delay_usec, "\n");
+			if (r < 0)
+				return r;
+			fflush(stdout);
+		}
+		return 0;
+	}
+	if (r < 0)
+		return log_error_errno(r, "top: cannot set up the terminal: %m");
+
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigaction(sigs[i], &sa, &old[i]); /* no SA_RESTART: poll() wakes */
+	errors_deferred = true;
+	for (uint64_t frames = 0; !top_quit;) {
+		uint64_t deadline;
+
+		top_resized = 0;
+		r = top_draw(&q, delay_usec);
+		if (r < 0 || (iterations && ++frames >= iterations))
+			break;
+		deadline = now_usec(CLOCK_MONOTONIC) + delay_usec;
+		while (!top_quit && !top_resized) {
+			uint64_t t = now_usec(CLOCK_MONOTONIC);
+			int k;
+
+			if (t >= deadline)
+				break;
+			k = cli_term_key(&term, (int)((deadline - t + 999) / 1000));
+			if (k == 'q' || k == 'Q' || k == -EIO) {
+				top_quit = 1;
+			} else if (k == 'p' || k == 'r' || k == 'g' || k == 'f') {
+				q.sort = k == 'p' ? IPC_SORT_PID :
+					 k == 'r' ? IPC_SORT_RSS :
+					 k == 'g' ? IPC_SORT_GROWTH :
+						    IPC_SORT_FAULTS;
+				break; /* show it now */
+			} else if (k == ' ' || k == '\f') {
+				break; /* redraw now, as top does */
+			} else if (k < 0 && k != -EINTR) {
+				r = log_error_errno(k, "top: reading the terminal: %m");
+				top_quit = 1;
+			}
+		}
+	}
+	cli_term_leave(&term);
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigaction(sigs[i], &old[i], NULL);
+	errors_deferred = false;
+	if (r < 0 && first_error)
+		log_full_errno(LOG_ERR, first_error, "%s", first_error_message);
+	return r < 0 ? r : 0;
 }
 
 static int cmd_cgroups(int argc, char **argv)
@@ -1032,6 +1420,10 @@ static int cmd_show(int argc, char **argv)
 	format_bytes(s->proc.swap_bytes, e, sizeof(e));
 	printf("pid:          %" PRIu32 " (%s), parent %" PRIu32 "%s\n", s->proc.pid,
 	       esc(s->proc.comm), s->proc.ppid, s->proc.enrolled ? ", enrolled" : "");
+	printf("command:      %s%s\n", s->proc.cmdline[0] ? esc(s->proc.cmdline) : "-",
+	       s->proc.cmdline_bytes >= IPC_CMDLINE_MAX ? "..." : "");
+	printf("user:         %s\n",
+	       s->proc.uid == IPC_UID_UNKNOWN ? "?" : esc(user_name(s->proc.uid)));
 	printf("rss:          %s (anon %s, file %s, shmem %s), swap %s\n", a, b, c, d, e);
 	format_rate(s->proc.growth_bytes_per_sec, a, sizeof(a));
 	printf("growth:       %s\n", a);
@@ -1071,7 +1463,7 @@ static const struct {
 } commands[] = {
 	{ "ps", cmd_ps },	    { "show", cmd_show },     { "cgroups", cmd_cgroups },
 	{ "status", cmd_status },   { "events", cmd_events }, { "enroll", cmd_enroll },
-	{ "unenroll", cmd_enroll }, { "list", cmd_list },
+	{ "unenroll", cmd_enroll }, { "list", cmd_list },     { "top", cmd_top },
 };
 
 /* --json or -j among the arguments, before any "--": known before the options

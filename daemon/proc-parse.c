@@ -206,6 +206,25 @@ int proc_status_parse(const char *buf, size_t len, struct proc_status *ret)
 				return r;
 			continue;
 		}
+		if (span_eq(key, "Uid")) {
+			/* real, effective, saved, filesystem: tab-separated */
+			struct span real, rest, eff;
+			uint64_t v;
+
+			if (st.has_uid)
+				return -EINVAL;
+			if (!span_split(value, '\t', &real, &rest) ||
+			    !span_split(rest, '\t', &eff, &rest))
+				return -EINVAL;
+			r = span_to_u64(eff, &v);
+			if (r < 0)
+				return r;
+			if (v > UINT32_MAX - 1) /* (uid_t)-1 is never a uid */
+				return -ERANGE;
+			st.euid = (uint32_t)v;
+			st.has_uid = true;
+			continue;
+		}
 		if (span_eq(key, "PPid")) {
 			if (ppid_seen)
 				return -EINVAL;

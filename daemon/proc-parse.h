@@ -49,6 +49,8 @@ int proc_stat_parse(const char *buf, size_t len, struct proc_stat *ret);
  *   VmRSS:\t   65536 kB  RssAnon:\t...     RssFile:\t...
  *   RssShmem:\t...       VmSwap:\t...      (all five, or none: kernel threads
  *                                          and zombies have no mm)
+ *   Uid:\t1000\t1001\t1000\t1000 (optional: real, effective, saved, fs; the
+ *                          effective one is kept)
  * Blanks between ':' and the number are spaces or tabs; memory values end in
  * " kB" and are returned in bytes. Other keys are skipped. */
 struct proc_status {
@@ -60,6 +62,8 @@ struct proc_status {
 	uint64_t rss_file_bytes;
 	uint64_t rss_shmem_bytes;
 	uint64_t vm_swap_bytes;
+	bool has_uid;
+	uint32_t euid; /* effective uid, if has_uid */
 };
 
 int proc_status_parse(const char *buf, size_t len, struct proc_status *ret);

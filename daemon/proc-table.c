@@ -65,7 +65,18 @@ static void entry_free(struct proc_table *t, struct proc_entry *e)
 		cgroup_table_unref(t->cgroups, e->cgroup);
 	if (e->pidfd >= 0)
 		close(e->pidfd);
+	free(e->cmdline);
 	free(e);
+}
+
+/* An exec (or a resync that may have missed one) makes the identity stale. */
+static void identity_forget(struct proc_entry *e)
+{
+	e->identity_valid = false;
+	e->euid = PROC_UID_UNKNOWN;
+	e->cmdline_bytes = 0;
+	free(e->cmdline);
+	e->cmdline = NULL;
 }
 
 struct proc_table *proc_table_free(struct proc_table *t)
@@ -183,6 +194,11 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 	r = read_stat(t, e->pid, &st);
 	if (r < 0)
 		return r;
+	/* a resync after lost records: an exec may have gone unseen, and it
+	 * almost always renames the process (not when the new program has the
+	 * same name: memctl(1) says so) */
+	if (strncmp(e->comm, st.comm, sizeof(e->comm) - 1) != 0)
+		identity_forget(e);
 	e->ppid = st.ppid;
 	snprintf(e->comm, sizeof(e->comm), "%.15s", st.comm);
 	e->start_time_usec = st.starttime_ticks * USEC_PER_SEC / t->clk_tck;
@@ -202,6 +218,46 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 	e->rss_time_usec = now_usec(CLOCK_BOOTTIME);
 	growth_state_push(&e->growth, t->growth, e->rss_time_usec,
 			  e->rss_anon_bytes + e->rss_file_bytes + e->rss_shmem_bytes);
+	return 0;
+}
+
+int proc_table_read_identity(struct proc_table *t, struct proc_entry *e)
+{
+	char status[4096], cmdline[PROC_CMDLINE_MAX + 1];
+	struct proc_status ss;
+	char *copy;
+	bool cut;
+	int n, r;
+
+	if (e->identity_valid)
+		return 0;
+	r = read_file(t, e->pid, "status", status, sizeof(status));
+	if (r >= 0)
+		r = proc_status_parse(status, (size_t)r, &ss);
+	/* one byte more than kept: a full buffer means it was cut */
+	n = r >= 0 ? read_file(t, e->pid, "cmdline", cmdline, sizeof(cmdline)) : r;
+	if (t->real_proc &&
+	    (n < 0 || (e->pidfd >= 0 && syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0)))
+		return -ESRCH; /* gone, or its PID reused between the reads */
+	if (n < 0) /* a fixture tree without these files: unknown, for good */
+		n = 0, ss.has_uid = false;
+	/* arguments are NUL-separated (and the last NUL-terminated); a full
+	 * buffer means more followed, whatever its last byte */
+	cut = n >= PROC_CMDLINE_MAX;
+	while (n > 0 && cmdline[n - 1] == '\0')
+		n--;
+	for (int i = 0; i < n; i++)
+		if (cmdline[i] == '\0')
+			cmdline[i] = ' ';
+	e->cmdline_bytes = cut ? PROC_CMDLINE_MAX : (uint32_t)n;
+	cmdline[MIN(n, PROC_CMDLINE_MAX - 1)] = '\0';
+	copy = strdup(cmdline);
+	if (!copy)
+		return -ENOMEM;
+	free(e->cmdline);
+	e->cmdline = copy;
+	e->euid = r >= 0 && ss.has_uid ? ss.euid : PROC_UID_UNKNOWN;
+	e->identity_valid = true;
 	return 0;
 }
 
@@ -229,6 +285,7 @@ static int entry_new(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 		return -ENOMEM;
 	e->pid = pid;
 	e->pidfd = -1;
+	e->euid = PROC_UID_UNKNOWN;
 	growth_state_init(&e->growth);
 	if (t->real_proc) {
 		e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -299,6 +356,8 @@ int proc_table_add_event(struct proc_table *t, pid_t pid, pid_t ppid, const char
 		e->start_time_usec = time_ns / NSEC_PER_USEC;
 		entry_insert(t, e);
 	}
+	if (!new_process)
+		identity_forget(e); /* an exec: a new command line, maybe a new euid */
 	e->ppid = ppid;
 	snprintf(e->comm, sizeof(e->comm), "%.15s", comm);
 	if (ret)

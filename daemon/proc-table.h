@@ -30,8 +30,20 @@ struct proc_entry {
 	struct cgroup_entry *cgroup; /* NULL: unknown, resolved at the next tick */
 	bool cgroup_stale; /* migrated (cgroup_attach_task) or its cgroup vanished */
 	bool seen; /* resync's mark */
+	/* who runs it and how it was started, for listings: read from /proc the
+	 * first time a page of `memctl ps` holds it (proc_table_read_identity),
+	 * kept until its next exec record (or a resync), so listing a 10,000-process
+	 * table pages by page does not re-read 10,000 files per request */
+	bool identity_valid;
+	uint32_t euid; /* PROC_UID_UNKNOWN if unknown */
+	uint32_t cmdline_bytes; /* as read, at most PROC_CMDLINE_MAX (then cut) */
+	char *cmdline; /* malloc'd, arguments joined by spaces; NULL until read */
 	UT_hash_handle hh;
 };
+
+/* Bytes of a command line kept (with its NUL); what ipc_proc_entry carries. */
+#define PROC_CMDLINE_MAX 128
+#define PROC_UID_UNKNOWN UINT32_MAX
 
 struct proc_table;
 
@@ -90,6 +102,9 @@ int proc_table_resync(struct proc_table *t);
 /* Resolve the memory cgroup of entries that have none or a stale one. Cheap
  * when nothing is pending. Returns how many were resolved. */
 unsigned proc_table_resolve_cgroups(struct proc_table *t);
+/* Fill e's identity (euid, command line) from /proc unless it holds one
+ * already. 0, or -ESRCH when the process is gone (nothing is cached then). */
+int proc_table_read_identity(struct proc_table *t, struct proc_entry *e);
 /* Lifetime minor and major faults from /proc/PID/stat, now. */
 int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e, uint64_t *ret_minor,
 			   uint64_t *ret_major);

@@ -29,10 +29,10 @@ _Static_assert(sizeof(struct ipc_error) == 108, "ipc_error layout");
 _Static_assert(sizeof(struct ipc_ctl_status_reply) == 488, "ipc_ctl_status_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_list) == 264, "ipc_ctl_list layout");
 _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layout");
-_Static_assert(sizeof(struct ipc_proc_entry) == 112, "ipc_proc_entry layout");
+_Static_assert(sizeof(struct ipc_proc_entry) == 248, "ipc_proc_entry layout");
 _Static_assert(sizeof(struct ipc_ctl_pid) == 8, "ipc_ctl_pid layout");
 _Static_assert(sizeof(struct ipc_cgroup_entry) == 352, "ipc_cgroup_entry layout");
-_Static_assert(sizeof(struct ipc_ctl_show_reply) == 648, "ipc_ctl_show_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_show_reply) == 784, "ipc_ctl_show_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_ok) == 8, "ipc_ctl_ok layout");
 _Static_assert(sizeof(struct ipc_ctl_events) == 16, "ipc_ctl_events layout");
 _Static_assert(sizeof(struct ipc_ctl_events_reply) == 16, "ipc_ctl_events_reply layout");
@@ -375,12 +375,14 @@ static const struct ipc_string_field ctl_list_strings[] = {
 };
 static const struct ipc_string_field proc_entry_strings[] = {
 	STRING_FIELD(struct ipc_proc_entry, comm),
+	STRING_FIELD(struct ipc_proc_entry, cmdline),
 };
 static const struct ipc_string_field cgroup_entry_strings[] = {
 	STRING_FIELD(struct ipc_cgroup_entry, path),
 };
 static const struct ipc_string_field show_reply_strings[] = {
 	STRING_FIELD(struct ipc_ctl_show_reply, proc.comm),
+	STRING_FIELD(struct ipc_ctl_show_reply, proc.cmdline),
 	STRING_FIELD(struct ipc_ctl_show_reply, cgroup.path),
 };
 static const struct ipc_string_field event_entry_strings[] = {

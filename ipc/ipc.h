@@ -28,6 +28,8 @@
 #define IPC_NAME_MAX 32 /* comm/name fields: NUL-terminated within this */
 #define IPC_PATH_MAX 256 /* cgroup path fields: NUL-terminated within this */
 #define IPC_ERRMSG_MAX 96
+#define IPC_CMDLINE_MAX 128 /* ipc_proc_entry.cmdline: NUL-terminated within this */
+#define IPC_UID_UNKNOWN UINT32_MAX
 
 #define IPC_DGRAM_SOCKET_NAME "memctld.sock"
 #define IPC_CONTROL_SOCKET_NAME "control.sock"
@@ -248,6 +250,9 @@ struct ipc_proc_entry {
 	int64_t growth_bytes_per_sec;
 	uint32_t enrolled;
 	uint32_t cgroup_id; /* ipc_cgroup_entry.id of its memory cgroup, 0 if unknown */
+	uint32_t uid; /* effective uid (/proc/PID/status), IPC_UID_UNKNOWN if unread */
+	uint32_t cmdline_bytes; /* its length; IPC_CMDLINE_MAX: longer, and cut */
+	char cmdline[IPC_CMDLINE_MAX]; /* arguments joined by spaces, cut to fit; "" if none */
 };
 
 struct ipc_ctl_pid {

@@ -30,6 +30,7 @@ cmds=(
 	"python3:python3"
 	"man:man-db"
 	"setpriv:util-linux"
+	"tmux:tmux"
 )
 
 # header-only libraries (no pkg-config file): header -> Debian package

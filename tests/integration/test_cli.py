@@ -7,6 +7,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -185,12 +186,13 @@ class EscapeTest(DaemonTestCase):
         self.assertTrue(wait_until(comm), "exec not done")
         return p
 
-    def check_ps_and_show(self, d, pid):
+    def check_ps_and_show(self, d, pid, in_ps="\\x1b]0;pwn\\x07\\nroot 1"):
+        # ps shows the command line (the name is in it), show the comm
         ps = d.ctl("ps").stdout
         no_controls(self, ps, "ps")
         lines = [l for l in ps.splitlines() if l.split()[0] == str(pid)]
         self.assertEqual(len(lines), 1, ps)
-        self.assertIn("\\x1b]0;pwn\\x07\\nroot 1", lines[0])
+        self.assertIn(in_ps, lines[0])
         self.assertFalse(any(l.startswith("root 1") for l in ps.splitlines()), ps)
         show = d.ctl("show", str(pid)).stdout
         no_controls(self, show, "show")
@@ -211,17 +213,16 @@ class EscapeTest(DaemonTestCase):
 
     def test_comm_set_with_prctl_is_escaped(self):
         # renamed before the daemon starts: its /proc scan reads the name
-        code = ("import ctypes, sys, time\n"
-                "ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)\n"
-                "print('ok', flush=True)\n"
-                "time.sleep(30)\n")
+        code = ("import ctypes,sys,time;ctypes.CDLL(None).prctl(15,sys.argv[1].encode(),0,0,0);"
+                "print('ok',flush=1);time.sleep(30)")
         p = subprocess.Popen(["python3", "-c", code, HOSTILE_COMM], stdout=subprocess.PIPE)
         self.addCleanup(p.wait)
         self.addCleanup(p.kill)
         self.assertEqual(p.stdout.readline(), b"ok\n")
         d = self.start()
         self.assertEqual(d.ctl_json("show", str(p.pid))["comm"], HOSTILE_COMM)
-        self.check_ps_and_show(d, p.pid)
+        # its command line holds the name too, cut at 127 bytes
+        self.check_ps_and_show(d, p.pid, in_ps=") \\x1b]0...")
 
     def test_enroll_name_is_escaped_in_events(self):
         d = self.start()
@@ -362,6 +363,157 @@ class ShowTest(DaemonTestCase):
         self.addCleanup(child.kill)
         o = wait_until(lambda: d.try_json("show", str(child.pid)))
         self.assertIsNone(o["arena"])
+
+
+def v1_cgroup(testcase, suffix):
+    if not os.path.isdir(V1_MEMORY):
+        testcase.skipTest("skip: no cgroup v1 memory hierarchy")
+    name = "memctl-test-cli-%d-%s" % (os.getpid(), suffix)
+    cg = os.path.join(V1_MEMORY, name)
+    os.mkdir(cg)
+    testcase.addCleanup(os.rmdir, cg)
+    return name, cg
+
+
+def spawn(testcase, argv, cg=None, **kw):
+    """A child, in cgroup cg (a v1 directory) from its first instruction."""
+    pre = None
+    if cg:
+        def pre():
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+    p = subprocess.Popen(argv, preexec_fn=pre, **kw)
+    testcase.addCleanup(p.wait)
+    testcase.addCleanup(p.kill)
+    return p
+
+
+class PsColumnsTest(DaemonTestCase):
+    """USER, %MEM, SWAP and the command line, as htop and ps users expect."""
+
+    def row(self, d, pid):
+        return wait_until(lambda: next((e for e in d.ctl_json("ps") if e["pid"] == pid), None))
+
+    def test_user_command_line_mem_and_swap(self):
+        name, cg = v1_cgroup(self, "cols")
+        d = self.start()
+        nobody = spawn(self, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                              "sleep", "31337"], cg=cg)
+        longer = spawn(self, ["sleep", "31338"] + ["0"] * 150, cg=cg)  # 311 bytes
+        self.assertTrue(wait_until(lambda: [e for e in d.ctl_json("ps", "--cgroup", name)
+                                            if e["cmdline"] == "sleep 31337"]))
+        e = self.row(d, nobody.pid)
+        self.assertEqual((e["uid"], e["user"], e["cmdline"], e["cmdline_truncated"]),
+                         (65534, "nobody", "sleep 31337", False))
+        with open("/proc/meminfo") as f:
+            total = int(next(l for l in f if l.startswith("MemTotal:")).split()[1]) * 1024
+        self.assertAlmostEqual(e["mem_percent"], 100.0 * e["rss_bytes"] / total, places=6)
+        self.assertEqual(e["swap_bytes"], 0)  # no swap on this machine
+        e = self.row(d, longer.pid)
+        self.assertTrue(e["cmdline_truncated"])
+        self.assertEqual(e["cmdline"], ("sleep 31338" + " 0" * 150)[:127])
+        # the text table: the columns, and the command line cut with "..."
+        out = d.ctl("ps", "--cgroup", name).stdout.splitlines()
+        self.assertEqual(out[0].split(), ["PID", "PPID", "USER", "%MEM", "RSS", "SWAP", "GROWTH",
+                                          "FAULTS", "E", "CGROUP", "COMMAND"])
+        line = next(l for l in out if l.split()[0] == str(nobody.pid))
+        cols = line.split()
+        self.assertEqual(cols[2], "nobody")
+        self.assertRegex(cols[3], r"^\d+\.\d$")
+        self.assertEqual(cols[5], "0B")
+        self.assertTrue(line.endswith("/%s sleep 31337" % name), line)
+        line = next(l for l in out if l.split()[0] == str(longer.pid))
+        self.assertTrue(line.endswith(" 0..."), line)
+
+    def test_command_line_kept_until_exec(self):
+        name, cg = v1_cgroup(self, "exec")
+        d = self.start()
+        # perl's $0 rewrites its argv in place, without an exec; then it execs
+        # (its comm put back, so that a resync after lost records, which takes
+        # a new comm for a missed exec, keeps the identity too)
+        p = spawn(self, ["perl", "-e", '$| = 1; print "a\n"; <STDIN>; $0 = "renamed-in-place"; '
+                         'open(C, ">/proc/self/comm") and print C "perl" and close C; '
+                         'print "b\n"; <STDIN>; exec "sleep", "31339"'],
+                  cg=cg, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.assertEqual(p.stdout.readline(), b"a\n")
+        # its exec record handled (records are drained every 100 ms, later
+        # under load): what is read now is kept
+        self.assertTrue(wait_until(lambda: self.row(d, p.pid)["comm"] == "perl", timeout=10))
+        first = self.row(d, p.pid)["cmdline"]
+        self.assertTrue(first.startswith("perl -e"), first)
+        p.stdin.write(b"\n")
+        p.stdin.flush()
+        self.assertEqual(p.stdout.readline(), b"b\n")
+        with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+            self.assertTrue(f.read().startswith(b"renamed-in-place"))
+        # read once, kept: the daemon does not re-read it for every request
+        self.assertEqual(self.row(d, p.pid)["cmdline"], first)
+        p.stdin.write(b"\n")
+        p.stdin.flush()
+        # the exec record drops what was kept: the new command line shows
+        self.assertTrue(wait_until(lambda: self.row(d, p.pid)["cmdline"] == "sleep 31339"),
+                        self.row(d, p.pid))
+
+
+class TopTest(DaemonTestCase):
+    """memctl top refreshes in place in a real terminal (tmux), switches its sort
+    key, quits on q and gives the screen back; without a terminal it prints."""
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.server, "-f", "/dev/null"] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-t", "top").stdout
+
+    def test_top_in_tmux(self):
+        if not shutil.which("tmux"):
+            self.skipTest("skip: no tmux")
+        name, cg = v1_cgroup(self, "top")
+        d = self.start()
+        marker = spawn(self, ["sleep", "31340"], cg=cg)
+        self.assertTrue(wait_until(lambda: [e for e in d.ctl_json("ps", "--cgroup", name)
+                                            if e["cmdline"] == "sleep 31340"]))
+        self.server = "memctl-test-%d" % os.getpid()
+        self.addCleanup(self.tmux, "kill-server")
+        cmd = "%s --socket-dir %s top --cgroup %s --delay 0.3; echo TOP-EXIT=$?; sleep 60" % (
+            MEMCTL, d.socket_dir, name)
+        r = self.tmux("new-session", "-d", "-s", "top", "-x", "160", "-y", "30", cmd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(wait_until(lambda: "sleep 31340" in self.screen(), timeout=10),
+                        self.screen())
+        first = self.screen()
+        self.assertIn("memctl top - ", first)
+        self.assertIn("sort rss", first)
+        self.assertRegex(first, r"PID +PPID +USER +%MEM +RSS +SWAP")
+        self.assertEqual(first.count("memctl top - "), 1)  # in place, not scrolled
+        clock = re.search(r"memctl top - (\d\d:\d\d:\d\d)", first).group(1)
+        self.assertTrue(wait_until(
+            lambda: re.search(r"memctl top - (\d\d:\d\d:\d\d)", self.screen()).group(1)
+            != clock, timeout=5), "no refresh")
+        self.assertEqual(self.screen().count("memctl top - "), 1)
+        self.tmux("send-keys", "-t", "top", "f")
+        self.assertTrue(wait_until(lambda: "sort faults" in self.screen()), self.screen())
+        self.tmux("send-keys", "-t", "top", "q")
+        self.assertTrue(wait_until(lambda: "TOP-EXIT=0" in self.screen()), self.screen())
+        # the alternate screen is gone: the shell's screen is back, without top
+        self.assertNotIn("memctl top - ", self.screen())
+
+    def test_top_without_a_terminal_prints(self):
+        name, cg = v1_cgroup(self, "batch")
+        d = self.start()
+        spawn(self, ["sleep", "31341"], cg=cg)
+        self.assertTrue(wait_until(lambda: d.ctl_json("ps", "--cgroup", name)))
+        r = subprocess.run([MEMCTL, "--socket-dir", d.socket_dir, "top", "--cgroup", name,
+                            "--iterations", "2", "--delay", "0.2"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count("memctl top - "), 2)
+        self.assertIn("sleep 31341", r.stdout)
+        self.assertNotIn("\x1b", r.stdout)  # no escape sequences into a pipe
+        r = d.ctl("top", "--json", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("ps --json", r.stderr)
 
 
 class MakeRunTest(DaemonTestCase):

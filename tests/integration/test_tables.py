@@ -123,7 +123,7 @@ class TablesTest(DaemonTestCase):
         pids = [x["pid"] for x in self.d.ctl_json("ps")]
         self.assertEqual(pids, sorted(pids))
         text = self.d.ctl("ps").stdout.splitlines()
-        self.assertTrue(text[0].split()[:3] == ["PID", "PPID", "COMM"])
+        self.assertTrue(text[0].split()[:3] == ["PID", "PPID", "USER"])
         r = self.d.ctl("ps", "--sort", "size", check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("expected pid, rss, growth or faults", r.stderr)

@@ -156,6 +156,8 @@ static void proc_entry_sample(struct ipc_proc_entry *e, uint32_t i)
 		.cgroup_id = i,
 	};
 	snprintf(e->comm, sizeof(e->comm), "worker-%u", i);
+	e->uid = 1000 + i;
+	e->cmdline_bytes = (uint32_t)snprintf(e->cmdline, sizeof(e->cmdline), "worker --id %u", i);
 }
 
 static void cgroup_entry_sample(struct ipc_cgroup_entry *e, uint32_t i)
@@ -583,15 +585,15 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_ENROLL), 56);
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
 	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 488);
-	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 648);
-	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 112);
+	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 784);
+	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 248);
 	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
 	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 424);
 }
 
 static void test_ipc_entries_max_fits(void **state)
 {
-	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 584);
+	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 264);
 	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 186);
 	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 154);
 	for (size_t i = 0; i < ELEMENTSOF(all_types); i++) {
@@ -1024,6 +1026,7 @@ static const struct string_row string_rows[] = {
 	STR_ROW(IPC_CTL_SHOW_REPLY, struct ipc_ctl_show_reply, proc.comm),
 	STR_ROW(IPC_CTL_SHOW_REPLY, struct ipc_ctl_show_reply, cgroup.path),
 	STR_ENTRY_ROW(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, comm),
+	STR_ENTRY_ROW(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, cmdline),
 	STR_ENTRY_ROW(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, path),
 	STR_ENTRY_ROW(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, text),
 	STR_ROW(IPC_HELLO, struct ipc_enroll, name),
@@ -1214,6 +1217,8 @@ static const struct range_row range_rows[] = {
 	BAD_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, ppid, 0x80000000U),
 	OK_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, ppid, 0),
 	BAD_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, enrolled, 2),
+	OK_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, cmdline_bytes, 0xffffffffU),
+	OK_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, uid, 0xffffffffU),
 	BAD(IPC_CTL_CGROUPS_REPLY, struct ipc_ctl_list_reply, total, 0),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, hierarchy, 0),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, hierarchy, 3),

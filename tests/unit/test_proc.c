@@ -207,7 +207,7 @@ static void test_proc_stat_parse_self(void **state)
 
 static const char status_user[] =
 	"Name:\tmy prog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4321\nNgid:\t0\n"
-	"Pid:\t4321\nPPid:\t1\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+	"Pid:\t4321\nPPid:\t1\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\nGid:\t0\t0\t0\t0\n"
 	"FDSize:\t64\nGroups:\t\nVmPeak:\t   10000 kB\nVmSize:\t    9000 kB\nVmLck:\t       0 kB\n"
 	"VmHWM:\t    2000 kB\nVmRSS:\t    1800 kB\nRssAnon:\t     300 kB\n"
 	"RssFile:\t    1400 kB\nRssShmem:\t     100 kB\nVmData:\t     400 kB\n"
@@ -227,6 +227,8 @@ static void test_proc_status_parse_valid(void **state)
 	assert_int_equal(st.rss_file_bytes, 1400 * 1024);
 	assert_int_equal(st.rss_shmem_bytes, 100 * 1024);
 	assert_int_equal(st.vm_swap_bytes, 12 * 1024);
+	assert_true(st.has_uid);
+	assert_int_equal(st.euid, 1001); /* the effective one, as ps's USER */
 }
 
 static void test_proc_status_parse_kernel_thread(void **state)
@@ -241,6 +243,7 @@ static void test_proc_status_parse_kernel_thread(void **state)
 	assert_int_equal(st.ppid, 0);
 	assert_false(st.has_mm);
 	assert_int_equal(st.vm_rss_bytes, 0);
+	assert_false(st.has_uid); /* optional */
 }
 
 static void test_proc_meminfo_parse_valid(void **state)
@@ -341,6 +344,10 @@ static void test_proc_status_parse_hostile(void **state)
 		    "RssFile:\t0 kB\nRssShmem:\t0 kB\nVmSwap:\t0 kB\n",
 		    -ERANGE),
 		ERR_N("Tgid:\t1\nPPid:\t1\0\n", -EINVAL),
+		ERR("Tgid:\t1\nPPid:\t1\nUid:\t0\n", -EINVAL),
+		ERR("Tgid:\t1\nPPid:\t1\nUid:\t0\tx\t0\t0\n", -EINVAL),
+		ERR("Tgid:\t1\nPPid:\t1\nUid:\t0\t4294967295\t0\t0\n", -ERANGE),
+		ERR("Tgid:\t1\nPPid:\t1\nUid:\t0\t0\t0\t0\nUid:\t0\t0\t0\t0\n", -EINVAL),
 	};
 #undef MEM5
 
@@ -368,6 +375,8 @@ static void test_proc_status_parse_self(void **state)
 	assert_true(st.has_mm);
 	assert_true(st.vm_rss_bytes > 0);
 	assert_true(st.vm_rss_bytes >= st.rss_anon_bytes);
+	assert_true(st.has_uid);
+	assert_int_equal(st.euid, geteuid());
 }
 
 /* ---- /proc/PID/cgroup ---- */

@@ -64,7 +64,8 @@ static const struct {
 	const char *name;
 	unsigned long value;
 } constants[] = {
-	C(IPC_VERSION), C(IPC_MSG_MAX), C(IPC_NAME_MAX), C(IPC_PATH_MAX), C(IPC_ERRMSG_MAX),
+	C(IPC_VERSION),	 C(IPC_MSG_MAX),    C(IPC_NAME_MAX),
+	C(IPC_PATH_MAX), C(IPC_ERRMSG_MAX), C(IPC_CMDLINE_MAX),
 };
 #undef C
 
