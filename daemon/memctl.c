@@ -596,8 +596,18 @@ struct cgroup_names {
 
 /* Page through a list-style request (offset in q) and collect every entry
  * into one malloc'd array. */
+static int list_some(uint16_t type, uint16_t reply_type, struct ipc_ctl_list *q, uint32_t max,
+		     void **ret, uint32_t *ret_n);
+
 static int list_all(uint16_t type, uint16_t reply_type, struct ipc_ctl_list *q, void **ret,
 		    uint32_t *ret_n)
+{
+	return list_some(type, reply_type, q, 0, ret, ret_n);
+}
+
+/* The first max entries (0: all), in as few pages as that takes. */
+static int list_some(uint16_t type, uint16_t reply_type, struct ipc_ctl_list *q, uint32_t max,
+		     void **ret, uint32_t *ret_n)
 {
 	static uint8_t buf[IPC_MSG_MAX];
 	size_t esz = ipc_entry_size(reply_type);
@@ -625,7 +635,7 @@ static int list_all(uint16_t type, uint16_t reply_type, struct ipc_ctl_list *q, 
 		memcpy(v + n * esz, msg.entries, msg.n_entries * esz);
 		n += msg.n_entries;
 		q->offset += msg.n_entries;
-		if (msg.n_entries == 0 || q->offset >= rep->total)
+		if (msg.n_entries == 0 || q->offset >= rep->total || (max && n >= max))
 			break;
 	}
 	*ret = v;
@@ -911,9 +921,9 @@ static unsigned stdout_cols(void)
 	return cols;
 }
 
-/* The process list (every page) and the cgroup names for it. */
-static int fetch_procs(struct ipc_ctl_list *q, struct ipc_proc_entry **ret, uint32_t *ret_n,
-		       struct cgroup_names *ret_cg)
+/* The process list (its first max entries, 0: all) and the cgroup names. */
+static int fetch_procs(struct ipc_ctl_list *q, uint32_t max, struct ipc_proc_entry **ret,
+		       uint32_t *ret_n, struct cgroup_names *ret_cg)
 {
 	struct ipc_ctl_list page = *q;
 	int r;
@@ -923,7 +933,7 @@ static int fetch_procs(struct ipc_ctl_list *q, struct ipc_proc_entry **ret, uint
 		r = 0; /* no cgroup hierarchy: processes only */
 	if (r < 0)
 		return r;
-	r = list_all(IPC_CTL_LIST, IPC_CTL_LIST_REPLY, &page, (void **)ret, ret_n);
+	r = list_some(IPC_CTL_LIST, IPC_CTL_LIST_REPLY, &page, max, (void **)ret, ret_n);
 	if (r < 0) {
 		free(ret_cg->v);
 		ret_cg->v = NULL;
@@ -958,7 +968,7 @@ static int cmd_ps(int argc, char **argv)
 				       "[--sort KEY] [--cgroup PATH])",
 				       esc(argv[optind]));
 	/* the whole list first: an error (no such cgroup) prints no header */
-	r = fetch_procs(&q, &e, &n, &cg);
+	r = fetch_procs(&q, 0, &e, &n, &cg);
 	if (r < 0)
 		return r;
 	if (arg_json) {
@@ -1008,7 +1018,7 @@ static int top_frame(FILE *f, struct ipc_ctl_list *q, unsigned rows, unsigned co
 	struct ipc_msg msg;
 	struct ps_layout l;
 	char up[64], clock[16], line[512];
-	uint32_t n = 0, shown;
+	uint32_t n = 0, max;
 	time_t now = time(NULL);
 	struct tm tm;
 	int r;
@@ -1019,9 +1029,12 @@ static int top_frame(FILE *f, struct ipc_ctl_list *q, unsigned rows, unsigned co
 	s = msg.body;
 	format_duration(s->uptime_usec, up, sizeof(up));
 	strftime(clock, sizeof(clock), "%T", localtime_r(&now, &tm));
-	r = fetch_procs(q, &e, &n, &cg);
+	/* on a screen, only what fits: one page per refresh for a big table */
+	max = rows ? (rows > 5 ? rows - 5 : 1) : 0;
+	r = fetch_procs(q, max, &e, &n, &cg);
 	if (r < 0)
 		return r;
+	n = max ? MIN(n, max) : n;
 	ps_layout_init(&l, e, n, &cg, cols);
 	snprintf(line, sizeof(line),
 		 "memctl top - %s  memctld %s, up %s  processes %" PRIu64 "  cgroups %" PRIu64
@@ -1037,8 +1050,7 @@ static int top_frame(FILE *f, struct ipc_ctl_list *q, unsigned rows, unsigned co
 	ps_emit(f, &l, line, eol);
 	fputs(eol, f);
 	ps_header(f, &l, eol);
-	shown = rows ? MIN(n, rows > 5 ? rows - 5 : 0) : n;
-	for (uint32_t i = 0; i < shown; i++)
+	for (uint32_t i = 0; i < n; i++)
 		ps_row(f, &l, &e[i], &cg, eol);
 	free(e);
 	free(cg.v);
