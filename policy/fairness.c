@@ -237,6 +237,44 @@ double fair_score(double bytes_saved, double compress_cpu_ms, double decompress_
 	return bytes_saved / denom;
 }
 
+double fair_bandwidth_factor(uint64_t observed_bytes_per_sec, uint64_t peak_bytes_per_sec)
+{
+	double u;
+
+	if (peak_bytes_per_sec == 0)
+		return 1.0;
+	u = (double)observed_bytes_per_sec / (double)peak_bytes_per_sec;
+	if (u <= FAIR_BW_KNEE)
+		return 1.0;
+	if (u > FAIR_BW_U_MAX)
+		u = FAIR_BW_U_MAX;
+	return 1.0 + (u - FAIR_BW_KNEE) / (1.0 - u);
+}
+
+uint32_t fair_bandwidth_factor_to_permyriad(double factor)
+{
+	if (!(factor >= 1.0))
+		return 10000;
+	if (factor > FAIR_BW_FACTOR_MAX)
+		factor = FAIR_BW_FACTOR_MAX;
+	return (uint32_t)lround(factor * 10000.0);
+}
+
+double fair_bandwidth_factor_from_permyriad(uint32_t permyriad)
+{
+	double f = permyriad / 10000.0;
+
+	return f < 1.0 ? 1.0 : f > FAIR_BW_FACTOR_MAX ? FAIR_BW_FACTOR_MAX : f;
+}
+
+/* The input's bandwidth factor, sanitised: 1 unless a finite value above 1. */
+static double input_bandwidth(const struct fair_input *in)
+{
+	double f = in->bandwidth_factor;
+
+	return f > 1.0 && isfinite(f) ? MIN(f, FAIR_BW_FACTOR_MAX) : 1.0;
+}
+
 static int input_check(const struct fair_model *m, const struct fair_input *in)
 {
 	if (!m || !in || in->bytes == 0 || in->hotness >= _FAIR_HOTNESS_MAX ||
@@ -258,8 +296,12 @@ static void choose(const struct fair_model *m, const struct fair_input *in, cons
 	uint32_t min_perm = in->min_savings_permyriad == UINT32_MAX ?
 				    m->params.min_savings_permyriad :
 				    in->min_savings_permyriad;
-	double need = (double)in->bytes * min_perm / 10000.0;
-	double rf = fair_readback_factor(&m->params, in->hotness, in->expected_reads);
+	double bw = input_bandwidth(in);
+	/* under bandwidth pressure a chunk that will be read back must save more to be
+	 * worth its readbacks' traffic (docs/policy.md) */
+	double need = (double)in->bytes *
+		      MIN(min_perm * (in->hotness == FAIR_COLD ? 1.0 : bw), 10000.0) / 10000.0;
+	double rf = fair_readback_factor(&m->params, in->hotness, in->expected_reads) * bw;
 	double score[FAIR_CANDIDATES_MAX];
 	bool eligible[FAIR_CANDIDATES_MAX];
 	int best = -1;

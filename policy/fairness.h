@@ -108,6 +108,10 @@ struct fair_input {
 	double expected_reads; /* >= 0 */
 	uint32_t codecs; /* mask of (1 << enum fair_codec) allowed; 0 = all */
 	uint32_t min_savings_permyriad; /* UINT32_MAX = params' */
+	/* memory-bandwidth pressure on the workload, from fair_bandwidth_factor(): the
+	 * readback factor is multiplied by it, and chunks that are not COLD must save
+	 * this many times the admission threshold; 0 (or below 1) means 1, no pressure */
+	double bandwidth_factor;
 };
 
 /* One measurement of candidate i on a chunk; a zero field means "not measured". */
@@ -160,6 +164,30 @@ double fair_readback_factor(const struct fair_params *p, uint32_t hotness, doubl
  * bytes_saved <= 0; the denominator is floored at 1 ns so the score stays finite. */
 double fair_score(double bytes_saved, double compress_cpu_ms, double decompress_cpu_ms,
 		  double readback_factor);
+
+/*
+ * Readback cost under memory-bandwidth pressure (docs/policy.md, "Readback under
+ * bandwidth pressure"). A readback reads the compressed bytes and writes a whole page;
+ * when the memory bus is already busy that traffic queues behind the workload's own,
+ * so a decode costs more than its CPU time. With u = observed / peak bytes per second
+ * (the workload's L3 domains, as measured by resctrl; peak = the highest seen there):
+ *
+ *   factor(u) = 1                                  u <= FAIR_BW_KNEE
+ *             = 1 + (u - knee) / (1 - u)           up to u = FAIR_BW_U_MAX (factor 10)
+ *
+ * Loaded-latency curves of DRAM stay flat to about half the peak and climb steeply
+ * towards it; (u - knee) / (1 - u) is the queueing term of that climb, capped so a
+ * noisy peak cannot make decode infinitely dear. peak 0 (unknown) gives 1.
+ */
+#define FAIR_BW_KNEE 0.5
+#define FAIR_BW_U_MAX 0.95
+#define FAIR_BW_FACTOR_MAX (1.0 + (FAIR_BW_U_MAX - FAIR_BW_KNEE) / (1.0 - FAIR_BW_U_MAX))
+double fair_bandwidth_factor(uint64_t observed_bytes_per_sec, uint64_t peak_bytes_per_sec);
+
+/* The factor on the wire (ENROLL_ACK, COMPRESS): permyriad, 10000 = 1.0, at most
+ * FAIR_BW_FACTOR_MAX * 10000; and back (0 and out-of-range values clamp). */
+uint32_t fair_bandwidth_factor_to_permyriad(double factor);
+double fair_bandwidth_factor_from_permyriad(uint32_t permyriad);
 
 /*
  * Decide for one chunk from the model's estimates. Returns 0 and *ret (ret->admit

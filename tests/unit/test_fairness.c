@@ -308,6 +308,107 @@ static void test_fair_choose_readback_factor_shifts_to_faster_decoder(void **sta
 	assert_true(switched);
 }
 
+static void test_fair_bandwidth_factor_model(void **state)
+{
+	const uint64_t peak = 10ULL << 30;
+	double last = 0;
+
+	/* no pressure below the knee, nor without a measured peak */
+	assert_true(fair_bandwidth_factor(0, peak) == 1.0);
+	assert_true(fair_bandwidth_factor(peak / 2, peak) == 1.0);
+	assert_true(fair_bandwidth_factor(peak, 0) == 1.0);
+	/* the queueing term: 2 at 75%, 5 at 90%, capped at 95% (10) */
+	assert_true(fabs(fair_bandwidth_factor(peak * 3 / 4, peak) - 2.0) < 1e-9);
+	assert_true(fabs(fair_bandwidth_factor(peak * 9 / 10, peak) - 5.0) < 1e-6);
+	assert_true(fabs(fair_bandwidth_factor(peak, peak) - FAIR_BW_FACTOR_MAX) < 1e-9);
+	assert_true(fabs(fair_bandwidth_factor(UINT64_MAX, 1) - FAIR_BW_FACTOR_MAX) < 1e-9);
+	assert_true(fabs(FAIR_BW_FACTOR_MAX - 10.0) < 1e-9);
+	for (uint64_t o = 0; o <= peak * 2; o += peak / 64) {
+		double f = fair_bandwidth_factor(o, peak);
+
+		assert_true(f >= last && f >= 1.0 && f <= FAIR_BW_FACTOR_MAX);
+		last = f;
+	}
+	/* on the wire */
+	assert_int_equal(fair_bandwidth_factor_to_permyriad(1.0), 10000);
+	assert_int_equal(fair_bandwidth_factor_to_permyriad(2.5), 25000);
+	assert_int_equal(fair_bandwidth_factor_to_permyriad(NAN), 10000);
+	assert_int_equal(fair_bandwidth_factor_to_permyriad(0.2), 10000);
+	assert_int_equal(fair_bandwidth_factor_to_permyriad(1e9), 100000);
+	assert_true(fair_bandwidth_factor_from_permyriad(0) == 1.0);
+	assert_true(fair_bandwidth_factor_from_permyriad(25000) == 2.5);
+	assert_true(fair_bandwidth_factor_from_permyriad(UINT32_MAX) == FAIR_BW_FACTOR_MAX);
+}
+
+static void test_fair_choose_bandwidth_pressure_cheaper_decode(void **state)
+{
+	/* LZ4 default saves 10% more than LZ4 fast but decodes 1.5x slower: with no
+	 * pressure it wins a WARM chunk read back about once; as the bus fills, the
+	 * choice must move to the cheaper decoder and never come back */
+	const double costs[3][3] = { { 0.50, 1.0, 0.2 }, { 0.40, 1.0, 0.3 }, { 0.30, 3.0, 2.0 } };
+	struct fair_model m;
+	struct fair_decision d;
+	struct fair_input in;
+	bool switched = false;
+
+	model_with(&m, costs);
+	in = input(FAIR_WARM, 1.0);
+	assert_int_equal(fair_choose(&m, &in, &d), 0);
+	assert_true(d.admit);
+	assert_int_equal(d.candidate, C_LZ4);
+	for (uint64_t pct = 0; pct <= 100; pct += 5) {
+		in.bandwidth_factor = fair_bandwidth_factor(pct, 100);
+		assert_int_equal(fair_choose(&m, &in, &d), 0);
+		assert_true(d.admit);
+		assert_true(
+			fabs(d.readback_factor - fair_readback_factor(&m.params, FAIR_WARM, 1.0) *
+							 in.bandwidth_factor) < 1e-9);
+		if (d.candidate == C_FAST)
+			switched = true;
+		else
+			assert_false(switched);
+	}
+	assert_true(switched);
+	/* garbage factors mean no pressure */
+	in.bandwidth_factor = NAN;
+	assert_int_equal(fair_choose(&m, &in, &d), 0);
+	assert_int_equal(d.candidate, C_LZ4);
+	in.bandwidth_factor = -3;
+	assert_int_equal(fair_choose(&m, &in, &d), 0);
+	assert_int_equal(d.candidate, C_LZ4);
+}
+
+static void test_fair_choose_bandwidth_pressure_fewer_readbacks(void **state)
+{
+	/* chunks that save 8%: above the 5% threshold, but each will be read back */
+	const double costs[3][3] = { { 0.92, 1.0, 0.2 }, { 0.92, 1.3, 0.3 }, { 0.90, 3.0, 2.0 } };
+	struct fair_model m;
+	struct fair_decision d;
+	unsigned admitted_hot[3] = {};
+	const double factors[3] = { 1.0, 1.5, 2.0 };
+
+	model_with(&m, costs);
+	for (int f = 0; f < 3; f++) {
+		for (uint32_t h = FAIR_HOT; h <= FAIR_WARM; h++) {
+			struct fair_input in = input(h, 1.0);
+
+			in.bandwidth_factor = factors[f];
+			assert_int_equal(fair_choose(&m, &in, &d), 0);
+			admitted_hot[f] += d.admit;
+		}
+		/* COLD chunks are rarely read back: their admission does not move */
+		struct fair_input cold = input(FAIR_COLD, 0);
+
+		cold.bandwidth_factor = factors[f];
+		assert_int_equal(fair_choose(&m, &cold, &d), 0);
+		assert_true(d.admit);
+	}
+	/* 8% passes 5% and 7.5%, fails 10%: under pressure hot memory stays raw */
+	assert_int_equal(admitted_hot[0], 2);
+	assert_int_equal(admitted_hot[1], 2);
+	assert_int_equal(admitted_hot[2], 0);
+}
+
 static void test_fair_choose_invalid_input(void **state)
 {
 	const double costs[3][3] = { { 0.5, 1, 1 }, { 0.5, 1, 1 }, { 0.5, 1, 1 } };
@@ -643,6 +744,9 @@ int main(void)
 		cmocka_unit_test(test_fair_model_init_baseline_is_lz4_fast),
 		cmocka_unit_test(test_fair_choose_table),
 		cmocka_unit_test(test_fair_choose_readback_factor_shifts_to_faster_decoder),
+		cmocka_unit_test(test_fair_bandwidth_factor_model),
+		cmocka_unit_test(test_fair_choose_bandwidth_pressure_cheaper_decode),
+		cmocka_unit_test(test_fair_choose_bandwidth_pressure_fewer_readbacks),
 		cmocka_unit_test(test_fair_choose_invalid_input),
 		cmocka_unit_test(test_fair_model_observe_ewma),
 		cmocka_unit_test(test_fair_model_observe_time_long_memory),
