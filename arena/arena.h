@@ -649,6 +649,12 @@ struct arena_controller_status {
 	uint32_t readback_factor_permille; /* memctld's weight for decode cost; 0 = none */
 	uint32_t pressure_permyriad; /* the last COMPRESS's memory pressure */
 	uint64_t last_command_usec; /* CLOCK_MONOTONIC of the last command; 0 = none */
+	/* memctld's memory-bandwidth pressure on this workload (resctrl), as a readback
+	 * cost multiplier in permyriad (10000 = 1.0, up to 100000), from ENROLL_ACK and
+	 * then each COMPRESS; 0 until enrolled. For fair_input.bandwidth_factor
+	 * (policy/fairness.h, fair_bandwidth_factor_from_permyriad()) */
+	uint32_t readback_cost_permyriad;
+	uint32_t reserved;
 };
 
 /* A snapshot of the client's state. 0, or -EINVAL for NULL. */

@@ -229,6 +229,7 @@ static void on_enroll_ack(struct arena_controller *c, const struct ipc_msg *msg,
 	c->st.enrollment_id = a->enrollment_id;
 	c->st.enrollments++;
 	c->st.readback_factor_permille = a->readback_factor_permille;
+	c->st.readback_cost_permyriad = a->readback_cost_permyriad;
 	pthread_mutex_unlock(&c->lock);
 	send_stats(c); /* so the daemon has figures at once */
 }
@@ -313,6 +314,7 @@ static void on_compress(struct arena_controller *c, const struct ipc_msg *msg)
 	c->st.compress_commands++;
 	c->st.bytes_freed += freed;
 	c->st.pressure_permyriad = cmd->pressure_permyriad;
+	c->st.readback_cost_permyriad = cmd->readback_cost_permyriad;
 	c->st.last_command_usec = start;
 	pthread_mutex_unlock(&c->lock);
 	(void)send_msg(c, c->channel_fd, IPC_COMPRESS_ACK, next_seq(c), &ack, sizeof(ack));

@@ -20,6 +20,7 @@ benches=(
 	"churn|$BUILD/bench/churn"
 	"peer_shape|$BUILD/bench/peer_shape"
 	"readback|$BUILD/bench/readback"
+	"resctrl|$BUILD/bench/resctrl"
 )
 
 only=${BENCH:-}

@@ -50,6 +50,14 @@ void config_init_defaults(struct memctld_config *c)
 		/* the planner works from the last STATS (cold bytes especially): at 250 ms
 		 * they are that fresh, for a 0.5 ms hotness scan per 512 MiB arena */
 		.stats_interval_usec = 250 * USEC_PER_MSEC,
+		.resctrl = CONFIG_AUTO,
+		.resctrl_root = "/sys/fs/resctrl",
+		/* two passes of the kernel's once-a-second limbo check (docs/policy.md) */
+		.rmid_min_free_usec = 2 * USEC_PER_SEC,
+		.resctrl_monitor = RESCTRL_MONITOR_ENROLLED | RESCTRL_MONITOR_CGROUPS,
+		/* below this no L3 domain counts as busy: any DRAM channel does several
+		 * GB/s, so an idle machine's small peak never reads as saturation */
+		.peak_bandwidth_min_bytes = GIB(1),
 	};
 	growth_params_init(&c->growth);
 	plan_params_init(&c->plan);
@@ -148,6 +156,8 @@ enum key_kind {
 	K_PLAN_MODE, /* "headroom" | "post-exec" */
 	K_HOTNESS, /* "hot" | "warm" | "cold" (uint32_t, PLAN_HOT..) */
 	K_CODECS, /* "lz4", "zstd", "lz4,zstd" (uint32_t PLAN_CODEC_* mask) */
+	K_AUTOBOOL, /* "auto" | boolean (int, CONFIG_AUTO) */
+	K_MONITOR, /* "enrolled" | "cgroups" | "all" (RESCTRL_MONITOR_* mask) */
 };
 
 static const char *const hotness_names[] = { "hot", "warm", "cold" };
@@ -227,6 +237,13 @@ static const struct key_desc keys[] = {
 	  3600 * USEC_PER_SEC, false },
 	{ "Policy", "PostExecMaxHotness", K_HOTNESS, F(plan.post_exec_max_hotness), 0, 0, false },
 	{ "Growth", "EndHoldSec", K_DURATION, F(growth.end_hold_usec), 0, 86400 * USEC_PER_SEC,
+	  false },
+	{ "Resctrl", "Resctrl", K_AUTOBOOL, F(resctrl), 0, 0, false },
+	{ "Resctrl", "ResctrlRoot", K_PATH, F(resctrl_root), 0, 0, false },
+	{ "Resctrl", "MinFreeSec", K_DURATION, F(rmid_min_free_usec), 0, 600 * USEC_PER_SEC,
+	  false },
+	{ "Resctrl", "Monitor", K_MONITOR, F(resctrl_monitor), 0, 0, false },
+	{ "Resctrl", "PeakBandwidthMin", K_BYTES, F(peak_bandwidth_min_bytes), MIB(1), GIB(16384),
 	  false },
 };
 #undef F
@@ -333,6 +350,27 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 			return fail(st, k->section, k->key, "path longer than %zu bytes",
 				    sizeof(st->c->cgroup_root) - 1);
 		strcpy(field, value);
+		return 1;
+	case K_AUTOBOOL:
+		if (strcasecmp(value, "auto") == 0) {
+			*(int *)field = CONFIG_AUTO;
+			return 1;
+		}
+		if (config_parse_bool(value, &b) < 0)
+			return fail(st, k->section, k->key, "expected auto, yes or no, got \"%s\"",
+				    value);
+		*(int *)field = b;
+		return 1;
+	case K_MONITOR:
+		if (strcasecmp(value, "enrolled") == 0)
+			*(uint32_t *)field = RESCTRL_MONITOR_ENROLLED;
+		else if (strcasecmp(value, "cgroups") == 0)
+			*(uint32_t *)field = RESCTRL_MONITOR_CGROUPS;
+		else if (strcasecmp(value, "all") == 0)
+			*(uint32_t *)field = RESCTRL_MONITOR_ENROLLED | RESCTRL_MONITOR_CGROUPS;
+		else
+			return fail(st, k->section, k->key,
+				    "expected enrolled, cgroups or all, got \"%s\"", value);
 		return 1;
 	case K_BYTES:
 		r = config_parse_bytes(value, &v);
@@ -655,6 +693,21 @@ void config_dump(const struct memctld_config *c, FILE *f)
 
 			fprintf(f, "%s%s%s\n", m & PLAN_CODEC_LZ4 ? "lz4" : "",
 				m == PLAN_CODEC_ALL ? "," : "", m & PLAN_CODEC_ZSTD ? "zstd" : "");
+			break;
+		}
+		case K_AUTOBOOL:
+			fprintf(f, "%s\n",
+				*(const int *)field == CONFIG_AUTO ? "auto" :
+				*(const int *)field		   ? "yes" :
+								     "no");
+			break;
+		case K_MONITOR: {
+			uint32_t mon = *(const uint32_t *)field;
+
+			fprintf(f, "%s\n",
+				mon == RESCTRL_MONITOR_ENROLLED ? "enrolled" :
+				mon == RESCTRL_MONITOR_CGROUPS	? "cgroups" :
+								  "all");
 			break;
 		}
 		}

@@ -39,7 +39,18 @@ struct memctld_config {
 	char csv_path[256]; /* CsvPath=: a row per decision and ack; "" = none */
 	/* bit i: the file set key i of config.c's table (config_key_set()) */
 	uint64_t keys_set[2];
+	/* [Resctrl] */
+	int resctrl; /* Resctrl=: CONFIG_AUTO (default), 1 = required, 0 = off */
+	uint32_t resctrl_monitor; /* Monitor=: RESCTRL_MONITOR_* mask */
+	char resctrl_root[256]; /* ResctrlRoot=, default /sys/fs/resctrl */
+	uint64_t rmid_min_free_usec; /* MinFreeSec=, 0 .. 10min */
+	uint64_t peak_bandwidth_min_bytes; /* PeakBandwidthMin= (bytes/s), 1M .. 16T */
 };
+
+#define CONFIG_AUTO (-1)
+/* [Resctrl] Monitor=: enrolled, cgroups or all (both) */
+#define RESCTRL_MONITOR_ENROLLED (1U << 0)
+#define RESCTRL_MONITOR_CGROUPS (1U << 1)
 
 /* The first error found in a file; line 0 = the file itself. */
 struct config_error {

@@ -17,6 +17,7 @@
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/proc-table.h"
+#include "daemon/resctrl-table.h"
 #include "ipc/ipc.h"
 
 /* Each connection costs an fd and an event source; memctl opens one per call. */
@@ -125,6 +126,45 @@ static void fill_status(struct manager *m, struct ipc_ctl_status_reply *s)
 		s->psi_some_avg10_permyriad = m->psi.some.avg10_permyriad;
 		s->psi_full_avg10_permyriad = m->psi.full.avg10_permyriad;
 	}
+	s->resctrl_state = resctrl_table_on(m->resctrl) ? IPC_RESCTRL_ON : IPC_RESCTRL_OFF;
+	snprintf(s->resctrl_status, sizeof(s->resctrl_status), "%s",
+		 resctrl_table_status(m->resctrl));
+	for (struct resctrl_unit *u = resctrl_table_first(m->resctrl); u; u = u->hh.next)
+		s->resctrl_units_monitored += u->state == IPC_BW_MONITORED;
+}
+
+static void fill_bw(const struct resctrl_unit *u, struct ipc_bandwidth_figures *out)
+{
+	struct ipc_bandwidth_entry e;
+
+	if (!u) {
+		*out = (struct ipc_bandwidth_figures){ .state = IPC_BW_NONE };
+		return;
+	}
+	resctrl_table_fill_entry(u, &e);
+	*out = e.bw;
+}
+
+/* `memctl bandwidth`: the pool and domains, then a page of units from offset. */
+static void handle_bandwidth(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_ctl_list *q = msg->body;
+	struct ipc_ctl_bandwidth_reply rep;
+	_cleanup_free_ struct ipc_bandwidth_entry *out = NULL;
+	uint32_t i = 0, max = ipc_entries_max(IPC_CTL_BANDWIDTH_REPLY);
+
+	resctrl_table_fill_reply(m->resctrl, now_usec(CLOCK_MONOTONIC), &rep);
+	out = calloc(max, sizeof(*out));
+	if (!out) {
+		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
+		return;
+	}
+	for (struct resctrl_unit *u = resctrl_table_first(m->resctrl); u; u = u->hh.next)
+		if (i++ >= q->offset && rep.count < max)
+			resctrl_table_fill_entry(u, &out[rep.count++]);
+	rep.total = i;
+	reply(c, IPC_CTL_BANDWIDTH_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
 }
 
 static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_proc_entry *out)
@@ -376,6 +416,15 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 	en = enroll_table_get(m->enroll, p->pid);
 	if (en)
 		rep.arena = en->stats;
+	fill_bw(resctrl_table_find_process(m->resctrl, p->pid, p->start_time_usec),
+		&rep.proc_bandwidth);
+	fill_bw(p->cgroup ? resctrl_table_find_cgroup(m->resctrl, p->cgroup->id) : NULL,
+		&rep.cgroup_bandwidth);
+	rep.time_to_limit_usec = UINT64_MAX;
+	if (p->cgroup && p->cgroup->valid)
+		rep.time_to_limit_usec = growth_time_to_limit_usec(rep.cgroup.usage_bytes,
+								   rep.cgroup.limit_bytes,
+								   rep.proc.growth_bytes_per_sec);
 	rep.time_to_limit_usec = UINT64_MAX;
 	if (p->cgroup && p->cgroup->valid)
 		rep.time_to_limit_usec = growth_time_to_limit_usec(rep.cgroup.usage_bytes,
@@ -411,6 +460,8 @@ static void fill_enrolled(struct manager *m, const struct enrollment_info *e,
 		.bytes_freed = e->bytes_freed,
 		.bytes_restored = e->bytes_restored,
 	};
+	fill_bw(p ? resctrl_table_find_process(m->resctrl, p->pid, p->start_time_usec) : NULL,
+		&out->bandwidth);
 	snprintf(out->name, sizeof(out->name), "%s", e->name);
 }
 
@@ -517,6 +568,9 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	case IPC_CTL_CGROUPS:
 		handle_cgroups(c, msg);
+		return;
+	case IPC_CTL_BANDWIDTH:
+		handle_bandwidth(c, msg);
 		return;
 	case IPC_CTL_ENROLLED:
 		handle_enrolled(c, msg);

@@ -23,6 +23,7 @@
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/proc-table.h"
+#include "daemon/resctrl-table.h"
 #include "daemon/sender.h"
 
 /* Bound work per wakeup so a datagram flood cannot starve the rest of the loop. */
@@ -324,12 +325,21 @@ static int enrollment_connect(struct enrollment *e, int *ret_peer_fd);
 
 /* Take up h (a HELLO'd libarena process) as enrollment e: an unsolicited ENROLL_ACK
  * (seq 0) with the channel, to the address the HELLO came from. */
+/* The readback cost multiplier (resctrl bandwidth pressure) for pid now. */
+static uint32_t readback_cost(struct enroll_table *t, pid_t pid)
+{
+	const struct proc_entry *p = proc_table_get(t->m->procs, pid);
+
+	return resctrl_table_readback_cost(t->m->resctrl, pid, p ? p->start_time_usec : 0);
+}
+
 static int hello_take_up(struct enroll_table *t, struct enrollment *e, const struct hello *h)
 {
 	struct ipc_enroll_ack ack = {
 		.enrollment_id = e->info.id,
 		.stats_interval_ms = (uint32_t)(t->m->config.stats_interval_usec / USEC_PER_MSEC),
 		.readback_factor_permille = e->info.readback_factor_permille,
+		.readback_cost_permyriad = readback_cost(t, e->info.pid),
 	};
 	_cleanup_close_ int peer_fd = -1;
 	int r;
@@ -617,6 +627,7 @@ static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
 	e->info.chunk_size_bytes = req->chunk_size_bytes;
 	ack.enrollment_id = e->info.id;
 	ack.stats_interval_ms = (uint32_t)(t->m->config.stats_interval_usec / USEC_PER_MSEC);
+	ack.readback_cost_permyriad = readback_cost(t, e->info.pid);
 	r = sender_reply(t->sender, meta->cred.uid, SENDER_REPLY, &meta->addr, meta->addrlen,
 			 IPC_ENROLL_ACK, msg->hdr.seq, &ack, sizeof(ack), peer_fd,
 			 now_usec(CLOCK_MONOTONIC));
@@ -916,7 +927,11 @@ static int enroll_send(struct enroll_table *t, pid_t pid, uint16_t type, const v
 int enroll_send_compress(struct enroll_table *t, pid_t pid, const struct ipc_compress *c,
 			 const char *trigger)
 {
-	return enroll_send(t, pid, IPC_COMPRESS, c, sizeof(*c), c->target_bytes, c->deadline_ms,
+	struct ipc_compress cc = *c;
+
+	/* every COMPRESS carries the workload's bandwidth pressure as measured now */
+	cc.readback_cost_permyriad = readback_cost(t, pid);
+	return enroll_send(t, pid, IPC_COMPRESS, &cc, sizeof(cc), cc.target_bytes, cc.deadline_ms,
 			   trigger);
 }
 

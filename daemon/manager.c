@@ -24,6 +24,7 @@
 #include "daemon/proc-parse.h"
 #include "daemon/proc-table.h"
 #include "daemon/decision-log.h"
+#include "daemon/resctrl-table.h"
 #include "daemon/socket-dir.h"
 #include "ipc/ipc.h"
 
@@ -260,6 +261,7 @@ static void manager_sample(struct manager *m)
 	}
 	m->psi_valid = cgroup_pressure_read("/proc/pressure/memory", &m->psi) >= 0;
 	m->meminfo_valid = meminfo_read(&m->meminfo) >= 0;
+	resctrl_table_tick(m->resctrl, m->procs, m->cgroups, m->enroll, now_usec(CLOCK_MONOTONIC));
 }
 
 static void manager_notify_status(struct manager *m)
@@ -595,6 +597,7 @@ struct manager *manager_free(struct manager *m)
 	if (m->socket_dir_fd >= 0)
 		close(m->socket_dir_fd);
 	sd_event_source_disable_unref(m->drain_source);
+	m->resctrl = resctrl_table_free(m->resctrl);
 	m->procs = proc_table_free(m->procs);
 	m->cgroups = cgroup_table_free(m->cgroups);
 	m->bpf = bpf_loader_free(m->bpf);
@@ -666,6 +669,9 @@ int manager_run(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the process table: %m");
 	proc_table_set_growth_params(m->procs, &m->config.growth);
+	r = resctrl_table_new(&m->config, &m->eventlog, &m->resctrl);
+	if (r < 0)
+		return r;
 	r = sd_event_add_time_relative(m->event, &m->drain_source, CLOCK_MONOTONIC,
 				       DRAIN_INTERVAL_USEC, 10 * USEC_PER_MSEC, on_drain, m);
 	if (r < 0)

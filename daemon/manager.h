@@ -19,6 +19,7 @@ struct control_server;
 struct decision_log;
 struct enroll_table;
 struct proc_table;
+struct resctrl_table;
 
 struct manager_counters {
 	uint64_t events_exec;
@@ -52,6 +53,7 @@ struct manager {
 	bool psi_valid;
 	struct control_server *control;
 	struct enroll_table *enroll;
+	struct resctrl_table *resctrl; /* always set once running; off when no resctrl */
 	struct decision_log *decisions; /* CsvPath=; NULL when not configured */
 	struct planner *planner;
 	char csv_forced[256]; /* --csv: wins over CsvPath= */

@@ -90,6 +90,8 @@ static void help(void)
 	       "  show PID             one process: RSS by type, faults, its cgroup's limit and usage\n"
 	       "  cgroups              memory cgroups of tracked processes: usage, limits, pressure\n"
 	       "  events [--since ID]  recent daemon events (enrollments, growth, compression)\n"
+	       "  bandwidth            memory bandwidth and cache occupancy per unit (resctrl),\n"
+	       "                       the RMID pool and the L3 domains\n"
 	       "  enroll PID [--name N] [--readback-factor F]\n"
 	       "                       enroll a process (root or the process's owner): a\n"
 	       "                       libarena process in arena mode, any other monitor-only\n"
@@ -324,6 +326,17 @@ static int cmd_status(int argc, char **argv)
 									       "headroom"));
 		json_add_u64(o, "psi_some_avg10_permyriad", s->psi_some_avg10_permyriad);
 		json_add_u64(o, "psi_full_avg10_permyriad", s->psi_full_avg10_permyriad);
+		{
+			struct json_object *rc = json_object_new_object();
+
+			json_object_object_add(rc, "on",
+					       json_object_new_boolean(s->resctrl_state ==
+								       IPC_RESCTRL_ON));
+			json_object_object_add(rc, "status",
+					       json_object_new_string(s->resctrl_status));
+			json_add_u64(rc, "units_monitored", s->resctrl_units_monitored);
+			json_object_object_add(o, "resctrl", rc);
+		}
 		return print_json(o);
 	}
 	format_duration(s->uptime_usec, up, sizeof(up));
@@ -351,6 +364,7 @@ static int cmd_status(int argc, char **argv)
 	       s->datagrams_rejected, s->workload_replies_dropped, s->workload_channel_dropped);
 	printf("identity: %s\n", s->identity_pidfd ? "SCM_PIDFD (bound to each datagram)" :
 						     "PID, uid and start time (no SO_PASSPIDFD)");
+	printf("resctrl:  %s\n", esc(s->resctrl_status));
 	return 0;
 }
 
@@ -372,6 +386,8 @@ static const char *event_kind_name(uint32_t kind)
 		[IPC_EVENT_COMMAND_DROPPED] = "command-dropped",
 		[IPC_EVENT_ACK_TIMEOUT] = "ack-timeout",
 		[IPC_EVENT_PLAN] = "plan",
+		[IPC_EVENT_RMIDS_EXHAUSTED] = "rmids-exhausted",
+		[IPC_EVENT_RESCTRL_GROUP_LOST] = "resctrl-group-lost",
 	};
 	return kind < _IPC_EVENT_MAX && names[kind] ? names[kind] : "unknown";
 }
@@ -1191,8 +1207,110 @@ static int cmd_top(int argc, char **argv)
 	return r < 0 ? r : 0;
 }
 
+static const char *bw_state_name(uint32_t state)
+{
+	switch (state) {
+	case IPC_BW_MONITORED:
+		return "monitored";
+	case IPC_BW_PENDING:
+		return "pending";
+	case IPC_BW_UNMONITORED:
+		return "unmonitored";
+	default:
+		return "none";
+	}
+}
+
+static struct json_object *bw_json(const struct ipc_bandwidth_figures *f)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "state", json_object_new_string(bw_state_name(f->state)));
+	json_object_object_add(o, "mbm_total_bytes_per_sec",
+			       f->valid & IPC_BW_VALID_TOTAL ?
+				       json_object_new_uint64(f->mbm_total_bytes_per_sec) :
+				       NULL);
+	json_object_object_add(o, "mbm_local_bytes_per_sec",
+			       f->valid & IPC_BW_VALID_LOCAL ?
+				       json_object_new_uint64(f->mbm_local_bytes_per_sec) :
+				       NULL);
+	json_object_object_add(o, "llc_occupancy_bytes",
+			       f->valid & IPC_BW_VALID_OCCUPANCY ?
+				       json_object_new_uint64(f->llc_occupancy_bytes) :
+				       NULL);
+	return o;
+}
+
+/* "1.2G/s" or "-" when not measured */
+static void format_bw(const struct ipc_bandwidth_figures *f, uint32_t bit, uint64_t v, bool rate,
+		      char *buf, size_t size)
+{
+	char b[16];
+
+	if (!(f->valid & bit)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	format_bytes(v, b, sizeof(b));
+	snprintf(buf, size, "%s%s", b, rate ? "/s" : "");
+}
+
+/* Every page of `bandwidth`: the fixed part of the first reply and all entries. */
+static int fetch_bandwidth(struct ipc_ctl_bandwidth_reply *ret_head,
+			   struct ipc_bandwidth_entry **ret, uint32_t *ret_n)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	struct ipc_ctl_list q = {};
+	struct ipc_bandwidth_entry *v = NULL;
+	uint32_t n = 0;
+	struct ipc_msg msg;
+	int r;
+
+	for (;;) {
+		const struct ipc_ctl_bandwidth_reply *rep;
+		void *nv;
+
+		r = call(IPC_CTL_BANDWIDTH, &q, sizeof(q), IPC_CTL_BANDWIDTH_REPLY, buf,
+			 sizeof(buf), &msg);
+		if (r < 0) {
+			free(v);
+			return r;
+		}
+		rep = msg.body;
+		if (q.offset == 0)
+			*ret_head = *rep;
+		nv = realloc(v, (n + msg.n_entries + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return log_error_errno(-ENOMEM, "Out of memory");
+		}
+		v = nv;
+		memcpy(v + n, msg.entries, msg.n_entries * sizeof(*v));
+		n += msg.n_entries;
+		q.offset += msg.n_entries;
+		if (msg.n_entries == 0 || q.offset >= rep->total)
+			break;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static const struct ipc_bandwidth_figures *cgroup_bw(const struct ipc_bandwidth_entry *e,
+						     uint32_t n, uint32_t id)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (e[i].kind == IPC_BW_UNIT_CGROUP && e[i].cgroup_id == id)
+			return &e[i].bw;
+	return NULL;
+}
+
 static int cmd_cgroups(int argc, char **argv)
 {
+	static const struct ipc_bandwidth_figures none = { .state = IPC_BW_NONE };
+	struct ipc_ctl_bandwidth_reply bwh;
+	struct ipc_bandwidth_entry *bwe = NULL;
+	uint32_t bwn = 0;
 	struct cgroup_names cg;
 	struct json_object *arr = NULL;
 	int r;
@@ -1203,20 +1321,31 @@ static int cmd_cgroups(int argc, char **argv)
 	r = fetch_cgroups(NULL, &cg);
 	if (r < 0)
 		return r;
+	/* bandwidth figures come from the resctrl units, joined by cgroup id */
+	if (fetch_bandwidth(&bwh, &bwe, &bwn) < 0)
+		bwn = 0;
 	if (arg_json)
 		arr = json_object_new_array();
 	else
-		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s %8s %9s  %s\n", "ID", "V", "PROCS",
-		       "USAGE", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10", "RECLAIMS", "STALL",
-		       "PATH");
+		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s %8s %9s %10s %8s  %s\n", "ID", "V",
+		       "PROCS", "USAGE", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10", "RECLAIMS",
+		       "STALL", "MBM", "LLC", "PATH");
 	for (uint32_t i = 0; i < cg.n; i++) {
 		const struct ipc_cgroup_entry *c = &cg.v[i];
-		char use[16], lim[16], soft[16], psi[16];
+		char use[16], lim[16], soft[16], psi[16], mbm[24], llc[24];
+		const struct ipc_bandwidth_figures *bw = cgroup_bw(bwe, bwn, c->id) ?: &none;
 
 		if (arr) {
-			json_object_array_add(arr, cgroup_json(c));
+			struct json_object *o = cgroup_json(c);
+
+			json_object_object_add(o, "bandwidth", bw_json(bw));
+			json_object_array_add(arr, o);
 			continue;
 		}
+		format_bw(bw, IPC_BW_VALID_TOTAL, bw->mbm_total_bytes_per_sec, true, mbm,
+			  sizeof(mbm));
+		format_bw(bw, IPC_BW_VALID_OCCUPANCY, bw->llc_occupancy_bytes, false, llc,
+			  sizeof(llc));
 		format_bytes(c->usage_bytes, use, sizeof(use));
 		format_bytes(c->limit_bytes, lim, sizeof(lim));
 		format_bytes(c->soft_limit_bytes, soft, sizeof(soft));
@@ -1226,11 +1355,13 @@ static int cmd_cgroups(int argc, char **argv)
 		else
 			snprintf(psi, sizeof(psi), "n/a");
 		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %8" PRIu64 " %5" PRIu64
-		       " %7s %8" PRIu64 " %7.1fms  %s\n",
+		       " %7s %8" PRIu64 " %7.1fms %10s %8s  %s\n",
 		       c->id, c->hierarchy, c->nr_procs, use, lim, soft, c->failcnt, c->oom_events,
-		       psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, esc(c->path));
+		       psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, mbm, llc,
+		       esc(c->path));
 	}
 	free(cg.v);
+	free(bwe);
 	return arr ? print_json(arr) : 0;
 }
 
@@ -1269,16 +1400,16 @@ static int cmd_list(int argc, char **argv)
 	if (arg_json)
 		arr = json_object_new_array();
 	else
-		printf("%7s %-16s %-7s %9s %9s %9s %6s %-8s %8s %8s  %s\n", "PID", "NAME", "MODE",
-		       "LOGICAL", "RESIDENT", "COMPRESSD", "RATIO", "LAST", "ACK", "LATENCY",
-		       "CGROUP");
+		printf("%7s %-16s %-7s %9s %9s %9s %6s %-8s %8s %8s %10s  %s\n", "PID", "NAME",
+		       "MODE", "LOGICAL", "RESIDENT", "COMPRESSD", "RATIO", "LAST", "ACK",
+		       "LATENCY", "MBM", "CGROUP");
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ipc_enrolled_entry *x = &e[i];
 		const char *cgp = x->cgroup_id ? cgroup_name(&cg, x->cgroup_id) : "-";
 		double ratio = x->stats.resident_bytes ? (double)x->stats.logical_bytes /
 								 (double)x->stats.resident_bytes :
 							 0;
-		char lg[16], rs[16], cp[16], ago[32], lat[32];
+		char lg[16], rs[16], cp[16], ago[32], lat[32], mbm[24];
 
 		if (arr) {
 			struct json_object *o = json_object_new_object();
@@ -1320,6 +1451,7 @@ static int cmd_list(int argc, char **argv)
 			json_add_u64(o, "bytes_freed", x->bytes_freed);
 			json_add_u64(o, "bytes_restored", x->bytes_restored);
 			json_add_u64(o, "readback_factor_permille", x->readback_factor_permille);
+			json_object_object_add(o, "bandwidth", bw_json(&x->bandwidth));
 			json_object_array_add(arr, o);
 			continue;
 		}
@@ -1338,14 +1470,16 @@ static int cmd_list(int argc, char **argv)
 			snprintf(lat, sizeof(lat), "%.1fms", (double)x->last_latency_usec / 1000);
 		else
 			snprintf(lat, sizeof(lat), "-");
+		format_bw(&x->bandwidth, IPC_BW_VALID_TOTAL, x->bandwidth.mbm_total_bytes_per_sec,
+			  true, mbm, sizeof(mbm));
 		if (x->mode == IPC_MODE_ARENA)
-			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %5.2fx %-8s %8s %8s  %s\n",
+			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %5.2fx %-8s %8s %8s %10s  %s\n",
 			       x->pid, esc(x->name), "arena", lg, rs, cp, ratio,
-			       command_name(x->last_command), ago, lat, esc(cgp));
+			       command_name(x->last_command), ago, lat, mbm, esc(cgp));
 		else
-			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %6s %-8s %8s %8s  %s\n", x->pid,
-			       esc(x->name), "monitor", "-", "-", "-", "-", "-", "-", "-",
-			       esc(cgp));
+			printf("%7" PRIu32 " %-16s %-7s %9s %9s %9s %6s %-8s %8s %8s %10s  %s\n",
+			       x->pid, esc(x->name), "monitor", "-", "-", "-", "-", "-", "-", "-",
+			       mbm, esc(cgp));
 	}
 	free(e);
 	free(cg.v);
@@ -1389,6 +1523,144 @@ static struct json_object *arena_json(const struct ipc_arena_stats *a)
 	return o;
 }
 
+static int cmd_bandwidth(int argc, char **argv)
+{
+	struct ipc_ctl_bandwidth_reply h;
+	struct ipc_bandwidth_entry *e = NULL;
+	uint32_t n = 0;
+	int r;
+
+	r = cmd_operands(argc, argv, 0, "bandwidth");
+	if (r < 0)
+		return r;
+	r = fetch_bandwidth(&h, &e, &n);
+	if (r < 0)
+		return r;
+	if (arg_json) {
+		struct json_object *o = json_object_new_object(), *pool = json_object_new_object(),
+				   *q = json_object_new_array(), *doms = json_object_new_array(),
+				   *units = json_object_new_array(),
+				   *feat = json_object_new_array();
+		static const char *const fnames[] = { "llc_occupancy", "mbm_total_bytes",
+						      "mbm_local_bytes" };
+
+		json_object_object_add(o, "on", json_object_new_boolean(h.state == IPC_RESCTRL_ON));
+		json_object_object_add(o, "status", json_object_new_string(h.status));
+		for (size_t i = 0; i < ELEMENTSOF(fnames); i++)
+			if (h.features & (1U << i))
+				json_object_array_add(feat, json_object_new_string(fnames[i]));
+		json_object_object_add(o, "features", feat);
+		json_add_u64(pool, "num_rmids", h.num_rmids);
+		json_add_u64(pool, "capacity", h.capacity);
+		json_add_u64(pool, "in_use", h.in_use);
+		json_add_u64(pool, "quarantined", h.quarantined);
+		json_add_u64(pool, "available",
+			     h.capacity > h.in_use + h.quarantined ?
+				     h.capacity - h.in_use - h.quarantined :
+				     0);
+		json_add_u64(pool, "min_free_usec", h.min_free_usec);
+		json_add_u64(pool, "max_threshold_occupancy_bytes",
+			     h.max_threshold_occupancy_bytes);
+		for (uint32_t i = 0; i < h.n_quarantine; i++)
+			json_object_array_add(q, json_object_new_uint64(h.quarantine_left_usec[i]));
+		json_object_object_add(pool, "quarantine_left_usec", q);
+		json_add_u64(pool, "unmonitored", h.unmonitored);
+		json_object_object_add(o, "pool", pool);
+		for (uint32_t i = 0; i < h.n_domains; i++) {
+			const struct ipc_bandwidth_domain *d = &h.domains[i];
+			struct ipc_bandwidth_figures f = {
+				.mbm_total_bytes_per_sec = d->mbm_total_bytes_per_sec,
+				.mbm_local_bytes_per_sec = d->mbm_local_bytes_per_sec,
+				.llc_occupancy_bytes = d->llc_occupancy_bytes,
+				.state = IPC_BW_MONITORED,
+				.valid = d->valid,
+			};
+			struct json_object *dj = bw_json(&f);
+
+			json_object_object_del(dj, "state");
+			json_add_u64(dj, "id", d->id);
+			json_add_u64(dj, "peak_bytes_per_sec", d->peak_bytes_per_sec);
+			json_add_u64(dj, "readback_cost_permyriad", d->readback_cost_permyriad);
+			json_object_array_add(doms, dj);
+		}
+		json_object_object_add(o, "domains", doms);
+		for (uint32_t i = 0; i < n; i++) {
+			struct json_object *u = bw_json(&e[i].bw);
+
+			json_object_object_add(
+				u, "kind",
+				json_object_new_string(
+					e[i].kind == IPC_BW_UNIT_PROCESS ? "process" : "cgroup"));
+			json_object_object_add(u, "name", json_object_new_string(e[i].name));
+			if (e[i].pid)
+				json_add_u64(u, "pid", e[i].pid);
+			if (e[i].cgroup_id)
+				json_add_u64(u, "cgroup_id", e[i].cgroup_id);
+			json_object_object_add(u, "group", json_object_new_string(e[i].group));
+			json_add_u64(u, "rmid", e[i].rmid);
+			json_add_u64(u, "priority", e[i].priority);
+			json_add_u64(u, "readback_cost_permyriad", e[i].readback_cost_permyriad);
+			json_add_u64(u, "unavailable_reads", e[i].unavailable_reads);
+			json_object_object_add(
+				u, "reason",
+				e[i].reason[0] ? json_object_new_string(e[i].reason) : NULL);
+			json_object_array_add(units, u);
+		}
+		json_object_object_add(o, "units", units);
+		free(e);
+		return print_json(o);
+	}
+	printf("resctrl: %s\n", esc(h.status));
+	if (h.state != IPC_RESCTRL_ON) {
+		free(e);
+		return 0;
+	}
+	printf("RMIDs:   %" PRIu32 " for memctld of %" PRIu32 " (the default group's and others' "
+	       "excluded); %" PRIu32 " in use, %" PRIu32 " in quarantine, min free time %.1fs\n",
+	       h.capacity, h.num_rmids, h.in_use, h.quarantined, (double)h.min_free_usec / 1e6);
+	for (uint32_t i = 0; i < h.n_quarantine; i++)
+		printf("         quarantine: %.1fs left\n",
+		       (double)h.quarantine_left_usec[i] / 1e6);
+	printf("%-7s %11s %11s %10s %11s %6s\n", "DOMAIN", "TOTAL", "LOCAL", "LLC", "PEAK", "COST");
+	for (uint32_t i = 0; i < h.n_domains; i++) {
+		const struct ipc_bandwidth_domain *d = &h.domains[i];
+		struct ipc_bandwidth_figures f = { .valid = d->valid };
+		char a[24], b[24], c[24], pk[24];
+
+		format_bw(&f, IPC_BW_VALID_TOTAL, d->mbm_total_bytes_per_sec, true, a, sizeof(a));
+		format_bw(&f, IPC_BW_VALID_LOCAL, d->mbm_local_bytes_per_sec, true, b, sizeof(b));
+		format_bw(&f, IPC_BW_VALID_OCCUPANCY, d->llc_occupancy_bytes, false, c, sizeof(c));
+		format_bytes(d->peak_bytes_per_sec, pk, sizeof(pk));
+		strcat(pk, "/s");
+		printf("mon_L3_%02" PRIu32 " %9s %11s %10s %11s %6.2f\n", d->id, a, b, c, pk,
+		       d->readback_cost_permyriad / 10000.0);
+	}
+	printf("\n%-7s %7s %-11s %5s %11s %11s %10s %6s  %s\n", "KIND", "ID", "STATE", "RMID",
+	       "TOTAL", "LOCAL", "LLC", "COST", "NAME");
+	for (uint32_t i = 0; i < n; i++) {
+		char a[24], b[24], c[24], rm[16];
+
+		format_bw(&e[i].bw, IPC_BW_VALID_TOTAL, e[i].bw.mbm_total_bytes_per_sec, true, a,
+			  sizeof(a));
+		format_bw(&e[i].bw, IPC_BW_VALID_LOCAL, e[i].bw.mbm_local_bytes_per_sec, true, b,
+			  sizeof(b));
+		format_bw(&e[i].bw, IPC_BW_VALID_OCCUPANCY, e[i].bw.llc_occupancy_bytes, false, c,
+			  sizeof(c));
+		if (e[i].rmid)
+			snprintf(rm, sizeof(rm), "%" PRIu32, e[i].rmid);
+		else
+			snprintf(rm, sizeof(rm), "-");
+		printf("%-7s %7" PRIu32 " %-11s %5s %11s %11s %10s %6.2f  %s%s%s%s\n",
+		       e[i].kind == IPC_BW_UNIT_PROCESS ? "process" : "cgroup",
+		       e[i].kind == IPC_BW_UNIT_PROCESS ? e[i].pid : e[i].cgroup_id,
+		       bw_state_name(e[i].bw.state), rm, a, b, c,
+		       e[i].readback_cost_permyriad / 10000.0, esc(e[i].name),
+		       e[i].reason[0] ? " (" : "", esc(e[i].reason), e[i].reason[0] ? ")" : "");
+	}
+	free(e);
+	return 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	static uint8_t buf[IPC_MSG_MAX];
@@ -1421,6 +1693,8 @@ static int cmd_show(int argc, char **argv)
 				       s->time_to_limit_usec == UINT64_MAX ?
 					       NULL :
 					       json_object_new_uint64(s->time_to_limit_usec));
+		json_object_object_add(o, "bandwidth", bw_json(&s->proc_bandwidth));
+		json_object_object_add(o, "cgroup_bandwidth", bw_json(&s->cgroup_bandwidth));
 		json_object_object_add(o, "arena", s->proc.enrolled ? arena_json(&s->arena) : NULL);
 		return print_json(o);
 	}
@@ -1466,6 +1740,19 @@ static int cmd_show(int argc, char **argv)
 	} else {
 		printf("cgroup:       unknown\n");
 	}
+	for (int k = 0; k < 2; k++) {
+		const struct ipc_bandwidth_figures *f = k ? &s->cgroup_bandwidth :
+							    &s->proc_bandwidth;
+		char t[24], l[24], o[24];
+
+		if (f->state == IPC_BW_NONE)
+			continue;
+		format_bw(f, IPC_BW_VALID_TOTAL, f->mbm_total_bytes_per_sec, true, t, sizeof(t));
+		format_bw(f, IPC_BW_VALID_LOCAL, f->mbm_local_bytes_per_sec, true, l, sizeof(l));
+		format_bw(f, IPC_BW_VALID_OCCUPANCY, f->llc_occupancy_bytes, false, o, sizeof(o));
+		printf("%-13s %s: mbm_total %s, mbm_local %s, llc_occupancy %s\n",
+		       k ? "bandwidth/cg:" : "bandwidth:", bw_state_name(f->state), t, l, o);
+	}
 	return 0;
 }
 
@@ -1473,9 +1760,11 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "ps", cmd_ps },	    { "show", cmd_show },     { "cgroups", cmd_cgroups },
-	{ "status", cmd_status },   { "events", cmd_events }, { "enroll", cmd_enroll },
-	{ "unenroll", cmd_enroll }, { "list", cmd_list },     { "top", cmd_top },
+	{ "ps", cmd_ps },	    { "show", cmd_show },
+	{ "cgroups", cmd_cgroups }, { "status", cmd_status },
+	{ "events", cmd_events },   { "enroll", cmd_enroll },
+	{ "unenroll", cmd_enroll }, { "list", cmd_list },
+	{ "top", cmd_top },	    { "bandwidth", cmd_bandwidth },
 };
 
 /* --json or -j among the arguments, before any "--": known before the options

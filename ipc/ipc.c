@@ -17,22 +17,26 @@
  * byte-identical; these asserts catch a field added without thinking about it.
  */
 _Static_assert(sizeof(struct ipc_enroll) == 56, "ipc_enroll layout");
-_Static_assert(sizeof(struct ipc_enroll_ack) == 24, "ipc_enroll_ack layout");
-_Static_assert(sizeof(struct ipc_compress) == 32, "ipc_compress layout");
+_Static_assert(sizeof(struct ipc_enroll_ack) == 32, "ipc_enroll_ack layout");
+_Static_assert(sizeof(struct ipc_compress) == 40, "ipc_compress layout");
 _Static_assert(sizeof(struct ipc_ctl_enroll) == 48, "ipc_ctl_enroll layout");
-_Static_assert(sizeof(struct ipc_enrolled_entry) == 304, "ipc_enrolled_entry layout");
+_Static_assert(sizeof(struct ipc_enrolled_entry) == 336, "ipc_enrolled_entry layout");
 _Static_assert(sizeof(struct ipc_compress_ack) == 160, "ipc_compress_ack layout");
 _Static_assert(sizeof(struct ipc_relax) == 16, "ipc_relax layout");
 _Static_assert(sizeof(struct ipc_stats) == 144, "ipc_stats layout");
 _Static_assert(sizeof(struct ipc_bye) == 8, "ipc_bye layout");
 _Static_assert(sizeof(struct ipc_error) == 108, "ipc_error layout");
-_Static_assert(sizeof(struct ipc_ctl_status_reply) == 488, "ipc_ctl_status_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_status_reply) == 592, "ipc_ctl_status_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_list) == 264, "ipc_ctl_list layout");
 _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layout");
 _Static_assert(sizeof(struct ipc_proc_entry) == 248, "ipc_proc_entry layout");
 _Static_assert(sizeof(struct ipc_ctl_pid) == 8, "ipc_ctl_pid layout");
 _Static_assert(sizeof(struct ipc_cgroup_entry) == 352, "ipc_cgroup_entry layout");
-_Static_assert(sizeof(struct ipc_ctl_show_reply) == 784, "ipc_ctl_show_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_show_reply) == 848, "ipc_ctl_show_reply layout");
+_Static_assert(sizeof(struct ipc_bandwidth_figures) == 32, "ipc_bandwidth_figures layout");
+_Static_assert(sizeof(struct ipc_bandwidth_domain) == 48, "ipc_bandwidth_domain layout");
+_Static_assert(sizeof(struct ipc_ctl_bandwidth_reply) == 672, "ipc_ctl_bandwidth_reply layout");
+_Static_assert(sizeof(struct ipc_bandwidth_entry) == 448, "ipc_bandwidth_entry layout");
 _Static_assert(sizeof(struct ipc_ctl_ok) == 8, "ipc_ctl_ok layout");
 _Static_assert(sizeof(struct ipc_ctl_events) == 16, "ipc_ctl_events layout");
 _Static_assert(sizeof(struct ipc_ctl_events_reply) == 16, "ipc_ctl_events_reply layout");
@@ -44,6 +48,9 @@ _Static_assert(sizeof(struct ipc_event_entry) == 424, "ipc_event_entry layout");
 #define IPC_CHUNK_MAX (1U << 20)
 #define IPC_PERMYRIAD_MAX 10000U
 #define IPC_STATS_INTERVAL_MIN_MS 100U
+/* readback cost multiplier: 1.0 .. 10.0 (policy/fairness.h FAIR_BW_FACTOR_MAX) */
+#define IPC_READBACK_COST_MIN 10000U
+#define IPC_READBACK_COST_MAX 100000U
 #define IPC_READBACK_FACTOR_MAX_PERMILLE 1000000U /* 1000x */
 
 /* A fixed-size char array inside a body or entry that must hold a NUL. */
@@ -101,6 +108,31 @@ static uint32_t entries_max(const struct ipc_type_info *t)
 	return (IPC_MSG_MAX - sizeof(struct ipc_header) - t->body_size) / t->entry_size;
 }
 
+static bool readback_cost_ok(uint32_t v)
+{
+	return v >= IPC_READBACK_COST_MIN && v <= IPC_READBACK_COST_MAX;
+}
+
+static int bw_figures_check(const struct ipc_bandwidth_figures *f)
+{
+	if (f->state > IPC_BW_UNMONITORED || (f->valid & ~IPC_BW_VALID_ALL))
+		return -ERANGE;
+	/* figures only for a monitored unit */
+	if (f->state != IPC_BW_MONITORED && f->valid != 0)
+		return -ERANGE;
+	return 0;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 static int arena_stats_check(const struct ipc_arena_stats *s)
 {
 	if (s->fragmentation_permyriad > IPC_PERMYRIAD_MAX ||
@@ -145,7 +177,8 @@ static int validate_enroll_ack(const struct ipc_type_info *t, const void *p)
 
 	memcpy(&m, p, sizeof(m));
 	if (m.stats_interval_ms < IPC_STATS_INTERVAL_MIN_MS || m.flags != 0 || m.reserved != 0 ||
-	    m.readback_factor_permille > IPC_READBACK_FACTOR_MAX_PERMILLE)
+	    m.readback_factor_permille > IPC_READBACK_FACTOR_MAX_PERMILLE ||
+	    !readback_cost_ok(m.readback_cost_permyriad) || m.reserved2 != 0)
 		return -ERANGE;
 	return 0;
 }
@@ -157,7 +190,8 @@ static int validate_compress(const struct ipc_type_info *t, const void *p)
 	memcpy(&m, p, sizeof(m));
 	if (m.target_bytes == 0 || m.max_hotness > IPC_COLD || !codecs_ok(m.codecs) ||
 	    m.min_savings_permyriad > IPC_PERMYRIAD_MAX ||
-	    m.pressure_permyriad > IPC_PERMYRIAD_MAX || m.reserved != 0)
+	    m.pressure_permyriad > IPC_PERMYRIAD_MAX || m.reserved != 0 ||
+	    !readback_cost_ok(m.readback_cost_permyriad) || m.reserved2 != 0)
 		return -ERANGE;
 	return 0;
 }
@@ -218,7 +252,8 @@ static int validate_status_reply(const struct ipc_type_info *t, const void *p)
 	memcpy(&m, p, sizeof(m));
 	if (m.dry_run > 1 || m.reserved != 0 || m.psi_some_avg10_permyriad > IPC_PERMYRIAD_MAX ||
 	    m.psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX || m.identity_pidfd > 1 ||
-	    m.reserved2 != 0 || m.policy_mode > 1 || m.reserved3 != 0)
+	    m.reserved2 != 0 || m.policy_mode > 1 || m.reserved3 != 0 ||
+	    m.resctrl_state > IPC_RESCTRL_ON)
 		return -ERANGE;
 	return 0;
 }
@@ -276,7 +311,52 @@ static int validate_show_reply(const struct ipc_type_info *t, const void *p)
 		return r;
 	if (m.leak_confidence_permyriad > IPC_PERMYRIAD_MAX)
 		return -ERANGE;
+	r = bw_figures_check(&m.proc_bandwidth);
+	if (r < 0)
+		return r;
+	return bw_figures_check(&m.cgroup_bandwidth);
+}
+
+static int validate_bandwidth_reply(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_bandwidth_reply m;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.count > entries_max(t) || m.count > m.total || m.state > IPC_RESCTRL_ON ||
+	    (m.features & ~7U) || m.n_domains > IPC_BW_DOMAINS_MAX ||
+	    m.n_quarantine > IPC_BW_QUARANTINE_MAX || m.reserved != 0 || m.in_use > m.capacity ||
+	    m.capacity > m.num_rmids)
+		return -ERANGE;
+	for (uint32_t i = m.n_quarantine; i < IPC_BW_QUARANTINE_MAX; i++)
+		if (m.quarantine_left_usec[i] != 0)
+			return -ERANGE;
+	for (uint32_t i = 0; i < IPC_BW_DOMAINS_MAX; i++) {
+		const struct ipc_bandwidth_domain *d = &m.domains[i];
+
+		if (i >= m.n_domains) {
+			if (!all_zero(d, sizeof(*d)))
+				return -ERANGE;
+			continue;
+		}
+		if ((d->valid & ~IPC_BW_VALID_ALL) || d->reserved != 0 ||
+		    !readback_cost_ok(d->readback_cost_permyriad))
+			return -ERANGE;
+	}
 	return 0;
+}
+
+static int validate_bandwidth_entry(const void *p)
+{
+	struct ipc_bandwidth_entry e;
+
+	memcpy(&e, p, sizeof(e));
+	if (e.kind == IPC_BW_UNIT_PROCESS ? !pid_ok(e.pid) || e.cgroup_id != 0 :
+	    e.kind == IPC_BW_UNIT_CGROUP  ? e.pid != 0 || e.cgroup_id == 0 :
+					    true)
+		return -ERANGE;
+	if (!readback_cost_ok(e.readback_cost_permyriad))
+		return -ERANGE;
+	return bw_figures_check(&e.bw);
 }
 
 static int validate_ctl_pid(const struct ipc_type_info *t, const void *p)
@@ -309,6 +389,8 @@ static int validate_enrolled_entry(const void *p)
 	    (e.last_command != 0 && e.last_command != IPC_COMPRESS &&
 	     e.last_command != IPC_RELAX) ||
 	    e.readback_factor_permille > IPC_READBACK_FACTOR_MAX_PERMILLE)
+		return -ERANGE;
+	if (bw_figures_check(&e.bandwidth) < 0)
 		return -ERANGE;
 	return arena_stats_check(&e.stats);
 }
@@ -369,6 +451,15 @@ static const struct ipc_string_field error_strings[] = {
 static const struct ipc_string_field status_reply_strings[] = {
 	STRING_FIELD(struct ipc_ctl_status_reply, version),
 	STRING_FIELD(struct ipc_ctl_status_reply, bpf_status),
+	STRING_FIELD(struct ipc_ctl_status_reply, resctrl_status),
+};
+static const struct ipc_string_field bandwidth_reply_strings[] = {
+	STRING_FIELD(struct ipc_ctl_bandwidth_reply, status),
+};
+static const struct ipc_string_field bandwidth_entry_strings[] = {
+	STRING_FIELD(struct ipc_bandwidth_entry, name),
+	STRING_FIELD(struct ipc_bandwidth_entry, group),
+	STRING_FIELD(struct ipc_bandwidth_entry, reason),
 };
 static const struct ipc_string_field ctl_list_strings[] = {
 	STRING_FIELD(struct ipc_ctl_list, cgroup),
@@ -449,6 +540,12 @@ static const struct ipc_type_info ipc_types[] = {
 	LIST(IPC_CTL_ENROLLED_REPLY, "CTL_ENROLLED_REPLY", struct ipc_ctl_list_reply,
 	     struct ipc_enrolled_entry, ENTRY_STRINGS(enrolled_entry_strings),
 	     .validate = validate_list_reply, .validate_entry = validate_enrolled_entry),
+	FIXED(IPC_CTL_BANDWIDTH, "CTL_BANDWIDTH", struct ipc_ctl_list, STRINGS(ctl_list_strings),
+	      .validate = validate_ctl_list),
+	LIST(IPC_CTL_BANDWIDTH_REPLY, "CTL_BANDWIDTH_REPLY", struct ipc_ctl_bandwidth_reply,
+	     struct ipc_bandwidth_entry, STRINGS(bandwidth_reply_strings),
+	     ENTRY_STRINGS(bandwidth_entry_strings), .validate = validate_bandwidth_reply,
+	     .validate_entry = validate_bandwidth_entry),
 };
 
 static const struct ipc_type_info *type_lookup(uint16_t type)

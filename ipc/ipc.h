@@ -73,6 +73,10 @@ enum ipc_type {
 	IPC_CTL_CGROUPS_REPLY = 44, /* ipc_ctl_list_reply + count * ipc_cgroup_entry */
 	IPC_CTL_ENROLLED = 50, /* struct ipc_ctl_list: the enrolled processes */
 	IPC_CTL_ENROLLED_REPLY = 51, /* ipc_ctl_list_reply + count * ipc_enrolled_entry */
+
+	/* issue 12 (resctrl): 57..60 */
+	IPC_CTL_BANDWIDTH = 57, /* struct ipc_ctl_list (offset; sort and cgroup unused) */
+	IPC_CTL_BANDWIDTH_REPLY = 58, /* ipc_ctl_bandwidth_reply + count * ipc_bandwidth_entry */
 };
 
 /* ---- workload messages ---- */
@@ -106,6 +110,10 @@ struct ipc_enroll_ack {
 	 * 0 = keep the arena's own */
 	uint32_t readback_factor_permille;
 	uint32_t reserved; /* must be 0 */
+	/* memory-bandwidth pressure: readback cost multiplier, 10000 = 1.0 (no pressure),
+	 * at most 100000 (policy/fairness.h fair_bandwidth_factor(); docs/policy.md) */
+	uint32_t readback_cost_permyriad;
+	uint32_t reserved2; /* must be 0 */
 };
 
 struct ipc_compress {
@@ -118,6 +126,9 @@ struct ipc_compress {
 	 * limit; the arena may weigh a saved byte more under pressure */
 	uint32_t pressure_permyriad;
 	uint32_t reserved; /* must be 0 */
+	/* as in ipc_enroll_ack, for this workload now; 10000 .. 100000 */
+	uint32_t readback_cost_permyriad;
+	uint32_t reserved2; /* must be 0 */
 };
 
 /* Arena figures as reported to the daemon; all counters are cumulative. */
@@ -216,6 +227,15 @@ struct ipc_ctl_status_reply {
 	uint64_t acks;
 	uint32_t policy_mode; /* 0 headroom, 1 post-exec */
 	uint32_t reserved3; /* must be 0 */
+	/* resctrl: IPC_RESCTRL_OFF / ON, and "off (why)" or a one-line summary */
+	uint32_t resctrl_state;
+	uint32_t resctrl_units_monitored;
+	char resctrl_status[IPC_ERRMSG_MAX];
+};
+
+enum ipc_resctrl_state {
+	IPC_RESCTRL_OFF = 0,
+	IPC_RESCTRL_ON = 1,
 };
 
 enum ipc_sort {
@@ -275,6 +295,81 @@ enum ipc_enroll_mode {
 	IPC_MODE_MONITOR = 2, /* any process: watched (growth, faults, events), no commands */
 };
 
+/* ---- memory bandwidth (resctrl) ---- */
+
+enum ipc_bw_state {
+	IPC_BW_NONE = 0, /* not a monitored unit (or resctrl off) */
+	IPC_BW_MONITORED = 1, /* has a monitoring group; figures below */
+	IPC_BW_PENDING = 2, /* waiting for an RMID (quarantine) or its group */
+	IPC_BW_UNMONITORED = 3, /* no RMID: exhausted, refused or preempted; see reason */
+};
+
+#define IPC_BW_VALID_TOTAL (1U << 0) /* mbm_total_bytes_per_sec measured */
+#define IPC_BW_VALID_LOCAL (1U << 1)
+#define IPC_BW_VALID_OCCUPANCY (1U << 2)
+#define IPC_BW_VALID_ALL (IPC_BW_VALID_TOTAL | IPC_BW_VALID_LOCAL | IPC_BW_VALID_OCCUPANCY)
+
+struct ipc_bandwidth_figures {
+	uint64_t mbm_total_bytes_per_sec; /* all L3 domains summed */
+	uint64_t mbm_local_bytes_per_sec;
+	uint64_t llc_occupancy_bytes;
+	uint32_t state; /* enum ipc_bw_state */
+	uint32_t valid; /* IPC_BW_VALID_*: which figures were measured (else 0) */
+};
+
+#define IPC_BW_DOMAINS_MAX 8
+#define IPC_BW_QUARANTINE_MAX 16
+
+struct ipc_bandwidth_domain {
+	uint32_t id; /* mon_L3_<id> */
+	uint32_t valid; /* IPC_BW_VALID_* */
+	uint64_t mbm_total_bytes_per_sec; /* the whole default control group */
+	uint64_t mbm_local_bytes_per_sec;
+	uint64_t llc_occupancy_bytes;
+	uint64_t peak_bytes_per_sec; /* highest total seen, floored at PeakBandwidthMin= */
+	uint32_t readback_cost_permyriad; /* fair_bandwidth_factor(total, peak) */
+	uint32_t reserved; /* must be 0 */
+};
+
+struct ipc_ctl_bandwidth_reply {
+	uint32_t total; /* units */
+	uint32_t count; /* entries in this message */
+	uint32_t state; /* enum ipc_resctrl_state */
+	uint32_t features; /* bit 0 llc_occupancy, 1 mbm_total_bytes, 2 mbm_local_bytes */
+	char status[IPC_ERRMSG_MAX]; /* as in the status reply */
+	uint32_t num_rmids; /* info/L3_MON/num_rmids */
+	uint32_t capacity; /* RMIDs memctld may hold */
+	uint32_t in_use;
+	uint32_t quarantined;
+	uint32_t unmonitored; /* units without an RMID */
+	uint32_t n_domains; /* <= IPC_BW_DOMAINS_MAX */
+	uint64_t min_free_usec;
+	uint64_t max_threshold_occupancy_bytes;
+	uint32_t n_quarantine; /* <= IPC_BW_QUARANTINE_MAX */
+	uint32_t reserved; /* must be 0 */
+	uint64_t quarantine_left_usec[IPC_BW_QUARANTINE_MAX]; /* soonest first */
+	struct ipc_bandwidth_domain domains[IPC_BW_DOMAINS_MAX];
+};
+
+enum ipc_bw_unit_kind {
+	IPC_BW_UNIT_PROCESS = 1, /* an enrolled workload */
+	IPC_BW_UNIT_CGROUP = 2, /* a tracked memory cgroup */
+};
+
+struct ipc_bandwidth_entry {
+	char name[IPC_PATH_MAX]; /* the workload's name or the cgroup's path */
+	char group[IPC_NAME_MAX * 2]; /* its mon_groups/ directory, memctl-... */
+	char reason[IPC_NAME_MAX * 2]; /* why not monitored ("" when monitored) */
+	uint32_t kind; /* enum ipc_bw_unit_kind */
+	uint32_t pid; /* process units; 0 for cgroups */
+	uint32_t cgroup_id; /* cgroup units: ipc_cgroup_entry.id; 0 for processes */
+	uint32_t rmid; /* the pool's RMID, 0 if none */
+	uint64_t priority; /* the pool's priority key (policy/rmid-pool.h) */
+	struct ipc_bandwidth_figures bw;
+	uint32_t readback_cost_permyriad; /* what COMPRESS carries for it */
+	uint32_t unavailable_reads; /* counter reads that said Unavailable or Error */
+};
+
 struct ipc_enrolled_entry {
 	uint64_t id;
 	uint32_t pid;
@@ -297,6 +392,8 @@ struct ipc_enrolled_entry {
 	uint64_t commands_timed_out; /* no ack within the deadline */
 	uint64_t bytes_freed; /* cumulative, from COMPRESS_ACKs */
 	uint64_t bytes_restored; /* cumulative, from RELAX_ACKs */
+	/* resctrl figures of its monitoring group (state IPC_BW_NONE when none) */
+	struct ipc_bandwidth_figures bandwidth;
 };
 
 /* ipc_cgroup_entry.flags. HAS_PSI: psi_* were read; without it they are 0 and
@@ -332,6 +429,10 @@ struct ipc_ctl_show_reply {
 	uint64_t faults_seen; /* user page faults since tracked (BPF; 0 if Faults=no) */
 	uint64_t write_faults_seen;
 	uint64_t prot_faults_seen; /* on present pages, e.g. copy-on-write */
+	/* resctrl figures of the process's own monitoring group (enrolled and monitored)
+	 * and of its cgroup's; state IPC_BW_NONE when there is none */
+	struct ipc_bandwidth_figures proc_bandwidth;
+	struct ipc_bandwidth_figures cgroup_bandwidth;
 };
 
 struct ipc_ctl_ok {
@@ -368,6 +469,9 @@ enum ipc_event_kind {
 	IPC_EVENT_COMMAND_DROPPED = 19, /* a workload's channel was full */
 	IPC_EVENT_ACK_TIMEOUT = 20, /* no ack within the command's deadline */
 	IPC_EVENT_PLAN = 21, /* a decision not carried out (dry run) */
+	/* issue 12 (resctrl): 23..24 */
+	IPC_EVENT_RMIDS_EXHAUSTED = 23, /* value: units left unmonitored */
+	IPC_EVENT_RESCTRL_GROUP_LOST = 24, /* a monitoring group vanished under memctld */
 	_IPC_EVENT_MAX,
 };
 

@@ -31,6 +31,7 @@ cmds=(
 	"man:man-db"
 	"setpriv:util-linux"
 	"tmux:tmux"
+	"fusermount:fuse3"
 )
 
 # header-only libraries (no pkg-config file): header -> Debian package
@@ -62,6 +63,11 @@ if command -v clang >/dev/null 2>&1; then
 		clang -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then
 		missing+=("libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev")
 	fi
+fi
+
+# the resctrl emulator (tests/integration/resctrl_emu.py) runs on Debian's python3
+if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c "import fusepy" >/dev/null 2>&1; then
+	missing+=("python3-fusepy")
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -25,6 +25,12 @@ IPC_ENROLL, IPC_ENROLL_ACK, IPC_COMPRESS, IPC_COMPRESS_ACK = 1, 2, 3, 4
 IPC_RELAX, IPC_STATS, IPC_BYE, IPC_ERROR = 5, 6, 7, 8
 ENROLL = struct.Struct("=IIQII32s")  # pid, flags, arena_bytes, chunk, codecs, name
 ERROR = struct.Struct("=iIHH96s")
+# enrollment_id, stats_interval_ms, flags, readback_factor_permille, reserved,
+# readback_cost_permyriad, reserved2
+ENROLL_ACK = struct.Struct("=QIIIIII")
+# target_bytes, max_hotness, codecs, deadline_ms, min_savings_permyriad,
+# pressure_permyriad, reserved, readback_cost_permyriad, reserved2
+COMPRESS = struct.Struct("=QIIIIIIII")
 
 
 def encode(mtype, body=b"", seq=1, version=IPC_VERSION, magic=IPC_MAGIC, length=None):

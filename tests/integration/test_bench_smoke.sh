@@ -139,6 +139,13 @@ done
 d=$(grep '^pattern=one contender=default ' "$out" | grep -oE 'decompressed=[0-9]+' | cut -d= -f2)
 [ "${d:-0}" -gt 0 ] || fail "peer_shape: no decompression seen on one-value pages"
 
+# --- resctrl: every counter of every group read and parsed (the bench checks)
+run resctrl --quick
+for k in read_cpu_ms_per_tick kept_fd_pread_cpu_ms_per_tick read_vs_kept_fd; do
+	has "$k" resctrl
+done
+[ "$(value bad_reads)" = 0 ] || fail "resctrl: bad_reads=$(value bad_reads)"
+
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1

@@ -14,7 +14,7 @@ import sys
 import time
 import unittest
 
-from harness import (DaemonTestCase, Daemon, ENROLL, ERROR, HDR, IPC_VERSION, IPC_BYE, IPC_ENROLL, IPC_ENROLL_ACK,
+from harness import (DaemonTestCase, Daemon, ENROLL, ENROLL_ACK, ERROR, HDR, IPC_VERSION, IPC_BYE, IPC_ENROLL, IPC_ENROLL_ACK,
                      IPC_ERROR, IPC_STATS, MEMCTL, MEMCTLD, decode, encode, enroll, main,
                      require_root, wait_until)
 
@@ -58,7 +58,7 @@ class DaemonTest(DaemonTestCase):
             lambda: encode(IPC_ENROLL, ENROLL.pack(os.getpid(), 0, 1, 65536, 1, b"x"), length=9999),
             lambda: encode(IPC_ENROLL, ENROLL.pack(os.getpid(), 0, 1, 65536, 1, b"x" * 32)),
             lambda: encode(IPC_ENROLL, ENROLL.pack(os.getpid(), 0, 1, 12345, 1, b"x")),
-            lambda: encode(IPC_ENROLL_ACK, struct.pack("=QIIII", 1, 1000, 0, 0, 0)),  # wrong direction
+            lambda: encode(IPC_ENROLL_ACK, ENROLL_ACK.pack(1, 1000, 0, 0, 0, 10000, 0)),  # wrong direction
             lambda: encode(IPC_STATS, b"\0" * 144),  # not enrolled
         ]
         for i in range(1000):
@@ -100,7 +100,8 @@ class DaemonTest(DaemonTestCase):
         self.assertEqual((t, seq), (IPC_ENROLL_ACK, 8))
         self.assertIsNotNone(ch, "ENROLL_ACK carries the enrollment's channel")
         self.addCleanup(ch.close)
-        enrollment_id, interval_ms, flags, readback, _ = struct.unpack("=QIIII", body)
+        enrollment_id, interval_ms, flags, readback, _, readback_cost, _ = ENROLL_ACK.unpack(body)
+        self.assertEqual(readback_cost, 10000)  # no resctrl here: no bandwidth pressure
         self.assertGreater(enrollment_id, 0)
         self.assertEqual(interval_ms, 250)
         self.assertEqual(d.status()["enrolled"], 1)

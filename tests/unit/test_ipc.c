@@ -60,13 +60,13 @@ static const uint16_t all_types[] = {
 	IPC_RELAX_ACK,
 	IPC_CTL_ENROLLED,
 	IPC_CTL_ENROLLED_REPLY,
+	IPC_CTL_BANDWIDTH,
+	IPC_CTL_BANDWIDTH_REPLY,
 };
 
 static const uint16_t list_types[] = {
-	IPC_CTL_LIST_REPLY,
-	IPC_CTL_EVENTS_REPLY,
-	IPC_CTL_CGROUPS_REPLY,
-	IPC_CTL_ENROLLED_REPLY,
+	IPC_CTL_LIST_REPLY,	IPC_CTL_EVENTS_REPLY,	 IPC_CTL_CGROUPS_REPLY,
+	IPC_CTL_ENROLLED_REPLY, IPC_CTL_BANDWIDTH_REPLY,
 };
 
 /* ---- building messages ---- */
@@ -210,9 +210,35 @@ static void enrolled_entry_sample(struct ipc_enrolled_entry *e, uint32_t i)
 	snprintf(e->name, sizeof(e->name), "job-%u", i);
 }
 
+static void bandwidth_entry_sample(struct ipc_bandwidth_entry *e, uint32_t i)
+{
+	*e = (struct ipc_bandwidth_entry){
+		/* entry 1 (the one range rows patch) is a process */
+		.kind = i % 2 ? IPC_BW_UNIT_PROCESS : IPC_BW_UNIT_CGROUP,
+		.pid = i % 2 ? 4242 + i : 0,
+		.cgroup_id = i % 2 ? 0 : 1 + i,
+		.rmid = 1 + i,
+		.priority = 1ULL << 63,
+		.bw = { .mbm_total_bytes_per_sec = 100 << 20,
+			.mbm_local_bytes_per_sec = 50 << 20,
+			.llc_occupancy_bytes = 1 << 20,
+			.state = IPC_BW_MONITORED,
+			.valid = IPC_BW_VALID_ALL },
+		.readback_cost_permyriad = 20000,
+	};
+	snprintf(e->name, sizeof(e->name), "unit-%u", i);
+	snprintf(e->group, sizeof(e->group), "memctl-p%u-1", i);
+}
+
 static void entry_sample(uint16_t type, uint8_t *p, uint32_t i)
 {
 	switch (type) {
+	case IPC_CTL_BANDWIDTH_REPLY: {
+		struct ipc_bandwidth_entry e;
+		bandwidth_entry_sample(&e, i);
+		memcpy(p, &e, sizeof(e));
+		break;
+	}
 	case IPC_CTL_ENROLLED_REPLY: {
 		struct ipc_enrolled_entry e;
 		enrolled_entry_sample(&e, i);
@@ -260,7 +286,9 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		return sizeof(m);
 	}
 	case IPC_ENROLL_ACK: {
-		struct ipc_enroll_ack m = { .enrollment_id = 7, .stats_interval_ms = 1000 };
+		struct ipc_enroll_ack m = { .enrollment_id = 7,
+					    .stats_interval_ms = 1000,
+					    .readback_cost_permyriad = 10000 };
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
@@ -271,6 +299,7 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 			.codecs = IPC_CODEC_LZ4,
 			.deadline_ms = 500,
 			.min_savings_permyriad = 500,
+			.readback_cost_permyriad = 25000,
 		};
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
@@ -322,11 +351,41 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		};
 		strcpy(m.version, "0.1.0");
 		strcpy(m.bpf_status, "lifecycle=loaded");
+		m.resctrl_state = IPC_RESCTRL_ON;
+		strcpy(m.resctrl_status, "on: 1 of 7 RMIDs in use");
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
+	case IPC_CTL_BANDWIDTH_REPLY: {
+		struct ipc_ctl_bandwidth_reply m = {
+			.total = n + 2,
+			.count = n,
+			.state = IPC_RESCTRL_ON,
+			.features = 7,
+			.num_rmids = 8,
+			.capacity = 6,
+			.in_use = 3,
+			.quarantined = 1,
+			.n_domains = 2,
+			.min_free_usec = 2000000,
+			.n_quarantine = 1,
+			.quarantine_left_usec = { 1500000 },
+		};
+		strcpy(m.status, "on");
+		for (int d = 0; d < 2; d++)
+			m.domains[d] = (struct ipc_bandwidth_domain){
+				.id = (uint32_t)d,
+				.valid = IPC_BW_VALID_TOTAL,
+				.mbm_total_bytes_per_sec = 1 << 30,
+				.peak_bytes_per_sec = 2ULL << 30,
+				.readback_cost_permyriad = 10000,
+			};
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
 	case IPC_CTL_LIST:
 	case IPC_CTL_CGROUPS:
+	case IPC_CTL_BANDWIDTH:
 	case IPC_CTL_ENROLLED: {
 		struct ipc_ctl_list m = { .offset = 10, .sort = IPC_SORT_FAULTS };
 		strcpy(m.cgroup, "/memctl");
@@ -361,6 +420,10 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		proc_entry_sample(&m.proc, 3);
 		cgroup_entry_sample(&m.cgroup, 3);
 		arena_stats_sample(&m.arena);
+		m.proc_bandwidth = (struct ipc_bandwidth_figures){ .mbm_total_bytes_per_sec = 1,
+								   .state = IPC_BW_MONITORED,
+								   .valid = IPC_BW_VALID_TOTAL };
+		m.cgroup_bandwidth.state = IPC_BW_UNMONITORED;
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
@@ -513,6 +576,8 @@ static void test_ipc_type_to_string_known(void **state)
 		{ IPC_RELAX_ACK, "RELAX_ACK" },
 		{ IPC_CTL_ENROLLED, "CTL_ENROLLED" },
 		{ IPC_CTL_ENROLLED_REPLY, "CTL_ENROLLED_REPLY" },
+		{ IPC_CTL_BANDWIDTH, "CTL_BANDWIDTH" },
+		{ IPC_CTL_BANDWIDTH_REPLY, "CTL_BANDWIDTH_REPLY" },
 	};
 
 	assert_int_equal(ELEMENTSOF(names), ELEMENTSOF(all_types));
@@ -575,6 +640,9 @@ static void test_ipc_body_size_known(void **state)
 		{ IPC_CTL_ENROLLED, sizeof(struct ipc_ctl_list), 0 },
 		{ IPC_CTL_ENROLLED_REPLY, sizeof(struct ipc_ctl_list_reply),
 		  sizeof(struct ipc_enrolled_entry) },
+		{ IPC_CTL_BANDWIDTH, sizeof(struct ipc_ctl_list), 0 },
+		{ IPC_CTL_BANDWIDTH_REPLY, sizeof(struct ipc_ctl_bandwidth_reply),
+		  sizeof(struct ipc_bandwidth_entry) },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
@@ -584,8 +652,13 @@ static void test_ipc_body_size_known(void **state)
 	/* the documented wire sizes (docs/protocol.md) */
 	assert_int_equal(ipc_body_size(IPC_ENROLL), 56);
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
-	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 488);
-	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 784);
+	assert_int_equal(ipc_body_size(IPC_ENROLL_ACK), 32);
+	assert_int_equal(ipc_body_size(IPC_COMPRESS), 40);
+	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 592);
+	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 848);
+	assert_int_equal(ipc_body_size(IPC_CTL_BANDWIDTH_REPLY), 672);
+	assert_int_equal(ipc_entry_size(IPC_CTL_BANDWIDTH_REPLY), 448);
+	assert_int_equal(ipc_entry_size(IPC_CTL_ENROLLED_REPLY), 336);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 248);
 	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
 	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 424);
@@ -1033,6 +1106,12 @@ static const struct string_row string_rows[] = {
 	STR_ROW(IPC_CTL_ENROLL, struct ipc_ctl_enroll, name),
 	STR_ROW(IPC_CTL_ENROLLED, struct ipc_ctl_list, cgroup),
 	STR_ENTRY_ROW(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, name),
+	STR_ROW(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, resctrl_status),
+	STR_ROW(IPC_CTL_BANDWIDTH, struct ipc_ctl_list, cgroup),
+	STR_ROW(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, status),
+	STR_ENTRY_ROW(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, name),
+	STR_ENTRY_ROW(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, group),
+	STR_ENTRY_ROW(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, reason),
 	STR_ENTRY_ROW(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, comm),
 	STR_ENTRY_ROW(IPC_CTL_EVENTS_REPLY, struct ipc_event_entry, cgroup),
 };
@@ -1091,7 +1170,8 @@ static void test_ipc_decode_longest_string(void **state)
 	for (size_t i = 0; i < ELEMENTSOF(string_rows); i++) {
 		const struct string_row *row = &string_rows[i];
 		size_t esz = ipc_entry_size(row->type);
-		size_t len = HDR + ipc_body_size(row->type) + (row->entry ? 3 * esz : 0);
+		/* a list type's sample has 3 entries, whichever field is patched */
+		size_t len = HDR + ipc_body_size(row->type) + (is_list(row->type) ? 3 * esz : 0);
 
 		string_row_check(row, row->entry ? 2 : 0, 'x', true, (int)len);
 	}
@@ -1156,6 +1236,39 @@ static const struct range_row range_rows[] = {
 	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, stats_interval_ms, 99),
 	OK(IPC_ENROLL_ACK, struct ipc_enroll_ack, stats_interval_ms, 100),
 	OK(IPC_ENROLL_ACK, struct ipc_enroll_ack, stats_interval_ms, UINT32_MAX),
+	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, readback_cost_permyriad, 0),
+	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, readback_cost_permyriad, 9999),
+	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, readback_cost_permyriad, 100001),
+	OK(IPC_ENROLL_ACK, struct ipc_enroll_ack, readback_cost_permyriad, 100000),
+	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, reserved2, 1),
+	BAD(IPC_COMPRESS, struct ipc_compress, readback_cost_permyriad, 0),
+	BAD(IPC_COMPRESS, struct ipc_compress, readback_cost_permyriad, UINT32_MAX),
+	OK(IPC_COMPRESS, struct ipc_compress, readback_cost_permyriad, 10000),
+	BAD(IPC_COMPRESS, struct ipc_compress, reserved2, 1),
+	BAD(IPC_CTL_STATUS_REPLY, struct ipc_ctl_status_reply, resctrl_state, 2),
+	BAD(IPC_CTL_SHOW_REPLY, SR, proc_bandwidth.state, 4),
+	BAD(IPC_CTL_SHOW_REPLY, SR, proc_bandwidth.valid, 8),
+	BAD(IPC_CTL_SHOW_REPLY, SR, cgroup_bandwidth.valid, 1), /* not monitored: no figures */
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, state, 2),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, features, 8),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, n_domains, 9),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, n_quarantine, 17),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, in_use, 7),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, capacity, 9),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, reserved, 1),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, quarantine_left_usec[1], 1),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply,
+	    domains[0].readback_cost_permyriad, 0),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, domains[1].reserved, 1),
+	BAD(IPC_CTL_BANDWIDTH_REPLY, struct ipc_ctl_bandwidth_reply, domains[2].id, 1),
+	BAD_E(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, kind, 0),
+	BAD_E(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, kind, 3),
+	BAD_E(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, pid, 0),
+	BAD_E(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, cgroup_id, 5),
+	BAD_E(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, readback_cost_permyriad, 0),
+	BAD_E(IPC_CTL_BANDWIDTH_REPLY, struct ipc_bandwidth_entry, bw.state, 9),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, bandwidth.state, 4),
+	BAD_E(IPC_CTL_ENROLLED_REPLY, struct ipc_enrolled_entry, bandwidth.valid, 1),
 	BAD(IPC_ENROLL_ACK, struct ipc_enroll_ack, flags, 1),
 	BAD(IPC_COMPRESS, struct ipc_compress, target_bytes, 0),
 	OK(IPC_COMPRESS, struct ipc_compress, target_bytes, 1),
