@@ -370,6 +370,10 @@ struct plan_compress {
 	 * top of the band or above, 10000 at the limit (post-exec: the same figure) */
 	uint32_t pressure_permyriad;
 	uint32_t reserved; /* 0 */
+	/* bandwidth pressure (readback cost multiplier, permyriad): left 0 here; memctld's
+	 * sender fills it from resctrl for every COMPRESS (daemon/resctrl-table.h) */
+	uint32_t readback_cost_permyriad;
+	uint32_t reserved2; /* 0 */
 };
 
 struct plan_relax {

@@ -247,6 +247,8 @@ static void test_plan_compress_layout_matches_ipc(void **state)
 			 offsetof(struct ipc_compress, pressure_permyriad));
 	assert_int_equal(offsetof(struct plan_compress, reserved),
 			 offsetof(struct ipc_compress, reserved));
+	assert_int_equal(offsetof(struct plan_compress, readback_cost_permyriad),
+			 offsetof(struct ipc_compress, readback_cost_permyriad));
 	assert_int_equal(sizeof(struct plan_relax), sizeof(struct ipc_relax));
 	assert_int_equal(offsetof(struct plan_relax, prefetch_bytes),
 			 offsetof(struct ipc_relax, prefetch_bytes));
