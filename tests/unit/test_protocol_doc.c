@@ -53,6 +53,10 @@ static const struct {
 	S(ipc_event_entry),
 	S(ipc_ctl_enroll),
 	S(ipc_enrolled_entry),
+	S(ipc_bandwidth_figures),
+	S(ipc_bandwidth_domain),
+	S(ipc_ctl_bandwidth_reply),
+	S(ipc_bandwidth_entry),
 };
 #undef S
 
