@@ -19,6 +19,7 @@ benches=(
 	"bpf_overhead|$BUILD/bench/bpf_overhead"
 	"churn|$BUILD/bench/churn"
 	"peer_shape|$BUILD/bench/peer_shape"
+	"ps_identity|bench/ps_identity.sh"
 	"readback|$BUILD/bench/readback"
 	"resctrl|$BUILD/bench/resctrl"
 )
