@@ -146,6 +146,15 @@ for k in read_cpu_ms_per_tick kept_fd_pread_cpu_ms_per_tick read_vs_kept_fd; do
 done
 [ "$(value bad_reads)" = 0 ] || fail "resctrl: bad_reads=$(value bad_reads)"
 
+# --- ps_identity (a script): both listings measured and the ratio printed
+if ! BUILD=$BUILD bash bench/ps_identity.sh --procs 50 --rounds 1 >"$out" 2>&1; then
+	fail "bench/ps_identity.sh exited non-zero"
+	tail -20 "$out"
+fi
+for k in procs_started first_listing_usec next_listing_usec first_over_next; do
+	has "$k" ps_identity
+done
+
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1
