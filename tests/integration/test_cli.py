@@ -460,7 +460,7 @@ class TopTest(DaemonTestCase):
     key, quits on q and gives the screen back; without a terminal it prints."""
 
     def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.server, "-f", "/dev/null"] + list(args),
+        return subprocess.run(["tmux", "-S", self.server, "-f", "/dev/null"] + list(args),
                               capture_output=True, text=True, timeout=30)
 
     def screen(self):
@@ -474,7 +474,7 @@ class TopTest(DaemonTestCase):
         marker = spawn(self, ["sleep", "31340"], cg=cg)
         self.assertTrue(wait_until(lambda: [e for e in d.ctl_json("ps", "--cgroup", name)
                                             if e["cmdline"] == "sleep 31340"]))
-        self.server = "memctl-test-%d" % os.getpid()
+        self.server = os.path.join(tmpdir(self), "tmux")  # a private server, removed after
         self.addCleanup(self.tmux, "kill-server")
         cmd = "%s --socket-dir %s top --cgroup %s --delay 0.3; echo TOP-EXIT=$?; sleep 60" % (
             MEMCTL, d.socket_dir, name)
