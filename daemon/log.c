@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* daemon/log.c: one place that writes log lines: stderr, with sd-daemon
  * priority prefixes when stderr is the journal. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/time-util.h"
 #include "daemon/log.h"
 
 static int log_max_level = LOG_INFO;
@@ -56,23 +58,13 @@ const char *log_level_to_string(int level)
 	return level_names[level];
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+/* Write one formatted line at level (already checked against the max level). */
+static void log_write(int level, const char *file, int line, const char *buf)
 {
 	static int journal = -1;
-	char buf[2048];
-	va_list ap;
 
-	if (level > log_max_level)
-		return error;
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
-
-	/* make %m print the error we were given, not whatever errno is now */
-	errno = error < 0 ? -error : error;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-
 	if (journal)
 		fprintf(stderr, "<%d>%s\n", level, buf);
 	else if (log_max_level >= LOG_DEBUG)
@@ -82,5 +74,110 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 		fprintf(stderr, "%s: warning: %s\n", log_prefix, buf);
 	else
 		fprintf(stderr, "%s: %s\n", log_prefix, buf);
+}
+
+_printf_(2, 0) static void log_format(int error, const char *fmt, va_list ap, char *buf,
+				      size_t size)
+{
+	/* make %m print the error we were given, not whatever errno is now */
+	errno = error < 0 ? -error : error;
+	vsnprintf(buf, size, fmt, ap);
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	if (level > log_max_level)
+		return error;
+	va_start(ap, fmt);
+	log_format(error, fmt, ap, buf, sizeof(buf));
+	va_end(ap);
+	log_write(level, file, line, buf);
 	return error;
+}
+
+/* Call sites that have suppressed lines not yet reported. Like the log level,
+ * logging state is process-wide; the daemon has one thread. */
+static struct log_ratelimit *ratelimit_list;
+
+bool log_ratelimit_test(struct log_ratelimit *rl, uint64_t now_usec, uint64_t *ret_suppressed)
+{
+	uint64_t dropped = 0;
+
+	if (rl->begin_usec == 0 || now_usec - rl->begin_usec >= rl->interval_usec ||
+	    now_usec < rl->begin_usec) {
+		dropped = rl->n_suppressed;
+		rl->begin_usec = now_usec ?: 1;
+		rl->n_logged = 0;
+		rl->n_suppressed = 0;
+	}
+	if (ret_suppressed)
+		*ret_suppressed = dropped;
+	if (rl->n_logged < rl->burst) {
+		rl->n_logged++;
+		return true;
+	}
+	rl->n_suppressed++;
+	return false;
+}
+
+static void ratelimit_report(struct log_ratelimit *rl, uint64_t n, int level)
+{
+	char buf[256];
+
+	if (n == 0 || level > log_max_level)
+		return;
+	snprintf(buf, sizeof(buf), "Suppressed %" PRIu64 " similar message(s) within %.1fs of: %s",
+		 n, (double)rl->interval_usec / 1e6, rl->sample);
+	log_write(level, "ratelimit", 0, buf);
+}
+
+int log_ratelimit_internal(struct log_ratelimit *rl, int level, int error, const char *file,
+			   int line, const char *fmt, ...)
+{
+	uint64_t dropped;
+	char buf[2048];
+	va_list ap;
+
+	if (level > log_max_level)
+		return error;
+	if (!log_ratelimit_test(rl, now_usec(CLOCK_MONOTONIC), &dropped)) {
+		if (!rl->listed) {
+			rl->level = level;
+			rl->next = ratelimit_list;
+			ratelimit_list = rl;
+			rl->listed = true;
+		}
+		return error;
+	}
+	ratelimit_report(rl, dropped, rl->level);
+	va_start(ap, fmt);
+	log_format(error, fmt, ap, buf, sizeof(buf));
+	va_end(ap);
+	/* the window's first line names what a later summary counts */
+	if (rl->n_logged == 1)
+		snprintf(rl->sample, sizeof(rl->sample), "%.*s", (int)sizeof(rl->sample) - 1, buf);
+	log_write(level, file, line, buf);
+	return error;
+}
+
+void log_ratelimit_flush(uint64_t now_usec)
+{
+	for (struct log_ratelimit **p = &ratelimit_list; *p;) {
+		struct log_ratelimit *rl = *p;
+
+		if (rl->n_suppressed > 0 && now_usec - rl->begin_usec < rl->interval_usec) {
+			p = &rl->next;
+			continue;
+		}
+		/* the window closed: report, and start the next one empty */
+		ratelimit_report(rl, rl->n_suppressed, rl->level);
+		rl->n_suppressed = 0;
+		rl->begin_usec = 0;
+		rl->listed = false;
+		*p = rl->next;
+		rl->next = NULL;
+	}
 }
