@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -107,7 +108,8 @@ def require_root(testcase):
 class Daemon:
     """A real memctld in a private socket directory."""
 
-    def __init__(self, config_text="", args=(), env=None, watchdog_usec=None):
+    def __init__(self, config_text="", args=(), env=None, watchdog_usec=None, wrap=()):
+        """wrap: a command memctld runs under (e.g. prlimit ... --), which must exec it."""
         self.dir = tempfile.mkdtemp(prefix="memctld-test-")
         self.socket_dir = os.path.join(self.dir, "run")
         self.config = os.path.join(self.dir, "memctld.conf")
@@ -127,11 +129,28 @@ class Daemon:
             e.update(env)
         self.stderr_path = os.path.join(self.dir, "stderr")
         self.stderr = open(self.stderr_path, "w")
-        self.args = [MEMCTLD, "--socket-dir", self.socket_dir, "--config", self.config] + list(args)
+        self.args = list(wrap) + [MEMCTLD, "--socket-dir", self.socket_dir, "--config",
+                                  self.config] + list(args)
         if os.environ.get("MEMCTL_TEST_LOG_LEVEL"):
             self.args += ["--log-level", os.environ["MEMCTL_TEST_LOG_LEVEL"]]
         self.env = e
         self.proc = subprocess.Popen(self.args, env=e, stderr=self.stderr, stdout=self.stderr)
+        # read NOTIFY_SOCKET all along, as systemd does: unread, its queue
+        # (net.unix.max_dgram_qlen, 10) fills with STATUS= after ~10 ticks and
+        # the daemon's next sd_notify() blocks in sendmsg
+        self.notify_stop = False
+        self.notify_thread = threading.Thread(target=self._read_notify, daemon=True)
+        self.notify_thread.start()
+
+    def _read_notify(self):
+        self.notify.settimeout(0.1)
+        while not self.notify_stop:
+            try:
+                self.notify_msgs.append(self.notify.recv(4096).decode())
+            except socket.timeout:
+                pass
+            except OSError:
+                return
 
     def restart(self, sig=signal.SIGKILL):
         """Kill memctld (SIGKILL: a crash) and start it again on the same socket
@@ -147,17 +166,12 @@ class Daemon:
         """Wait for a sd_notify datagram containing needle (e.g. READY=1)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for m in self.notify_msgs:
-                if needle in m:
-                    return m
-            self.notify.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                self.notify_msgs.append(self.notify.recv(4096).decode())
-            except socket.timeout:
-                break
-            if self.proc.poll() is not None and not any(needle in m for m in self.notify_msgs):
+            if any(needle in m for m in list(self.notify_msgs)):
+                return next(m for m in list(self.notify_msgs) if needle in m)
+            if self.proc.poll() is not None:
                 raise AssertionError("memctld exited (%s) before %s: %s"
                                      % (self.proc.returncode, needle, self.log()))
+            time.sleep(0.01)
         raise AssertionError("no %s from memctld within %.0fs: %s" % (needle, timeout, self.log()))
 
     def path(self, name):
@@ -218,6 +232,8 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.notify_stop = True
+        self.notify_thread.join()
         self.notify.close()
         self.stderr.close()
         subprocess.run(["rm", "-rf", self.dir])
