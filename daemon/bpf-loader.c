@@ -353,7 +353,7 @@ static int on_ringbuf_ready(sd_event_source *s, int fd, uint32_t revents, void *
 
 	r = ring_buffer__consume(l->rb);
 	if (r < 0)
-		log_warning_errno(r, "Failed to consume BPF ring buffer: %m, ignoring");
+		log_ratelimit_warning_errno(r, "Failed to consume BPF ring buffer: %m, ignoring");
 	return 0;
 }
 
@@ -403,6 +403,9 @@ int bpf_loader_new(const struct memctld_config *config, sd_event *event,
 			return log_error_errno(r, "Failed to watch the BPF ring buffer: %m");
 		}
 		sd_event_source_set_description(l->rb_source, "bpf-ringbuf");
+		/* before anything clients drive: records cannot wait (manager.h,
+		 * MANAGER_PRIORITY_KERNEL) */
+		sd_event_source_set_priority(l->rb_source, SD_EVENT_PRIORITY_IMPORTANT);
 	}
 	*ret = l;
 	return 0;

@@ -58,6 +58,17 @@ void config_init_defaults(struct memctld_config *c)
 		/* below this no L3 domain counts as busy: any DRAM channel does several
 		 * GB/s, so an idle machine's small peak never reads as saturation */
 		.peak_bandwidth_min_bytes = GIB(1),
+		/* issue 9: 64 idle connections by one user locked root out. memctl
+		 * opens one per call and closes it; a user needs one or two at once */
+		.control_max_connections = 64,
+		.control_max_connections_per_uid = 8,
+		/* memctl sends its request at once and waits 5 s for the answer:
+		 * a connection quiet for 10 s has been abandoned or is squatting */
+		.control_idle_timeout_usec = 10 * USEC_PER_SEC,
+		/* 10% of one core: `memctl ps` of 10,000 processes costs ~12 ms
+		 * (docs/benchmarks.md), far within the 250 ms burst; a loop of
+		 * requests from one user gets a tenth of a core, never the loop */
+		.control_cpu_quota_per_uid_percent = 10,
 	};
 	growth_params_init(&c->growth);
 	plan_params_init(&c->plan);
@@ -158,6 +169,7 @@ enum key_kind {
 	K_CODECS, /* "lz4", "zstd", "lz4,zstd" (uint32_t PLAN_CODEC_* mask) */
 	K_AUTOBOOL, /* "auto" | boolean (int, CONFIG_AUTO) */
 	K_MONITOR, /* "enrolled" | "cgroups" | "all" (RESCTRL_MONITOR_* mask) */
+	K_PERCENT, /* "10%" or "10" (uint32_t percent) */
 };
 
 static const char *const hotness_names[] = { "hot", "warm", "cold" };
@@ -244,6 +256,13 @@ static const struct key_desc keys[] = {
 	  false },
 	{ "Resctrl", "Monitor", K_MONITOR, F(resctrl_monitor), 0, 0, false },
 	{ "Resctrl", "PeakBandwidthMin", K_BYTES, F(peak_bandwidth_min_bytes), MIB(1), GIB(16384),
+	  false },
+	{ "Control", "MaxConnections", K_U32, F(control_max_connections), 8, 4096, false },
+	{ "Control", "MaxConnectionsPerUser", K_U32, F(control_max_connections_per_uid), 1, 4096,
+	  false },
+	{ "Control", "IdleTimeoutSec", K_DURATION, F(control_idle_timeout_usec), 1 * USEC_PER_SEC,
+	  3600 * USEC_PER_SEC, false },
+	{ "Control", "CPUQuotaPerUser", K_PERCENT, F(control_cpu_quota_per_uid_percent), 1, 100,
 	  false },
 };
 #undef F
@@ -382,6 +401,9 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 	case K_U32:
 		r = parse_with_units(value, NULL, 0, 1, &v);
 		break;
+	case K_PERCENT:
+		r = parse_with_units(value, (const struct unit[]){ { "%", 1 } }, 1, 1, &v);
+		break;
 	default:
 		return fail(st, k->section, k->key, "internal: unknown key kind");
 	}
@@ -390,16 +412,18 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 			    k->kind == K_BYTES ? " as a size (e.g. 1M, 4096)" :
 			    k->kind == K_DURATION || k->kind == K_DURATION_MS32 ?
 						 " as a duration (e.g. 1s, 500ms)" :
-						 " as a number");
+			    k->kind == K_PERCENT ? " as a percentage (e.g. 10%)" :
+						   " as a number");
 	if (v < k->min || v > k->max)
 		return fail(st, k->section, k->key, "%s out of range [%" PRIu64 ", %" PRIu64 "]%s",
 			    value, k->min, k->max,
 			    k->kind == K_DURATION || k->kind == K_DURATION_MS32 ? " usec" :
 			    k->kind == K_BYTES					? " bytes" :
+			    k->kind == K_PERCENT				? " percent" :
 										  "");
 	if (k->pow2 && (v & (v - 1)))
 		return fail(st, k->section, k->key, "%s is not a power of two", value);
-	if (k->kind == K_U32)
+	if (k->kind == K_U32 || k->kind == K_PERCENT)
 		*(uint32_t *)field = (uint32_t)v;
 	else if (k->kind == K_DURATION_MS32)
 		*(uint32_t *)field = (uint32_t)(v / USEC_PER_MSEC);
@@ -710,6 +734,9 @@ void config_dump(const struct memctld_config *c, FILE *f)
 								  "all");
 			break;
 		}
+		case K_PERCENT:
+			fprintf(f, "%" PRIu32 "%%\n", *(const uint32_t *)field);
+			break;
 		}
 	}
 }

@@ -37,6 +37,11 @@ struct memctld_config {
 	uint64_t plan_interval_usec; /* IntervalSec=, 10ms .. 10s: the control loop's period */
 	uint64_t max_command_bytes; /* MaxCommand=: largest COMPRESS target sent at once */
 	char csv_path[256]; /* CsvPath=: a row per decision and ack; "" = none */
+	/* [Control] */
+	uint32_t control_max_connections; /* MaxConnections=, 8 .. 4096, root's reserve included */
+	uint32_t control_max_connections_per_uid; /* MaxConnectionsPerUser=, 1 .. 4096, not root */
+	uint64_t control_idle_timeout_usec; /* IdleTimeoutSec=, 1s .. 1h */
+	uint32_t control_cpu_quota_per_uid_percent; /* CPUQuotaPerUser=, 1 .. 100 (%), not root */
 	/* bit i: the file set key i of config.c's table (config_key_set()) */
 	uint64_t keys_set[2];
 	/* [Resctrl] */

@@ -2,12 +2,14 @@
 /* daemon/control.c: serve memctl on the SOCK_SEQPACKET control socket. One
  * request record in, one reply record out; peers identified by SO_PEERCRED. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "daemon/bpf-loader.h"
 #include "daemon/cgroup-table.h"
@@ -20,8 +22,46 @@
 #include "daemon/resctrl-table.h"
 #include "ipc/ipc.h"
 
-/* Each connection costs an fd and an event source; memctl opens one per call. */
-#define CONTROL_CONN_MAX 64
+/*
+ * Connections only root may take: whatever other users hold, root can still
+ * ask (issue 9: 64 idle connections by nobody locked root out).
+ */
+#define CONTROL_ROOT_RESERVED 4
+/*
+ * A user other than root may spend this much daemon CPU time at once before
+ * its requests wait for CPUQuotaPerUser= to pay it back: a whole `memctl ps`
+ * of 10,000 processes, 18 pages, costs ~12 ms (docs/benchmarks.md).
+ */
+#define CONTROL_USER_BURST_USEC (250 * USEC_PER_MSEC)
+/* A paced user's requests resume once this much is paid back, not at zero,
+ * so a loop of cheap requests is held back in batches, not one by one. */
+#define CONTROL_USER_RESUME_USEC (10 * USEC_PER_MSEC)
+/*
+ * /proc reads one request may cost (struct proc_budget): 256 reads of
+ * /proc/PID/stat take ~2 ms (issue 9 measured 112 ms for 10,000); root's
+ * requests are trusted not to loop, and get an exact answer for a table of
+ * that size.
+ */
+#define CONTROL_REQUEST_READS 256
+#define CONTROL_REQUEST_READS_ROOT 16384
+/* A fault count read within this long is served as is. */
+#define CONTROL_FAULTS_MAX_AGE_USEC (1 * USEC_PER_SEC)
+/*
+ * accept() failing with EMFILE and friends leaves the connection queued and
+ * the socket readable: retrying at once spun at 100% CPU (1.7 M log lines in
+ * 10 s). Stop watching the socket and retry from a timer, doubling.
+ */
+#define ACCEPT_BACKOFF_MIN_USEC (10 * USEC_PER_MSEC)
+#define ACCEPT_BACKOFF_MAX_USEC (1 * USEC_PER_SEC)
+
+/* A user other than root with connections open or a CPU debt to pay back. */
+struct control_user {
+	uid_t uid;
+	unsigned n_conns;
+	int64_t credit_usec; /* CPU time it may still spend; < 0: its requests wait */
+	uint64_t refill_usec; /* CLOCK_MONOTONIC of the last refill */
+	UT_hash_handle hh;
+};
 
 struct control_conn {
 	struct control_server *server;
@@ -29,7 +69,10 @@ struct control_conn {
 	struct ipc_cred cred; /* SO_PEERCRED: who connected (uid decides what it may do) */
 	int pidfd; /* SO_PEERPIDFD: the client process itself, -1 if the kernel has none;
 		    * anything tied to the client's lifetime follows this, never cred.pid */
+	struct control_user *user; /* NULL for root */
 	sd_event_source *source;
+	uint64_t active_usec; /* CLOCK_MONOTONIC: accepted, or its last request */
+	bool paced; /* source off until its user's credit is back */
 	struct control_conn *next;
 };
 
@@ -37,11 +80,90 @@ struct control_server {
 	struct manager *m;
 	int fd;
 	sd_event_source *source;
+	sd_event_source *accept_timer; /* turns accepting back on after an error */
+	uint64_t accept_backoff_usec;
+	sd_event_source *idle_timer; /* closes connections quiet for IdleTimeoutSec= */
+	sd_event_source *pace_timer; /* resumes paced connections */
 	struct control_conn *conns;
 	unsigned n_conns;
+	unsigned n_root_conns;
+	struct control_user *users; /* by uid */
 	uint8_t rbuf[IPC_MSG_MAX];
 	uint8_t wbuf[IPC_MSG_MAX];
 };
+
+static uint64_t cpu_usec(void)
+{
+	return now_usec(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* Pay back a user's CPU debt at its quota, up to the burst. */
+static void user_refill(struct control_server *s, struct control_user *u, uint64_t now)
+{
+	uint64_t pct = s->m->config.control_cpu_quota_per_uid_percent;
+	int64_t earned;
+
+	if (now <= u->refill_usec)
+		return;
+	earned = (int64_t)MIN((now - u->refill_usec) * pct / 100, (uint64_t)INT64_MAX / 2);
+	u->credit_usec = MIN(u->credit_usec + earned, (int64_t)CONTROL_USER_BURST_USEC);
+	u->refill_usec = now;
+}
+
+/* When u's credit is back to CONTROL_USER_RESUME_USEC, at its quota. */
+static uint64_t user_ready_usec(struct control_server *s, const struct control_user *u)
+{
+	uint64_t pct = s->m->config.control_cpu_quota_per_uid_percent;
+	int64_t owed = (int64_t)CONTROL_USER_RESUME_USEC - u->credit_usec;
+
+	if (owed <= 0)
+		return u->refill_usec;
+	return u->refill_usec + ((uint64_t)owed * 100 + pct - 1) / pct;
+}
+
+static struct control_user *user_get(struct control_server *s, uid_t uid)
+{
+	struct control_user *u;
+
+	HASH_FIND(hh, s->users, &uid, sizeof(uid), u);
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	u->credit_usec = CONTROL_USER_BURST_USEC;
+	u->refill_usec = now_usec(CLOCK_MONOTONIC);
+	HASH_ADD(hh, s->users, uid, sizeof(u->uid), u);
+	return u;
+}
+
+/* Forget users with no connection and no debt (a debt outlives its
+ * connections, so reconnecting does not clear it). */
+static void users_gc(struct control_server *s, uint64_t now)
+{
+	struct control_user *u, *tmp;
+
+	HASH_ITER(hh, s->users, u, tmp)
+	{
+		if (u->n_conns > 0)
+			continue;
+		user_refill(s, u, now);
+		if (u->credit_usec >= (int64_t)CONTROL_USER_BURST_USEC) {
+			HASH_DEL(s->users, u);
+			free(u);
+		}
+	}
+}
+
+static int timer_arm(sd_event_source *t, uint64_t usec)
+{
+	int r = sd_event_source_set_time(t, usec);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(t, SD_EVENT_ONESHOT);
+	return r;
+}
 
 static void conn_free(struct control_conn *c)
 {
@@ -53,6 +175,10 @@ static void conn_free(struct control_conn *c)
 			break;
 		}
 	s->n_conns--;
+	if (c->user)
+		c->user->n_conns--;
+	else
+		s->n_root_conns--;
 	sd_event_source_disable_unref(c->source);
 	close(c->fd);
 	if (c->pidfd >= 0)
@@ -126,6 +252,12 @@ static void fill_status(struct manager *m, struct ipc_ctl_status_reply *s)
 		s->psi_some_avg10_permyriad = m->psi.some.avg10_permyriad;
 		s->psi_full_avg10_permyriad = m->psi.full.avg10_permyriad;
 	}
+	s->processes_unpinned = proc_table_unpinned(m->procs);
+	s->pidfd_max = proc_table_pidfd_max(m->procs);
+	s->fd_limit = m->fd_limit;
+	s->control_refused = m->counters.control_refused;
+	s->control_idle_closed = m->counters.control_idle_closed;
+	s->control_paced = m->counters.control_paced;
 	s->resctrl_state = resctrl_table_on(m->resctrl) ? IPC_RESCTRL_ON : IPC_RESCTRL_OFF;
 	snprintf(s->resctrl_status, sizeof(s->resctrl_status), "%s",
 		 resctrl_table_status(m->resctrl));
@@ -180,6 +312,8 @@ static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_
 	out->rss_shmem_bytes = p->rss_shmem_bytes;
 	out->swap_bytes = p->swap_bytes;
 	out->growth_bytes_per_sec = p->growth_now.rate_bytes_per_sec;
+	out->minor_faults = p->minor_faults;
+	out->major_faults = p->major_faults;
 	out->enrolled = enroll_table_get(m->enroll, p->pid) != NULL;
 	out->cgroup_id = p->cgroup ? p->cgroup->id : 0;
 }
@@ -189,14 +323,18 @@ _Static_assert(PROC_UID_UNKNOWN == IPC_UID_UNKNOWN, "one unknown uid");
 
 /* User and command line, for the n entries sent: read once per process and
  * exec (proc_table_read_identity), so paging through a big table costs a
- * read per process, not per process and request. */
-static void fill_identity(struct manager *m, struct ipc_proc_entry *v, uint32_t n)
+ * read per process, not per process and request; and within the request's
+ * budget (struct proc_budget): over it, an entry not read yet goes out
+ * without them (uid unknown, no command line), to be read by a later one. */
+static void fill_identity(struct manager *m, struct ipc_proc_entry *v, uint32_t n,
+			  struct proc_budget *b)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		struct proc_entry *p = proc_table_get(m->procs, (pid_t)v[i].pid);
 
 		v[i].uid = IPC_UID_UNKNOWN;
-		if (!p || proc_table_read_identity(m->procs, p) < 0)
+		if (!p || (!p->identity_valid && !proc_budget_take(b)) ||
+		    proc_table_read_identity(m->procs, p) < 0)
 			continue;
 		v[i].uid = p->euid;
 		v[i].cmdline_bytes = p->cmdline_bytes;
@@ -204,14 +342,18 @@ static void fill_identity(struct manager *m, struct ipc_proc_entry *v, uint32_t 
 	}
 }
 
-/* Lifetime minor and major faults from /proc/PID/stat, for n entries. */
-static void fill_faults(struct manager *m, struct ipc_proc_entry *v, uint32_t n)
+/* Fault counts of the n entries of a page, from /proc within the budget. */
+static void refresh_faults(struct manager *m, struct ipc_proc_entry *v, uint32_t n,
+			   struct proc_budget *b)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		struct proc_entry *p = proc_table_get(m->procs, (pid_t)v[i].pid);
 
-		if (p)
-			proc_table_read_faults(m->procs, p, &v[i].minor_faults, &v[i].major_faults);
+		if (p &&
+		    proc_table_refresh_faults(m->procs, p, CONTROL_FAULTS_MAX_AGE_USEC, b) > 0) {
+			v[i].minor_faults = p->minor_faults;
+			v[i].major_faults = p->major_faults;
+		}
 	}
 }
 
@@ -249,7 +391,7 @@ static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
 }
 
 /* Largest first by the key, then by pid; on the entries as they are sent, so
- * what the client sees is in order (the fault counts move under us). */
+ * what the client sees is in order. */
 static int proc_cmp(const void *a, const void *b, void *arg)
 {
 	const struct ipc_proc_entry *x = a, *y = b;
@@ -310,7 +452,14 @@ static int cgroup_filter_check(struct manager *m, const char *path, const char *
 	return 0;
 }
 
-static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
+/*
+ * One snapshot, sorted, then the page asked for. Sorted on what the table
+ * holds: fault counts are refreshed round robin within the request's /proc
+ * budget when they are the key (each lap of requests reaches every process),
+ * else for the page sent; a count read within the last second is not read
+ * again. Everything else here is the table, O(n log n) in its size.
+ */
+static void handle_list(struct control_conn *c, const struct ipc_msg *msg, struct proc_budget *b)
 {
 	struct manager *m = c->server->m;
 	const struct ipc_ctl_list *q = msg->body;
@@ -329,8 +478,8 @@ static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
 		reply_error(c, r, &msg->hdr, text);
 		return;
 	}
-	/* one snapshot, sorted, then the page asked for: a page of 584 from
-	 * 10,000 processes costs ~10 ms of fault-map lookups */
+	if (key == IPC_SORT_FAULTS)
+		proc_table_refresh_faults_all(m->procs, CONTROL_FAULTS_MAX_AGE_USEC, b);
 	v = calloc(proc_table_count(m->procs) + 1, sizeof(*v));
 	if (!v) {
 		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
@@ -339,17 +488,14 @@ static void handle_list(struct control_conn *c, const struct ipc_msg *msg)
 	for (struct proc_entry *p = proc_table_first(m->procs); p; p = p->hh.next)
 		if (!q->cgroup[0] || (p->cgroup && strcmp(p->cgroup->path, q->cgroup) == 0))
 			fill_proc(m, p, &v[n++]);
-	/* fault counts are a /proc read each: for every entry only when they are
-	 * the sort key, else for the page sent */
-	if (key == IPC_SORT_FAULTS)
-		fill_faults(m, v, n);
 	qsort_r(v, n, sizeof(*v), proc_cmp, &key);
 	rep.total = n;
 	if (q->offset < n)
 		rep.count = MIN(n - q->offset, ipc_entries_max(IPC_CTL_LIST_REPLY));
+	/* sorted by faults, the page shows the counts it was sorted on */
 	if (key != IPC_SORT_FAULTS)
-		fill_faults(m, v + MIN(q->offset, n), rep.count);
-	fill_identity(m, v + MIN(q->offset, n), rep.count);
+		refresh_faults(m, v + MIN(q->offset, n), rep.count, b);
+	fill_identity(m, v + MIN(q->offset, n), rep.count, b);
 	reply(c, IPC_CTL_LIST_REPLY, msg->hdr.seq, &rep, sizeof(rep), v + MIN(q->offset, n),
 	      rep.count);
 }
@@ -381,7 +527,7 @@ static void handle_cgroups(struct control_conn *c, const struct ipc_msg *msg)
 	reply(c, IPC_CTL_CGROUPS_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
 }
 
-static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
+static void handle_show(struct control_conn *c, const struct ipc_msg *msg, struct proc_budget *b)
 {
 	struct manager *m = c->server->m;
 	const struct ipc_ctl_pid *q = msg->body;
@@ -395,11 +541,11 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	}
 	memset(&rep, 0, sizeof(rep));
-	/* a query is rare: look again at its cgroup and fault counters now */
+	/* one process: look again at its cgroup and fault counters now */
 	proc_table_resolve_cgroup(m->procs, p);
+	proc_table_refresh_faults(m->procs, p, 0, b);
 	fill_proc(m, p, &rep.proc);
-	fill_faults(m, &rep.proc, 1);
-	fill_identity(m, &rep.proc, 1);
+	fill_identity(m, &rep.proc, 1, b);
 	{
 		struct ev_fault_counts f;
 
@@ -518,6 +664,9 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 {
 	struct manager *m = c->server->m;
 	const struct ipc_header *h = &msg->hdr;
+	struct proc_budget budget = {
+		.reads_left = c->user ? CONTROL_REQUEST_READS : CONTROL_REQUEST_READS_ROOT,
+	};
 	int r;
 
 	switch (h->type) {
@@ -561,10 +710,10 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	}
 	case IPC_CTL_LIST:
-		handle_list(c, msg);
+		handle_list(c, msg, &budget);
 		return;
 	case IPC_CTL_SHOW:
-		handle_show(c, msg);
+		handle_show(c, msg, &budget);
 		return;
 	case IPC_CTL_CGROUPS:
 		handle_cgroups(c, msg);
@@ -581,14 +730,87 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 	}
 }
 
+/* Send an unsolicited error (seq 0) before closing, so the client reads why.
+ * What the client already sent is read first: closing with unread data would
+ * flag its socket ECONNRESET and it might never see this. */
+static void say_goodbye(struct control_server *s, int fd, int code, const char *message)
+{
+	struct ipc_error e;
+	ssize_t n;
+
+	for (int i = 0; i < 16 && recv(fd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT) > 0; i++)
+		;
+	ipc_error_fill(&e, code, 0, 0, message);
+	n = ipc_encode(s->wbuf, sizeof(s->wbuf), IPC_ERROR, 0, &e, sizeof(e), NULL, 0);
+	if (n > 0)
+		(void)send(fd, s->wbuf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* The pace timer: at the earliest time a paced connection's user is out of
+ * debt; off when none is paced. */
+static void pace_timer_update(struct control_server *s)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (struct control_conn *c = s->conns; c; c = c->next)
+		if (c->paced)
+			next = MIN(next, user_ready_usec(s, c->user));
+	if (next == UINT64_MAX)
+		sd_event_source_set_enabled(s->pace_timer, SD_EVENT_OFF);
+	else if (timer_arm(s->pace_timer, next) < 0)
+		log_ratelimit_warning("Failed to arm the control pacing timer, ignoring");
+}
+
+static void conn_pace(struct control_conn *c)
+{
+	struct control_server *s = c->server;
+
+	if (sd_event_source_set_enabled(c->source, SD_EVENT_OFF) < 0)
+		return;
+	c->paced = true;
+	s->m->counters.control_paced++;
+	log_ratelimit_info("uid %u spent its share of daemon time (CPUQuotaPerUser=%u%%), "
+			   "holding its requests back",
+			   (unsigned)c->user->uid, s->m->config.control_cpu_quota_per_uid_percent);
+	pace_timer_update(s);
+}
+
+static int on_pace_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct control_server *s = userdata;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+	for (struct control_conn *c = s->conns; c; c = c->next) {
+		if (!c->paced)
+			continue;
+		user_refill(s, c->user, now);
+		if (c->user->credit_usec < (int64_t)CONTROL_USER_RESUME_USEC)
+			continue;
+		if (sd_event_source_set_enabled(c->source, SD_EVENT_ON) < 0)
+			continue;
+		c->paced = false;
+		c->active_usec = now; /* waiting on us is not idling */
+	}
+	pace_timer_update(s);
+	return 0;
+}
+
 static int on_conn_ready(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct control_conn *c = userdata;
 	struct control_server *s = c->server;
+	uint64_t cpu0 = cpu_usec();
 	struct ipc_msg msg;
 	ssize_t n;
 	int r;
 
+	if (c->user && !(revents & (EPOLLHUP | EPOLLERR))) {
+		user_refill(s, c->user, now_usec(CLOCK_MONOTONIC));
+		if (c->user->credit_usec < 0) {
+			conn_pace(c);
+			return 0;
+		}
+	}
 	n = recv(fd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -601,21 +823,119 @@ static int on_conn_ready(sd_event_source *src, int fd, uint32_t revents, void *u
 		conn_free(c);
 		return 0;
 	}
+	c->active_usec = now_usec(CLOCK_MONOTONIC);
 	if ((size_t)n > sizeof(s->rbuf)) {
 		reply_error(c, -EMSGSIZE, NULL, "request larger than the protocol allows");
-		return 0;
-	}
-	r = ipc_decode(s->rbuf, (size_t)n, &msg);
-	if (r < 0) {
+	} else if ((r = ipc_decode(s->rbuf, (size_t)n, &msg)) < 0) {
 		struct ipc_header h = {};
 
 		if ((size_t)n >= sizeof(h))
 			memcpy(&h, s->rbuf, sizeof(h));
 		log_debug_errno(r, "Malformed control request from pid %d: %m", (int)c->cred.pid);
 		reply_error(c, r, (size_t)n >= sizeof(h) ? &h : NULL, "malformed request");
-		return 0;
+	} else {
+		handle(c, &msg);
 	}
-	handle(c, &msg);
+	/* what answering cost, charged to the user who asked */
+	if (c->user)
+		c->user->credit_usec -= (int64_t)(cpu_usec() - cpu0);
+	return 0;
+}
+
+/* Close connections that sent nothing for IdleTimeoutSec=, then sleep until
+ * the next one could be due. */
+static int on_idle_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct control_server *s = userdata;
+	uint64_t timeout = s->m->config.control_idle_timeout_usec;
+	uint64_t now = now_usec(CLOCK_MONOTONIC), next = UINT64_MAX;
+	char why[IPC_ERRMSG_MAX];
+
+	snprintf(why, sizeof(why), "idle for %" PRIu64 " s (IdleTimeoutSec=), closing",
+		 timeout / USEC_PER_SEC);
+	for (struct control_conn *c = s->conns, *n; c; c = n) {
+		n = c->next;
+		if (c->paced)
+			continue; /* it is waiting for us, not idle */
+		if (now - c->active_usec >= timeout) {
+			log_debug("Closing control connection of pid %d (uid %u): idle",
+				  (int)c->cred.pid, (unsigned)c->cred.uid);
+			say_goodbye(s, c->fd, -ETIMEDOUT, why);
+			s->m->counters.control_idle_closed++;
+			conn_free(c);
+			continue;
+		}
+		next = MIN(next, c->active_usec + timeout);
+	}
+	users_gc(s, now);
+	if (next == UINT64_MAX)
+		sd_event_source_set_enabled(s->idle_timer, SD_EVENT_OFF);
+	else if (timer_arm(s->idle_timer, next) < 0)
+		log_ratelimit_warning("Failed to arm the control idle timer, ignoring");
+	return 0;
+}
+
+static int on_accept_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct control_server *s = userdata;
+
+	if (sd_event_source_set_enabled(s->source, SD_EVENT_ON) < 0)
+		log_ratelimit_warning("Failed to watch the control socket again, retrying");
+	return 0;
+}
+
+/* accept() failed for want of a resource: stop watching the listening socket
+ * (level-triggered, it stays readable) and try again later, backing off. */
+static void accept_back_off(struct control_server *s, int error)
+{
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+	s->accept_backoff_usec =
+		CLAMP(s->accept_backoff_usec * 2, ACCEPT_BACKOFF_MIN_USEC, ACCEPT_BACKOFF_MAX_USEC);
+	log_ratelimit_warning_errno(
+		error, "accept() on the control socket failed: %m; retrying in %" PRIu64 " ms",
+		s->accept_backoff_usec / USEC_PER_MSEC);
+	if (sd_event_source_set_enabled(s->source, SD_EVENT_OFF) < 0 ||
+	    timer_arm(s->accept_timer, now + s->accept_backoff_usec) < 0)
+		sd_event_source_set_enabled(s->source, SD_EVENT_ON);
+}
+
+/* Admit a new connection by its peer's uid, or say why not (code, why). */
+static int admit(struct control_server *s, uid_t uid, struct control_user **ret_user, char *why,
+		 size_t why_size)
+{
+	const struct memctld_config *cfg = &s->m->config;
+	unsigned max = MAX(cfg->control_max_connections, CONTROL_ROOT_RESERVED + 1);
+	unsigned max_user = MIN(cfg->control_max_connections_per_uid, max - CONTROL_ROOT_RESERVED);
+	struct control_user *u;
+
+	*ret_user = NULL;
+	if (uid == 0) {
+		if (s->n_conns < max)
+			return 0;
+		snprintf(why, why_size,
+			 "too many control connections (MaxConnections=%u), try again", max);
+		return -EBUSY;
+	}
+	if (s->n_conns - s->n_root_conns >= max - CONTROL_ROOT_RESERVED) {
+		snprintf(why, why_size,
+			 "too many control connections (MaxConnections=%u, %u kept for root), "
+			 "try again",
+			 max, CONTROL_ROOT_RESERVED);
+		return -EBUSY;
+	}
+	u = user_get(s, uid);
+	if (!u) {
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	if (u->n_conns >= max_user) {
+		snprintf(why, why_size,
+			 "too many control connections for this user (MaxConnectionsPerUser=%u)",
+			 max_user);
+		return -EUSERS;
+	}
+	*ret_user = u;
 	return 0;
 }
 
@@ -623,53 +943,80 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 {
 	struct control_server *s = userdata;
 	_cleanup_close_ int cfd = -1;
+	struct control_user *user;
 	struct control_conn *c;
+	struct ipc_cred cred;
+	char why[IPC_ERRMSG_MAX];
 	int r;
 
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warning_errno(negative_errno(), "accept() on the control socket: %m");
+		r = negative_errno();
+		if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM)
+			accept_back_off(s, r);
+		else if (r != -EAGAIN && r != -EINTR && r != -ECONNABORTED)
+			log_ratelimit_warning_errno(r, "accept() on the control socket failed: %m, "
+						       "ignoring");
 		return 0;
 	}
-	if (s->n_conns >= CONTROL_CONN_MAX) {
-		struct ipc_error e;
-		ssize_t n;
-
-		/* say why before closing; seq 0 marks an unsolicited error. Read
-		 * what the client already sent first: closing with unread data
-		 * would flag its socket ECONNRESET and it might never see this. */
-		while (recv(cfd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT) > 0)
-			;
-		ipc_error_fill(&e, -EBUSY, 0, 0, "too many control connections, try again");
-		n = ipc_encode(s->wbuf, sizeof(s->wbuf), IPC_ERROR, 0, &e, sizeof(e), NULL, 0);
-		if (n > 0)
-			(void)send(cfd, s->wbuf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		log_warning("Too many control connections (%u), refusing one", s->n_conns);
+	s->accept_backoff_usec = 0;
+	if (ipc_peer_cred(cfd, &cred) < 0)
+		return 0;
+	r = admit(s, cred.uid, &user, why, sizeof(why));
+	if (r < 0) {
+		say_goodbye(s, cfd, r, why);
+		s->m->counters.control_refused++;
+		log_ratelimit_warning("Refused a control connection from pid %d (uid %u): %s",
+				      (int)cred.pid, (unsigned)cred.uid, why);
 		return 0;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return 0;
 	c->server = s;
-	if (ipc_peer_cred(cfd, &c->cred) < 0) {
-		free(c);
-		return 0;
-	}
+	c->cred = cred;
+	c->user = user;
+	c->active_usec = now_usec(CLOCK_MONOTONIC);
 	c->pidfd = ipc_peer_pidfd(cfd); /* < 0 before 6.5: then nothing relies on it */
 	r = sd_event_add_io(s->m->event, &c->source, cfd, EPOLLIN, on_conn_ready, c);
+	if (r >= 0)
+		r = sd_event_source_set_priority(c->source, MANAGER_PRIORITY_CLIENTS);
 	if (r < 0) {
 		if (c->pidfd >= 0)
 			close(c->pidfd);
+		sd_event_source_disable_unref(c->source);
 		free(c);
-		return log_warning_errno(r,
-					 "Failed to watch a control connection: %m, dropping it");
+		return log_ratelimit_warning_errno(
+			r, "Failed to watch a control connection: %m, dropping it");
 	}
 	c->fd = TAKE_FD(cfd);
 	c->next = s->conns;
 	s->conns = c;
 	s->n_conns++;
+	if (user)
+		user->n_conns++;
+	else
+		s->n_root_conns++;
+	/* the idle timer runs while there are connections */
+	if (sd_event_source_get_enabled(s->idle_timer, NULL) == 0 &&
+	    timer_arm(s->idle_timer, c->active_usec + s->m->config.control_idle_timeout_usec) < 0)
+		log_ratelimit_warning("Failed to arm the control idle timer, ignoring");
 	return 0;
+}
+
+static int add_timer(struct control_server *s, sd_event_source **ret, sd_event_time_handler_t cb,
+		     uint64_t accuracy_usec, const char *name)
+{
+	int r = sd_event_add_time(s->m->event, ret, CLOCK_MONOTONIC, UINT64_MAX, accuracy_usec, cb,
+				  s);
+
+	if (r >= 0)
+		r = sd_event_source_set_priority(*ret, MANAGER_PRIORITY_CLIENTS);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(*ret, SD_EVENT_OFF);
+	if (r >= 0)
+		(void)sd_event_source_set_description(*ret, name);
+	return r;
 }
 
 int control_server_new(struct manager *m, int fd, struct control_server **ret)
@@ -685,6 +1032,16 @@ int control_server_new(struct manager *m, int fd, struct control_server **ret)
 	s->m = m;
 	s->fd = fd;
 	r = sd_event_add_io(m->event, &s->source, fd, EPOLLIN, on_accept, s);
+	if (r >= 0)
+		r = sd_event_source_set_priority(s->source, MANAGER_PRIORITY_CLIENTS);
+	if (r >= 0)
+		r = add_timer(s, &s->accept_timer, on_accept_timer, 1 * USEC_PER_MSEC,
+			      "control-accept-backoff");
+	/* idle connections: closing one a second late is fine, batch them */
+	if (r >= 0)
+		r = add_timer(s, &s->idle_timer, on_idle_timer, 1 * USEC_PER_SEC, "control-idle");
+	if (r >= 0)
+		r = add_timer(s, &s->pace_timer, on_pace_timer, 1 * USEC_PER_MSEC, "control-pace");
 	if (r < 0) {
 		control_server_free(s);
 		return log_error_errno(r, "Failed to watch the control socket: %m");
@@ -695,11 +1052,21 @@ int control_server_new(struct manager *m, int fd, struct control_server **ret)
 
 struct control_server *control_server_free(struct control_server *s)
 {
+	struct control_user *u, *tmp;
+
 	if (!s)
 		return NULL;
 	while (s->conns)
 		conn_free(s->conns);
+	HASH_ITER(hh, s->users, u, tmp)
+	{
+		HASH_DEL(s->users, u);
+		free(u);
+	}
 	sd_event_source_disable_unref(s->source);
+	sd_event_source_disable_unref(s->accept_timer);
+	sd_event_source_disable_unref(s->idle_timer);
+	sd_event_source_disable_unref(s->pace_timer);
 	close(s->fd);
 	free(s);
 	return NULL;

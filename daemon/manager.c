@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -102,7 +104,7 @@ static void track(struct manager *m, const struct ev_lifecycle *e)
 	if (r == -ESRCH)
 		return; /* already gone; its exit record follows */
 	if (r < 0) {
-		log_warning_errno(r, "Failed to track process %u: %m, ignoring", e->pid);
+		log_ratelimit_warning_errno(r, "Failed to track process %u: %m, ignoring", e->pid);
 		return;
 	}
 	r = bpf_loader_faults_track(m->bpf, (pid_t)e->pid);
@@ -192,8 +194,8 @@ static void manager_resync(struct manager *m, const char *why)
 	bpf_loader_drain(m->bpf);
 	r = proc_table_resync(m->procs);
 	if (r < 0) {
-		log_warning_errno(r, "Failed to list %s: %m, process table may be stale",
-				  m->config.proc_root);
+		log_ratelimit_warning_errno(r, "Failed to list %s: %m, process table may be stale",
+					    m->config.proc_root);
 		return;
 	}
 	m->counters.resyncs++;
@@ -230,6 +232,73 @@ static int meminfo_read(struct proc_meminfo *ret)
 	if (n < 0)
 		return negative_errno();
 	return proc_meminfo_parse(buf, (size_t)n, ret);
+}
+
+/*
+ * File descriptors the daemon keeps for itself beyond those open at start:
+ * two per control connection (MaxConnections=: the socket and the client's
+ * SO_PEERPIDFD), and this many for the files it
+ * reads and closes (cgroup and /proc/PID files, one at a time), accept(), the
+ * enrolled processes' pidfds and whatever libbpf or libsystemd open later.
+ */
+#define FD_RESERVE_SLACK 64
+
+/*
+ * systemd starts services with a soft RLIMIT_NOFILE of 1024 (for programs that
+ * still use select()) and a hard one of 524288, and expects those that need
+ * more to raise the soft limit themselves (systemd.exec(5), LimitNOFILE=; it
+ * does so for its own daemons). memctld holds a pidfd per tracked process and
+ * never uses select(): at 1024 it ran out at ~1,000 processes.
+ */
+static void manager_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warning_errno(negative_errno(),
+				  "getrlimit(RLIMIT_NOFILE) failed: %m, ignoring");
+		return;
+	}
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	log_debug("Raising the soft file limit from %llu to %llu", (unsigned long long)rl.rlim_cur,
+		  (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warning_errno(negative_errno(), "Failed to raise RLIMIT_NOFILE to %llu: %m",
+				  (unsigned long long)rl.rlim_max);
+}
+
+static unsigned count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0; /* not the directory's own fd */
+}
+
+/* How many processes the table may pin: the file limit as it is now (an
+ * administrator may change it with prlimit) less the daemon's reserve. */
+static void manager_update_fd_budget(struct manager *m)
+{
+	uint64_t reserve = (uint64_t)m->fd_base + 2 * (uint64_t)m->config.control_max_connections +
+			   FD_RESERVE_SLACK;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	m->fd_limit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
+	if (m->procs)
+		proc_table_set_pidfd_max(
+			m->procs,
+			(unsigned)MIN(m->fd_limit > reserve ? m->fd_limit - reserve : 0, UINT_MAX));
 }
 
 static void manager_sample(struct manager *m)
@@ -279,16 +348,23 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (lost > m->lost_reported) {
 		manager_resync(m, "records lost");
-		log_warning("BPF ring buffer full: %" PRIu64 " records lost (%" PRIu64 " in all)",
-			    lost - m->lost_reported, lost);
+		/* a fork storm can make this every tick: the event log has each */
+		log_ratelimit_full_errno(LOG_WARNING, 0, 60 * USEC_PER_SEC, LOG_RATELIMIT_BURST,
+					 "BPF ring buffer full: %" PRIu64 " records lost (%" PRIu64
+					 " in all)",
+					 lost - m->lost_reported, lost);
 		eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_LOST_RECORDS, 0,
 			     (int64_t)(lost - m->lost_reported), "%" PRIu64 " BPF records lost",
 			     lost - m->lost_reported);
 		m->lost_reported = lost;
 	}
+	manager_update_fd_budget(m);
+	/* room again (processes exited, a higher limit): pin what was left unpinned */
+	proc_table_repin(m->procs, 1024);
 	manager_sample(m);
 	eventlog_flush(&m->eventlog);
 	enroll_table_tick(m->enroll, now_usec(CLOCK_MONOTONIC));
+	log_ratelimit_flush(now_usec(CLOCK_MONOTONIC));
 	manager_notify_status(m);
 	return timer_rearm(s, usec + m->config.tick_usec);
 }
@@ -429,6 +505,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 	if (m->planner)
 		planner_set_params(m->planner, &c.plan);
 	log_set_max_level(c.log_level);
+	manager_update_fd_budget(m); /* MaxConnections= is part of the reserve */
 	eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_CONFIG_RELOADED, 0, 0,
 		     "configuration reloaded");
 	log_info("Configuration reloaded from %s", m->config_path);
@@ -625,6 +702,7 @@ int manager_run(struct manager *m)
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return log_error_errno(negative_errno(), "Failed to block signals: %m");
 	signal(SIGPIPE, SIG_IGN);
+	manager_raise_nofile();
 
 	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m)) < 0 ||
 	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m)) < 0 ||
@@ -674,8 +752,15 @@ int manager_run(struct manager *m)
 		return r;
 	r = sd_event_add_time_relative(m->event, &m->drain_source, CLOCK_MONOTONIC,
 				       DRAIN_INTERVAL_USEC, 10 * USEC_PER_MSEC, on_drain, m);
+	if (r >= 0)
+		r = sd_event_source_set_priority(m->drain_source, MANAGER_PRIORITY_KERNEL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the drain timer: %m");
+	/* every socket, BPF object and table is open: what is left is for pidfds */
+	m->fd_base = count_open_fds();
+	manager_update_fd_budget(m);
+	log_info("File limit %" PRIu64 ", %u open at start: up to %u processes pinned by pidfd",
+		 m->fd_limit, m->fd_base, proc_table_pidfd_max(m->procs));
 	manager_resync(m, "start");
 	manager_sample(m);
 	m->counters.resyncs = 0; /* the start scan is not a resync after loss */

@@ -28,7 +28,22 @@ struct manager_counters {
 	uint64_t events_rss;
 	uint64_t resyncs;
 	uint64_t datagrams_rejected;
+	uint64_t control_refused; /* connections over MaxConnections= or ...PerUser= */
+	uint64_t control_idle_closed; /* closed after IdleTimeoutSec= */
+	uint64_t control_paced; /* times a user's requests were held back */
 };
+
+/*
+ * sd-event priorities (the lowest number runs first among pending sources).
+ * What the kernel queues cannot wait: the BPF ring buffers and the drain timer
+ * (records, pidfd exits) come before signals and the tick, and those before the
+ * sockets clients drive, so a busy client delays answers, never records (issue
+ * 9: a 3,000-fork storm lost 885 records while CTL_LIST requests kept the loop
+ * busy). bpf-loader.c gives its ring-buffer source MANAGER_PRIORITY_KERNEL.
+ */
+#define MANAGER_PRIORITY_KERNEL SD_EVENT_PRIORITY_IMPORTANT
+#define MANAGER_PRIORITY_NORMAL SD_EVENT_PRIORITY_NORMAL
+#define MANAGER_PRIORITY_CLIENTS (SD_EVENT_PRIORITY_NORMAL + 10)
 
 struct manager {
 	struct memctld_config config;
@@ -62,6 +77,8 @@ struct manager {
 	struct eventlog eventlog;
 	struct manager_counters counters;
 	uint64_t lost_reported; /* BPF lost records already warned about */
+	uint64_t fd_limit; /* soft RLIMIT_NOFILE, as of the last tick */
+	unsigned fd_base; /* fds open once set up, before any process is pinned */
 };
 
 struct manager_options {

@@ -337,6 +337,19 @@ static int cmd_status(int argc, char **argv)
 			json_add_u64(rc, "units_monitored", s->resctrl_units_monitored);
 			json_object_object_add(o, "resctrl", rc);
 		}
+		{
+			struct json_object *files = json_object_new_object(),
+					   *ctl = json_object_new_object();
+
+			json_add_u64(files, "limit", s->fd_limit);
+			json_add_u64(files, "pidfd_max", s->pidfd_max);
+			json_add_u64(files, "processes_unpinned", s->processes_unpinned);
+			json_object_object_add(o, "files", files);
+			json_add_u64(ctl, "refused", s->control_refused);
+			json_add_u64(ctl, "idle_closed", s->control_idle_closed);
+			json_add_u64(ctl, "paced", s->control_paced);
+			json_object_object_add(o, "control", ctl);
+		}
 		return print_json(o);
 	}
 	format_duration(s->uptime_usec, up, sizeof(up));
@@ -365,6 +378,15 @@ static int cmd_status(int argc, char **argv)
 	printf("identity: %s\n", s->identity_pidfd ? "SCM_PIDFD (bound to each datagram)" :
 						     "PID, uid and start time (no SO_PASSPIDFD)");
 	printf("resctrl:  %s\n", esc(s->resctrl_status));
+	printf("files:    limit %" PRIu64 ", up to %" PRIu64 " processes pinned by pidfd",
+	       s->fd_limit, s->pidfd_max);
+	if (s->processes_unpinned)
+		printf("; %" PRIu64 " tracked without one (file limit reached)",
+		       s->processes_unpinned);
+	printf("\n");
+	printf("control:  %" PRIu64 " connections refused, %" PRIu64 " closed idle, %" PRIu64
+	       " times a user was paced\n",
+	       s->control_refused, s->control_idle_closed, s->control_paced);
 	return 0;
 }
 

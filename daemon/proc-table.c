@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,11 @@ struct proc_table {
 	int exit_epoll; /* every entry's pidfd, readable when its process exits */
 	struct growth_params growth_defaults;
 	const struct growth_params *growth;
+	unsigned pidfd_max; /* pin at most this many (the file limit's share) */
+	unsigned n_pidfds;
+	unsigned n_unpinned; /* entries without a pidfd, on the live /proc */
+	bool pin_degraded; /* the "file limit reached" line was logged */
+	struct proc_entry *faults_cursor; /* where the round-robin refresh goes on */
 };
 
 int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct proc_table **ret)
@@ -45,6 +51,7 @@ int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct p
 	t->clk_tck = (uint64_t)sysconf(_SC_CLK_TCK);
 	growth_params_init(&t->growth_defaults);
 	t->growth = &t->growth_defaults;
+	t->pidfd_max = UINT_MAX;
 	t->exit_epoll = epoll_create1(EPOLL_CLOEXEC);
 	if (t->exit_epoll < 0) {
 		free(t);
@@ -54,19 +61,47 @@ int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct p
 	return 0;
 }
 
+/* At the limit, short-lived processes come and go unpinned: an episode begins
+ * and ends each time. Both lines are said at most once a minute. */
+#define PIN_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+static void pin_recovered(struct proc_table *t)
+{
+	if (t->pin_degraded && t->n_unpinned == 0) {
+		t->pin_degraded = false;
+		log_ratelimit_full_errno(LOG_INFO, 0, PIN_LOG_INTERVAL_USEC, 1,
+					 "Every tracked process is pinned by a pidfd again (%u)",
+					 t->n_pidfds);
+	}
+}
+
+/* Close e's pidfd (an entry being dropped, or one never inserted). */
+static void entry_unpin(struct proc_table *t, struct proc_entry *e)
+{
+	if (e->pidfd >= 0) {
+		close(e->pidfd);
+		e->pidfd = -1;
+		t->n_pidfds--;
+	}
+}
+
 static void entry_free(struct proc_table *t, struct proc_entry *e)
 {
 	log_debug("proc-table: drop %d (%s)", (int)e->pid, e->comm);
+	if (t->faults_cursor == e)
+		t->faults_cursor = e->hh.next;
 	HASH_DEL(t->by_pid, e);
 	t->count--;
 	if (!e->cgroup || e->cgroup_stale)
 		t->n_unresolved--;
 	if (t->cgroups)
 		cgroup_table_unref(t->cgroups, e->cgroup);
-	if (e->pidfd >= 0)
-		close(e->pidfd);
+	if (e->pidfd < 0 && t->real_proc)
+		t->n_unpinned--;
+	entry_unpin(t, e);
 	free(e->cmdline);
 	free(e);
+	pin_recovered(t);
 }
 
 /* An exec (or a resync that may have missed one) makes the identity stale. */
@@ -183,7 +218,33 @@ static int read_stat(const struct proc_table *t, pid_t pid, struct proc_stat *re
 	return r < 0 ? r : proc_stat_parse(buf, (size_t)r, ret);
 }
 
-/* RSS and identity from /proc/PID/stat and /proc/PID/status. */
+static uint64_t stat_start_usec(const struct proc_table *t, const struct proc_stat *st)
+{
+	return st->starttime_ticks * USEC_PER_SEC / t->clk_tck;
+}
+
+/*
+ * Is the process now under e's PID the one e tracks? Without a pidfd, by start
+ * time: e's start time is the process's own (from /proc) or the time of its
+ * fork/exec record, which is never earlier; a process reusing the PID started
+ * after e's exited, so after either. /proc truncates to clock ticks, which only
+ * makes the figure smaller.
+ */
+static bool entry_same_process(const struct proc_table *t, const struct proc_entry *e,
+			       const struct proc_stat *st)
+{
+	return e->start_time_usec == 0 || stat_start_usec(t, st) <= e->start_time_usec;
+}
+
+static void entry_set_faults(struct proc_entry *e, const struct proc_stat *st)
+{
+	e->minor_faults = st->minflt;
+	e->major_faults = st->majflt;
+	e->faults_usec = now_usec(CLOCK_MONOTONIC);
+}
+
+/* RSS and identity from /proc/PID/stat and /proc/PID/status. -ESTALE when e
+ * is unpinned and the PID now names another process. */
 static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 {
 	struct proc_stat st;
@@ -194,6 +255,8 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 	r = read_stat(t, e->pid, &st);
 	if (r < 0)
 		return r;
+	if (e->pidfd < 0 && t->real_proc && !entry_same_process(t, e, &st))
+		return -ESTALE;
 	/* a resync after lost records: an exec may have gone unseen, and it
 	 * almost always renames the process (not when the new program has the
 	 * same name: memctl(1) says so) */
@@ -201,7 +264,8 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 		identity_forget(e);
 	e->ppid = st.ppid;
 	snprintf(e->comm, sizeof(e->comm), "%.15s", st.comm);
-	e->start_time_usec = st.starttime_ticks * USEC_PER_SEC / t->clk_tck;
+	e->start_time_usec = stat_start_usec(t, &st);
+	entry_set_faults(e, &st);
 
 	r = read_file(t, e->pid, "status", buf, sizeof(buf));
 	if (r < 0)
@@ -261,22 +325,85 @@ int proc_table_read_identity(struct proc_table *t, struct proc_entry *e)
 	return 0;
 }
 
-int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e, uint64_t *ret_minor,
-			   uint64_t *ret_major)
+int proc_table_refresh_faults(struct proc_table *t, struct proc_entry *e, uint64_t max_age_usec,
+			      struct proc_budget *b)
 {
 	struct proc_stat st;
 	int r;
 
+	if (e->faults_usec && now_usec(CLOCK_MONOTONIC) - e->faults_usec < max_age_usec)
+		return 0;
+	if (!proc_budget_take(b))
+		return 0;
 	r = read_stat(t, e->pid, &st);
 	if (r < 0)
 		return r;
-	*ret_minor = st.minflt;
-	*ret_major = st.majflt;
+	/* a stranger under an unpinned entry's PID: keep the old figures */
+	if (e->pidfd < 0 && t->real_proc && !entry_same_process(t, e, &st))
+		return -ESRCH;
+	entry_set_faults(e, &st);
+	return 1;
+}
+
+unsigned proc_table_refresh_faults_all(struct proc_table *t, uint64_t max_age_usec,
+				       struct proc_budget *b)
+{
+	struct proc_entry *e = t->faults_cursor ?: t->by_pid;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	unsigned n = 0;
+
+	/* one lap; the next call goes on after the last entry read. Past the
+	 * budget the lap only counts what stays stale, for the caller to say. */
+	for (unsigned i = 0; e && i < t->count; i++, e = e->hh.next ?: t->by_pid) {
+		if (e->faults_usec && now - e->faults_usec < max_age_usec)
+			continue;
+		if (b->reads_left == 0) {
+			b->reads_skipped++;
+			continue;
+		}
+		if (proc_table_refresh_faults(t, e, max_age_usec, b) > 0)
+			n++;
+		t->faults_cursor = e->hh.next;
+	}
+	return n;
+}
+
+/* Open e's pidfd if the budget has room. -ESRCH if the process is gone; 0
+ * otherwise, pinned or not (over the budget, EMFILE/ENFILE: said once). */
+static int entry_pin(struct proc_table *t, struct proc_entry *e)
+{
+	int fd, r = 0;
+
+	if (t->n_pidfds >= t->pidfd_max) {
+		r = -EMFILE;
+	} else {
+		fd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+		if (fd >= 0) {
+			e->pidfd = fd;
+			t->n_pidfds++;
+			return 0;
+		}
+		if (errno == ESRCH || errno == EINVAL)
+			return -ESRCH;
+		r = negative_errno();
+	}
+	if (!t->pin_degraded && (r == -EMFILE || r == -ENFILE)) {
+		t->pin_degraded = true;
+		log_ratelimit_full_errno(
+			LOG_WARNING, 0, PIN_LOG_INTERVAL_USEC, 1,
+			"File limit: %u processes pinned by pidfd (the most this daemon allows "
+			"itself under RLIMIT_NOFILE); tracking further processes without one "
+			"until some exit (memctl status shows how many)",
+			t->n_pidfds);
+	} else if (r != -EMFILE && r != -ENFILE) {
+		log_ratelimit_warning_errno(r, "pidfd_open(%d) failed: %m, tracking it unpinned",
+					    (int)e->pid);
+	}
 	return 0;
 }
 
-/* A new entry pinned by a pidfd (on the live /proc), not yet in the table.
- * -ESRCH if the process is already gone. */
+/* A new entry pinned by a pidfd (on the live /proc) when the budget allows,
+ * not yet in the table. -ESRCH if the process is already gone. */
 static int entry_new(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 {
 	struct proc_entry *e = calloc(1, sizeof(*e));
@@ -287,15 +414,80 @@ static int entry_new(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 	e->pidfd = -1;
 	e->euid = PROC_UID_UNKNOWN;
 	growth_state_init(&e->growth);
-	if (t->real_proc) {
-		e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (e->pidfd < 0 && (errno == ESRCH || errno == EINVAL)) {
-			free(e);
-			return -ESRCH;
-		}
+	if (t->real_proc && entry_pin(t, e) < 0) {
+		free(e);
+		return -ESRCH;
 	}
 	*ret = e;
 	return 0;
+}
+
+/* Free an entry that never made it into the table. */
+static void entry_discard(struct proc_table *t, struct proc_entry *e)
+{
+	entry_unpin(t, e);
+	free(e->cmdline);
+	free(e);
+}
+
+void proc_table_set_pidfd_max(struct proc_table *t, unsigned max)
+{
+	t->pidfd_max = max;
+}
+
+unsigned proc_table_pidfd_max(const struct proc_table *t)
+{
+	return t ? t->pidfd_max : 0;
+}
+
+unsigned proc_table_unpinned(const struct proc_table *t)
+{
+	return t ? t->n_unpinned : 0;
+}
+
+unsigned proc_table_repin(struct proc_table *t, unsigned budget)
+{
+	struct proc_entry *e, *tmp;
+	unsigned n = 0;
+
+	if (t->n_unpinned == 0)
+		return 0;
+	HASH_ITER(hh, t->by_pid, e, tmp)
+	{
+		struct proc_stat st;
+		int fd;
+
+		if (budget == 0 || t->n_pidfds >= t->pidfd_max)
+			break;
+		if (e->pidfd >= 0)
+			continue;
+		budget--;
+		fd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+		if (fd < 0) {
+			int err = errno;
+
+			if (err == EMFILE || err == ENFILE)
+				break;
+			if (err == ESRCH)
+				entry_free(t, e); /* exited, its record lost or not yet read */
+			continue;
+		}
+		/* pinned first, then read, then checked alive: the pidfd holds
+		 * whoever had the PID at the open, and the read was of that one */
+		if (read_stat(t, e->pid, &st) < 0 || !entry_same_process(t, e, &st) ||
+		    syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) < 0) {
+			close(fd);
+			entry_free(t, e);
+			continue;
+		}
+		e->pidfd = fd;
+		t->n_pidfds++;
+		t->n_unpinned--;
+		watch_exit(t, e);
+		n++;
+	}
+	pin_recovered(t);
+	return n;
 }
 
 static void entry_insert(struct proc_table *t, struct proc_entry *e)
@@ -304,6 +496,8 @@ static void entry_insert(struct proc_table *t, struct proc_entry *e)
 	HASH_ADD_INT(t->by_pid, pid, e);
 	t->count++;
 	t->n_unresolved++;
+	if (e->pidfd < 0 && t->real_proc)
+		t->n_unpinned++;
 	watch_exit(t, e);
 }
 
@@ -323,9 +517,7 @@ int proc_table_add(struct proc_table *t, pid_t pid, struct proc_entry **ret)
 		    syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0)
 			r = -ESRCH;
 		if (r < 0) {
-			if (e->pidfd >= 0)
-				close(e->pidfd);
-			free(e);
+			entry_discard(t, e);
 			return r;
 		}
 		entry_insert(t, e);
@@ -478,7 +670,7 @@ int proc_table_resync(struct proc_table *t)
 {
 	struct proc_entry *e, *tmp;
 	struct dirent *de;
-	int changes = 0;
+	int changes = 0, r;
 	DIR *d;
 
 	d = opendir(t->proc_root);
@@ -500,9 +692,12 @@ int proc_table_resync(struct proc_table *t)
 			    syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0) {
 				entry_free(t, e);
 				changes++;
-			} else if (entry_read_proc(t, e) == 0) {
+			} else if ((r = entry_read_proc(t, e)) == 0) {
 				e->seen = true;
 				continue;
+			} else if (r == -ESTALE) {
+				entry_free(t, e); /* unpinned, and the PID was reused */
+				changes++;
 			} else {
 				continue; /* exiting right now: the sweep drops it */
 			}

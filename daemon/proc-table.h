@@ -18,13 +18,18 @@ struct proc_entry {
 	pid_t pid;
 	pid_t ppid;
 	char comm[16];
-	int pidfd; /* -1 when it could not be opened (EMFILE, already gone) */
+	int pidfd; /* -1: unpinned (over the pidfd budget, or the open failed) */
 	uint64_t start_time_usec; /* CLOCK_BOOTTIME */
 	uint64_t rss_anon_bytes;
 	uint64_t rss_file_bytes;
 	uint64_t rss_shmem_bytes;
 	uint64_t swap_bytes;
 	uint64_t rss_time_usec; /* CLOCK_BOOTTIME of the last RSS figure */
+	/* lifetime faults from /proc/PID/stat, as of faults_usec (CLOCK_MONOTONIC,
+	 * 0 = never read): refreshed on demand within a request's budget */
+	uint64_t minor_faults;
+	uint64_t major_faults;
+	uint64_t faults_usec;
 	struct growth_state growth; /* RSS series (policy/growth) */
 	struct growth_result growth_now; /* its evaluation at the last tick */
 	struct cgroup_entry *cgroup; /* NULL: unknown, resolved at the next tick */
@@ -46,6 +51,30 @@ struct proc_entry {
 #define PROC_UID_UNKNOWN UINT32_MAX
 
 struct proc_table;
+
+/*
+ * The /proc reads one client request may cause. A 24-byte CTL_LIST sorted by
+ * faults used to read /proc/PID/stat for every process: 112 ms of daemon time
+ * with 10,000 of them (issue 9). Every reader a request calls takes from one
+ * budget; when it is spent, callers serve what the table holds and count the
+ * rest in reads_skipped. Shared by all per-request /proc readers (fault counts
+ * here; others, such as a command line for `ps`, take from the same budget).
+ */
+struct proc_budget {
+	unsigned reads_left;
+	unsigned reads_skipped; /* wanted, over budget: the table's older figure was used */
+};
+
+/* Take one read from b: false (and counted) when it is spent. */
+static inline bool proc_budget_take(struct proc_budget *b)
+{
+	if (b->reads_left == 0) {
+		b->reads_skipped++;
+		return false;
+	}
+	b->reads_left--;
+	return true;
+}
 
 int proc_table_new(const char *proc_root, struct cgroup_table *cgroups, struct proc_table **ret);
 struct proc_table *proc_table_free(struct proc_table *t);
@@ -105,9 +134,38 @@ unsigned proc_table_resolve_cgroups(struct proc_table *t);
 /* Fill e's identity (euid, command line) from /proc unless it holds one
  * already. 0, or -ESRCH when the process is gone (nothing is cached then). */
 int proc_table_read_identity(struct proc_table *t, struct proc_entry *e);
-/* Lifetime minor and major faults from /proc/PID/stat, now. */
-int proc_table_read_faults(struct proc_table *t, const struct proc_entry *e, uint64_t *ret_minor,
-			   uint64_t *ret_major);
+/*
+ * Fault counts: e->minor_faults/major_faults are re-read from /proc/PID/stat
+ * when older than max_age_usec and b has a read left. Returns 1 when read, 0
+ * when the table's figure stands (fresh enough, or over budget: see
+ * b->reads_skipped), -ESRCH if the process is gone, another -errno.
+ */
+int proc_table_refresh_faults(struct proc_table *t, struct proc_entry *e, uint64_t max_age_usec,
+			      struct proc_budget *b);
+/*
+ * Refresh the fault counts older than max_age_usec across the table, round
+ * robin from where the last call stopped, until b is spent: repeated calls
+ * reach every entry. Returns how many were read.
+ */
+unsigned proc_table_refresh_faults_all(struct proc_table *t, uint64_t max_age_usec,
+				       struct proc_budget *b);
+
+/*
+ * The file limit. Each pinned process holds a pidfd; at most max are pinned
+ * (the manager sets RLIMIT_NOFILE minus what its sockets, connections and file
+ * reads need). Beyond it, and when pidfd_open() fails with EMFILE/ENFILE, new
+ * processes are tracked unpinned: exits then come from BPF exit records and
+ * resyncs, and a resync or re-pin notices a reused PID by its start time. Said
+ * once in the log per episode.
+ */
+void proc_table_set_pidfd_max(struct proc_table *t, unsigned max);
+unsigned proc_table_pidfd_max(const struct proc_table *t);
+/* Tracked processes without a pidfd (0 on a fixture ProcRoot, where none are). */
+unsigned proc_table_unpinned(const struct proc_table *t);
+/* Pin up to budget unpinned entries while there is room, each checked to be
+ * the process it was (start time); a reused PID's entry is dropped. Returns how
+ * many were pinned. */
+unsigned proc_table_repin(struct proc_table *t, unsigned budget);
 /* A task of e moved: resolve its cgroup again at the next tick. */
 void proc_table_mark_cgroup_stale(struct proc_table *t, struct proc_entry *e);
 /* Re-read one entry's cgroup from /proc now (for `memctl show`). */

@@ -26,7 +26,7 @@ _Static_assert(sizeof(struct ipc_relax) == 16, "ipc_relax layout");
 _Static_assert(sizeof(struct ipc_stats) == 144, "ipc_stats layout");
 _Static_assert(sizeof(struct ipc_bye) == 8, "ipc_bye layout");
 _Static_assert(sizeof(struct ipc_error) == 108, "ipc_error layout");
-_Static_assert(sizeof(struct ipc_ctl_status_reply) == 592, "ipc_ctl_status_reply layout");
+_Static_assert(sizeof(struct ipc_ctl_status_reply) == 640, "ipc_ctl_status_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_list) == 264, "ipc_ctl_list layout");
 _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layout");
 _Static_assert(sizeof(struct ipc_proc_entry) == 248, "ipc_proc_entry layout");

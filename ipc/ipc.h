@@ -231,6 +231,12 @@ struct ipc_ctl_status_reply {
 	uint32_t resctrl_state;
 	uint32_t resctrl_units_monitored;
 	char resctrl_status[IPC_ERRMSG_MAX];
+	uint64_t processes_unpinned; /* tracked without a pidfd (file limit reached) */
+	uint64_t pidfd_max; /* processes the daemon pins: RLIMIT_NOFILE less its reserve */
+	uint64_t fd_limit; /* memctld's soft RLIMIT_NOFILE; UINT64_MAX = unlimited */
+	uint64_t control_refused; /* connections refused (MaxConnections*=) */
+	uint64_t control_idle_closed; /* closed after IdleTimeoutSec= without a request */
+	uint64_t control_paced; /* times a user's requests were held back (CPUQuotaPerUser=) */
 };
 
 enum ipc_resctrl_state {

@@ -96,7 +96,12 @@ static void test_config_load_every_key(void **state)
 				   "ProcRoot=/tmp/proc\n"
 				   "[Enroll]\n"
 				   "MaxPerUser=3\n"
-				   "StatsIntervalSec=2\n",
+				   "StatsIntervalSec=2\n"
+				   "[Control]\n"
+				   "MaxConnections=16\n"
+				   "MaxConnectionsPerUser=2\n"
+				   "IdleTimeoutSec=30s\n"
+				   "CPUQuotaPerUser=25%\n",
 				   &c, &err, &unknown),
 			 0);
 	assert_int_equal(unknown, 0);
@@ -111,6 +116,10 @@ static void test_config_load_every_key(void **state)
 	assert_string_equal(c.proc_root, "/tmp/proc");
 	assert_int_equal(c.max_enroll_per_uid, 3);
 	assert_int_equal(c.stats_interval_usec, 2 * USEC_PER_SEC);
+	assert_int_equal(c.control_max_connections, 16);
+	assert_int_equal(c.control_max_connections_per_uid, 2);
+	assert_int_equal(c.control_idle_timeout_usec, 30 * USEC_PER_SEC);
+	assert_int_equal(c.control_cpu_quota_per_uid_percent, 25);
 }
 
 static void test_config_load_unknown_keys_warn(void **state)
@@ -153,6 +162,13 @@ static void test_config_load_invalid_values(void **state)
 		{ "[Enroll]\nMaxPerUser=0\n", 2, "MaxPerUser" },
 		{ "[Enroll]\nMaxPerUser=4097\n", 2, "MaxPerUser" },
 		{ "[Enroll]\nMaxPerUser=1.5\n", 2, "MaxPerUser" },
+		{ "[Control]\nMaxConnections=7\n", 2, "MaxConnections" }, /* < root's reserve */
+		{ "[Control]\nMaxConnectionsPerUser=0\n", 2, "MaxConnectionsPerUser" },
+		{ "[Control]\nIdleTimeoutSec=500ms\n", 2, "IdleTimeoutSec" },
+		{ "[Control]\nCPUQuotaPerUser=0%\n", 2, "CPUQuotaPerUser" },
+		{ "[Control]\nCPUQuotaPerUser=101\n", 2, "CPUQuotaPerUser" },
+		{ "[Control]\nCPUQuotaPerUser=10 percent\n", 2, "CPUQuotaPerUser" },
+		{ "[Control]\nCPUQuotaPerUser=%\n", 2, "CPUQuotaPerUser" },
 		{ "[Daemon]\nLogLevel=info\nLogLevel=bogus\nDryRun=bogus\n", 3, "LogLevel" },
 	};
 
@@ -540,6 +556,8 @@ static void test_config_dump_round_trip(void **state)
 	a.tick_usec = 300 * USEC_PER_MSEC;
 	a.dry_run = true;
 	a.max_enroll_per_uid = 7;
+	a.control_cpu_quota_per_uid_percent = 33;
+	a.control_idle_timeout_usec = 1500 * USEC_PER_MSEC;
 	snprintf(a.cgroup_root, sizeof(a.cgroup_root), "/x/y");
 	config_dump(&a, f);
 	fclose(f);

@@ -654,7 +654,7 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_ERROR), 108);
 	assert_int_equal(ipc_body_size(IPC_ENROLL_ACK), 32);
 	assert_int_equal(ipc_body_size(IPC_COMPRESS), 40);
-	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 592);
+	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 640);
 	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 848);
 	assert_int_equal(ipc_body_size(IPC_CTL_BANDWIDTH_REPLY), 672);
 	assert_int_equal(ipc_entry_size(IPC_CTL_BANDWIDTH_REPLY), 448);
