@@ -20,6 +20,7 @@ benches=(
 	"churn|$BUILD/bench/churn"
 	"peer_shape|$BUILD/bench/peer_shape"
 	"ps_identity|bench/ps_identity.sh"
+	"ctl_list|$BUILD/bench/ctl_list"
 	"readback|$BUILD/bench/readback"
 	"resctrl|$BUILD/bench/resctrl"
 )

@@ -112,6 +112,11 @@ tracked=$(value tracked_processes)
 [ -n "$held" ] && [ -n "$tracked" ] && [ "$tracked" -ge "$held" ] ||
 	fail "churn: tracked_processes=$tracked < held_processes=$held"
 
+# --- ctl_list: every case answered and measured (the bench checks each reply's type)
+run ctl_list --quick
+has this_ms_per_request ctl_list
+[ "$(grep -c 'this_ms_per_request=' "$out")" = 4 ] || fail "ctl_list: not one line per case"
+
 # --- readback: both paths return the same bytes (the bench compares them) and report
 run readback --quick
 for k in populate_p50_ns uffd_p50_ns uffd_vs_populate_p50; do
