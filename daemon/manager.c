@@ -83,9 +83,18 @@ uint64_t manager_uptime_usec(const struct manager *m)
 
 /* sd-event timers are one-shot: a periodic one needs its time moved and
  * itself enabled again, or it silently fires once (a bug this had). */
-static int timer_rearm(sd_event_source *s, uint64_t next_usec)
+static int timer_rearm(sd_event_source *s, uint64_t usec, uint64_t interval_usec)
 {
-	int r = sd_event_source_set_time(s, next_usec);
+	uint64_t next_usec = usec + interval_usec, now = now_usec(CLOCK_MONOTONIC);
+	int r;
+
+	/* late by more than a period (the daemon was stopped or starved): skip
+	 * what was missed rather than run the callbacks back to back. A burst of
+	 * catch-up ticks, each resynchronising after lost records, kept clients
+	 * (at a lower priority) waiting for seconds after a SIGSTOP. */
+	if (next_usec <= now)
+		next_usec = now + interval_usec;
+	r = sd_event_source_set_time(s, next_usec);
 
 	if (r >= 0)
 		r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -180,7 +189,7 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata)
 
 	bpf_loader_drain(m->bpf);
 	proc_table_reap(m->procs, on_reaped, m);
-	return timer_rearm(s, usec + DRAIN_INTERVAL_USEC);
+	return timer_rearm(s, usec, DRAIN_INTERVAL_USEC);
 }
 
 /* Reconcile the process table with /proc: at start, and after the kernel
@@ -366,7 +375,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	enroll_table_tick(m->enroll, now_usec(CLOCK_MONOTONIC));
 	log_ratelimit_flush(now_usec(CLOCK_MONOTONIC));
 	manager_notify_status(m);
-	return timer_rearm(s, usec + m->config.tick_usec);
+	return timer_rearm(s, usec, m->config.tick_usec);
 }
 
 /*
@@ -381,7 +390,7 @@ static int on_control(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (m->planner && enroll_table_count(m->enroll) > 0)
 		planner_tick(m->planner, m, now_usec(CLOCK_MONOTONIC));
-	return timer_rearm(s, usec + m->config.plan_interval_usec);
+	return timer_rearm(s, usec, m->config.plan_interval_usec);
 }
 
 void manager_wake_control(struct manager *m)
