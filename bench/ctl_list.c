@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	};
 	struct subject subj[2] = { { .name = "this", .binary = bench_memctld_path() } };
 	long hold = 10000;
-	int rounds = 7, requests = 20, n_subj = 1, c;
+	int rounds = 7, requests = 20, n_subj = 1, rc = 1, c;
 	pid_t *held;
 
 	while ((c = getopt_long(argc, argv, "n:r:k:b:qh", opts, NULL)) >= 0) {
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			fprintf(stderr, "%s memctld (%s) did not start or track %ld: %s\n",
 				subj[s].name, subj[s].binary, hold, strerror(-r));
-			return 1;
+			goto out;
 		}
 	}
 
@@ -193,8 +193,11 @@ int main(int argc, char **argv)
 				 calloc((size_t)rounds, sizeof(double)) };
 		double med[2] = {};
 
-		if (!v[0] || !v[1])
-			return 1;
+		if (!v[0] || !v[1]) {
+			free(v[0]);
+			free(v[1]);
+			goto out;
+		}
 		for (int i = 0; i < rounds; i++)
 			for (int j = 0; j < n_subj; j++) {
 				/* the daemons take turns going first, so drift hits both */
@@ -203,7 +206,9 @@ int main(int argc, char **argv)
 
 				if (ask(&subj[s].d, cases[k].uid, cases[k].sort, requests) < 0) {
 					fprintf(stderr, "requests to %s failed\n", subj[s].name);
-					return 1;
+					free(v[0]);
+					free(v[1]);
+					goto out;
 				}
 				v[s][i] = (daemon_cpu_ms(subj[s].d.pid) - cpu0) / requests;
 			}
@@ -218,12 +223,16 @@ int main(int argc, char **argv)
 		free(v[0]);
 		free(v[1]);
 	}
+	rc = 0;
+out:
+	/* on every way out: a failed run must not leave 10,000 paused children */
 	for (int s = 0; s < n_subj; s++)
-		bench_daemon_stop(&subj[s].d);
+		if (subj[s].d.pid > 0)
+			bench_daemon_stop(&subj[s].d);
 	for (long i = 0; i < hold; i++)
 		kill(held[i], SIGKILL);
 	for (long i = 0; i < hold; i++)
 		waitpid(held[i], NULL, 0);
 	free(held);
-	return 0;
+	return rc;
 }
