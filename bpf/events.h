@@ -15,6 +15,7 @@ enum ev_type {
 	EV_EXIT = 3,
 	EV_RSS = 4,
 	EV_CGROUP_ATTACH = 5, /* ev_lifecycle: a task of pid moved to another cgroup */
+	EV_OOM_KILL = 6, /* ev_oom */
 };
 
 /* lifecycle.bpf.c: one record per exec, fork (new thread-group leader) and
@@ -115,3 +116,20 @@ struct ev_fault_counts {
 	__u64 prot_faults; /* X86_PF_PROT: page present, e.g. copy-on-write */
 };
 _Static_assert(sizeof(struct ev_fault_counts) == 24, "ev_fault_counts layout");
+
+/* oom.bpf.c: one record per OOM kill, from oom:mark_victim (the kernel has
+ * picked the victim, counted the kill in its memory cgroup and sent SIGKILL;
+ * its mm is still whole). Counters are pages, as ev_rss_state's. */
+struct ev_oom {
+	__u32 type; /* EV_OOM_KILL */
+	__u32 pid; /* the victim's tgid */
+	__u32 tid; /* the victim thread the kernel picked */
+	__u32 uid; /* its uid, as the tracepoint has it */
+	__u64 memcg_id; /* its memory cgroup (the id in bpf/README.md); 0 if unknown */
+	__u64 time_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 pages[EV_RSS_NR_COUNTERS]; /* indexed by enum ev_rss_counter */
+	__s32 oom_score_adj;
+	__u32 _pad;
+	char comm[EV_COMM_LEN];
+};
+_Static_assert(sizeof(struct ev_oom) == 88, "ev_oom layout");

@@ -18,6 +18,7 @@
 #include "daemon/log.h"
 #include "faults.skel.h"
 #include "lifecycle.skel.h"
+#include "oom.skel.h"
 #include "rss.skel.h"
 #include "vmscan.skel.h"
 
@@ -41,15 +42,14 @@ struct bpf_loader {
 	struct rss_bpf *rss;
 	struct vmscan_bpf *vmscan;
 	struct faults_bpf *faults;
+	struct oom_bpf *oom;
 	struct bpf_map *stats_map[_BPF_PROG_MAX];
 	struct bpf_prog_state progs[_BPF_PROG_MAX];
 };
 
 static const char *const prog_names[_BPF_PROG_MAX] = {
-	[BPF_PROG_LIFECYCLE] = "lifecycle",
-	[BPF_PROG_RSS] = "rss",
-	[BPF_PROG_RECLAIM] = "reclaim",
-	[BPF_PROG_FAULTS] = "faults",
+	[BPF_PROG_LIFECYCLE] = "lifecycle", [BPF_PROG_RSS] = "rss", [BPF_PROG_RECLAIM] = "reclaim",
+	[BPF_PROG_FAULTS] = "faults",	    [BPF_PROG_OOM] = "oom",
 };
 
 _printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -95,6 +95,40 @@ static bool tracepoint_exists(struct bpf_loader *l, const char *tp)
 		return false;
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
 	return btf__find_by_name_kind(l->vmlinux, name, BTF_KIND_TYPEDEF) >= 0;
+}
+
+/* Whether argument i (after the tracepoint's own void *) of a tp_btf
+ * tracepoint is a pointer to struct type: how a program tells a signature
+ * it was written for from an older one (oom:mark_victim took a pid until
+ * Linux 6.8). */
+static bool tracepoint_arg_is_struct_ptr(struct bpf_loader *l, const char *tp, unsigned i,
+					 const char *type)
+{
+	const struct btf_type *t;
+	const struct btf_param *params;
+	char name[128];
+	int id;
+
+	if (!l->vmlinux)
+		return false;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(l->vmlinux, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return false;
+	/* typedef -> pointer -> function prototype */
+	t = btf__type_by_id(l->vmlinux, btf__resolve_type(l->vmlinux, (__u32)id));
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(l->vmlinux, btf__resolve_type(l->vmlinux, t->type));
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < i + 2)
+		return false;
+	params = btf_params(t);
+	t = btf__type_by_id(l->vmlinux, btf__resolve_type(l->vmlinux, params[i + 1].type));
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(l->vmlinux, btf__resolve_type(l->vmlinux, t->type));
+	return t && btf_is_struct(t) &&
+	       strcmp(btf__name_by_offset(l->vmlinux, t->name_off), type) == 0;
 }
 
 _printf_(3, 4) static void prog_off(struct bpf_loader *l, enum bpf_prog_id id, const char *fmt, ...)
@@ -194,6 +228,15 @@ static int on_rss_record(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct ev_rss) && l->cb.rss)
 		l->cb.rss(l->userdata, data);
+	return 0;
+}
+
+static int on_oom_record(void *ctx, void *data, size_t size)
+{
+	struct bpf_loader *l = ctx;
+
+	if (size >= sizeof(struct ev_oom) && l->cb.oom)
+		l->cb.oom(l->userdata, data);
 	return 0;
 }
 
@@ -346,6 +389,40 @@ static void faults_load(struct bpf_loader *l, const struct memctld_config *c)
 		l->faults = skel;
 }
 
+/* No config switch: it runs once per OOM kill, costs nothing otherwise, and
+ * an OOM kill nobody reports is what issue 9 found. */
+static void oom_load(struct bpf_loader *l, const struct memctld_config *c)
+{
+	struct oom_bpf *skel;
+	char missing[320];
+	int r;
+
+	skel = oom_bpf__open();
+	if (!skel)
+		return prog_off(l, BPF_PROG_OOM, "open failed: %s", strerror(errno));
+	struct tp_prog tps[] = {
+		{ "mark_victim", skel->progs.oom_mark_victim, true },
+	};
+	if (!probe_tracepoints(l, BPF_PROG_OOM, tps, ELEMENTSOF(tps), missing, sizeof(missing))) {
+		oom_bpf__destroy(skel);
+		return;
+	}
+	if (!tracepoint_arg_is_struct_ptr(l, "mark_victim", 0, "task_struct")) {
+		oom_bpf__destroy(skel);
+		return prog_off(l, BPF_PROG_OOM,
+				"tracepoint mark_victim passes no task (kernel before 6.8)");
+	}
+	r = oom_bpf__load(skel);
+	if (r >= 0)
+		r = oom_bpf__attach(skel);
+	if (r >= 0)
+		r = ringbuf_add(l, skel->maps.oom_events, on_oom_record);
+	if (!prog_loaded(l, BPF_PROG_OOM, r, missing, skel->maps.stats))
+		oom_bpf__destroy(skel);
+	else
+		l->oom = skel;
+}
+
 static int on_ringbuf_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct bpf_loader *l = userdata;
@@ -391,6 +468,7 @@ int bpf_loader_new(const struct memctld_config *config, sd_event *event,
 	rss_load(l, config);
 	vmscan_load(l, config);
 	faults_load(l, config);
+	oom_load(l, config);
 	/* probing is done: vmlinux BTF is several MiB of heap we no longer need */
 	btf__free(l->vmlinux);
 	l->vmlinux = NULL;
@@ -421,6 +499,7 @@ struct bpf_loader *bpf_loader_free(struct bpf_loader *l)
 	rss_bpf__destroy(l->rss);
 	vmscan_bpf__destroy(l->vmscan);
 	faults_bpf__destroy(l->faults);
+	oom_bpf__destroy(l->oom);
 	btf__free(l->vmlinux);
 	sd_event_unref(l->event);
 	free(l);
@@ -449,6 +528,8 @@ static struct bpf_object_skeleton *prog_skeleton(const struct bpf_loader *l, enu
 		return l->vmscan ? l->vmscan->skeleton : NULL;
 	case BPF_PROG_FAULTS:
 		return l->faults ? l->faults->skeleton : NULL;
+	case BPF_PROG_OOM:
+		return l->oom ? l->oom->skeleton : NULL;
 	default:
 		return NULL;
 	}

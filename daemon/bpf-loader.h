@@ -17,12 +17,14 @@ enum bpf_prog_id {
 	BPF_PROG_RSS,
 	BPF_PROG_RECLAIM,
 	BPF_PROG_FAULTS,
+	BPF_PROG_OOM, /* oom:mark_victim; always on where the kernel has it (runs per kill) */
 	_BPF_PROG_MAX,
 };
 
 struct bpf_loader_callbacks {
 	void (*lifecycle)(void *userdata, const struct ev_lifecycle *e);
 	void (*rss)(void *userdata, const struct ev_rss *e);
+	void (*oom)(void *userdata, const struct ev_oom *e);
 };
 
 struct bpf_loader;

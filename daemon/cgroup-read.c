@@ -73,6 +73,7 @@ enum file_kind {
 	FILE_BYTES,
 	FILE_COUNT,
 	FILE_EVENTS,
+	FILE_EVENTS_LOCAL,
 	FILE_PRESSURE,
 	FILE_OOM_CONTROL,
 	FILE_STAT,
@@ -99,6 +100,7 @@ static const struct file_spec v2_files[] = {
 	{ "memory.high", FILE_V2_LIMIT, CGROUP_MEM_HAS_HIGH, false },
 	{ "memory.current", FILE_BYTES, CGROUP_MEM_HAS_USAGE, false },
 	{ "memory.events", FILE_EVENTS, CGROUP_MEM_HAS_EVENTS, false },
+	{ "memory.events.local", FILE_EVENTS_LOCAL, CGROUP_MEM_HAS_EVENTS_LOCAL, false },
 	{ "memory.pressure", FILE_PRESSURE, CGROUP_MEM_HAS_PRESSURE, false },
 	{ "memory.stat", FILE_STAT, CGROUP_MEM_HAS_STAT, true },
 };
@@ -128,6 +130,8 @@ static int file_parse(const struct file_spec *f, const char *buf, size_t len, st
 		return cgroup_count_parse(buf, len, &m->failcnt);
 	case FILE_EVENTS:
 		return cgroup_events_parse(buf, len, &m->events);
+	case FILE_EVENTS_LOCAL:
+		return cgroup_events_parse(buf, len, &m->events_local);
 	case FILE_PRESSURE:
 		return cgroup_pressure_parse(buf, len, &m->pressure);
 	case FILE_OOM_CONTROL:
@@ -227,4 +231,26 @@ int cgroup_pressure_read(const char *file, struct cgroup_pressure *ret)
 	if (r < 0)
 		return r;
 	return cgroup_pressure_parse(buf, len, ret);
+}
+
+bool cgroup_mem_oom_kills(const struct cgroup_mem *m, uint64_t *ret)
+{
+	if (m->present & CGROUP_MEM_HAS_OOM_CONTROL) {
+		*ret = m->oom.oom_kill;
+		return true;
+	}
+	if (m->present & CGROUP_MEM_HAS_EVENTS) {
+		*ret = m->events.oom_kill;
+		return true;
+	}
+	return false;
+}
+
+bool cgroup_mem_oom_kills_local(const struct cgroup_mem *m, uint64_t *ret)
+{
+	if (m->present & CGROUP_MEM_HAS_EVENTS_LOCAL) {
+		*ret = m->events_local.oom_kill;
+		return true;
+	}
+	return cgroup_mem_oom_kills(m, ret);
 }

@@ -20,6 +20,7 @@ enum {
 	CGROUP_MEM_HAS_OOM_CONTROL = 1 << 6, /* v1 memory.oom_control */
 	CGROUP_MEM_HAS_PRESSURE = 1 << 7, /* v2 memory.pressure */
 	CGROUP_MEM_HAS_STAT = 1 << 8, /* memory.stat, always set on success */
+	CGROUP_MEM_HAS_EVENTS_LOCAL = 1 << 9, /* v2 memory.events.local (Linux 5.2+) */
 };
 
 struct cgroup_mem {
@@ -30,7 +31,8 @@ struct cgroup_mem {
 	uint64_t soft_limit_bytes; /* v1; CGROUP_LIMIT_MAX: none */
 	uint64_t usage_bytes;
 	uint64_t failcnt; /* v1 */
-	struct cgroup_mem_events events; /* v2 */
+	struct cgroup_mem_events events; /* v2, this cgroup and its descendants */
+	struct cgroup_mem_events events_local; /* v2, this cgroup's own */
 	struct cgroup_oom_control oom; /* v1 */
 	struct cgroup_pressure pressure; /* v2 */
 	struct cgroup_mem_stat stat;
@@ -60,3 +62,17 @@ int cgroup_mem_read(const char *root, const char *path, struct cgroup_mem *ret);
 /* Reads a PSI file such as /proc/pressure/memory (or a fixture). -ENOENT if
  * absent (kernel without PSI, or psi=0), else as cgroup_pressure_parse(). */
 int cgroup_pressure_read(const char *file, struct cgroup_pressure *ret);
+
+/*
+ * OOM kills of a cgroup as its file shows them: v1 memory.oom_control
+ * oom_kill, v2 memory.events oom_kill (which counts its descendants' kills
+ * too). false if neither file was read.
+ */
+bool cgroup_mem_oom_kills(const struct cgroup_mem *m, uint64_t *ret);
+/*
+ * OOM kills of processes in this cgroup itself, for telling kills apart:
+ * v2 memory.events.local oom_kill where the kernel has it; v1 oom_kill is
+ * already local (memcg_memory_event() stops at the first cgroup off the
+ * default hierarchy, mm/memcontrol.h). false if nothing was read.
+ */
+bool cgroup_mem_oom_kills_local(const struct cgroup_mem *m, uint64_t *ret);

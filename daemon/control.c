@@ -381,7 +381,8 @@ static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
 	} else {
 		out->soft_limit_bytes = c->mem.high_bytes;
 		out->failcnt = c->mem.events.max;
-		out->oom_events = c->mem.events.oom;
+		/* kills, as on v1: "oom" counts OOM situations, some of which kill nobody */
+		out->oom_events = c->mem.events.oom_kill;
 	}
 	if (c->mem.present & CGROUP_MEM_HAS_PRESSURE) {
 		out->flags |= IPC_CGROUP_HAS_PSI;

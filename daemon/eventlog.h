@@ -15,9 +15,12 @@
  * - the system ring holds events nobody can make the daemon log at will:
  *   the kernel's (lost records, OOM kills, growth detections, cgroup
  *   pressure) and the daemon's own (a reload). Caused by EVENTLOG_SYSTEM.
- * - the user ring holds events some uid caused through a socket: enrolling,
- *   unenrolling, a workload's BYE or COMPRESS_ACK, an enrolled process
- *   exiting (its owner's uid), and the EVENTS_SUPPRESSED notices.
+ * - the user ring holds events some uid caused through a socket, or that
+ *   concern its enrolled workload: enrolling and unenrolling (the requester),
+ *   an enrolled process exiting, saying BYE, closing its channel, the
+ *   commands sent to it, its acks, timeouts and dropped commands (its owner:
+ *   their number grows with what that user runs), and the EVENTS_SUPPRESSED
+ *   notices.
  *
  * Each ring drops its own oldest entry when full, so a flood in one never
  * evicts the other. Ids come from one counter and only grow; eventlog_since()

@@ -166,6 +166,84 @@ static void on_rss(void *userdata, const struct ev_rss *e)
 		       e->swap_bytes);
 }
 
+/* An OOM kill seen by oom:mark_victim: the victim as the kernel killed it. */
+static void on_oom(void *userdata, const struct ev_oom *e)
+{
+	struct manager *m = userdata;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t rss =
+		(e->pages[EV_RSS_ANON] + e->pages[EV_RSS_FILE] + e->pages[EV_RSS_SHMEM]) * page;
+	struct ipc_event_entry ev = {
+		.kind = IPC_EVENT_OOM_KILL,
+		.pid = e->pid,
+		.value = (int64_t)rss,
+	};
+	struct cgroup_entry *c = NULL;
+	int r;
+
+	m->counters.oom_kills++;
+	memcpy(ev.comm, e->comm, MIN(sizeof(ev.comm), sizeof(e->comm)));
+	ev.comm[MIN(sizeof(ev.comm), sizeof(e->comm)) - 1] = '\0';
+	if (m->cgroups) {
+		/* its cgroup may be new to us: a process born and killed
+		 * between two ticks was never resolved */
+		r = cgroup_table_lookup_memcg(m->cgroups, e->memcg_id, &c);
+		if (r < 0)
+			log_debug_errno(r,
+					"OOM kill of %u: memory cgroup %" PRIu64 " not found: %m",
+					e->pid, (uint64_t)e->memcg_id);
+		else
+			cgroup_table_oom_traced(m->cgroups, c, now_usec(CLOCK_MONOTONIC));
+	}
+	if (c) {
+		snprintf(ev.cgroup, sizeof(ev.cgroup), "%s", c->path);
+		ev.cgroup_id = c->id;
+	}
+	snprintf(ev.text, sizeof(ev.text),
+		 "%s killed (out of memory in %s), uid %u, RSS %" PRIu64 " KiB", ev.comm,
+		 c ? c->path : "?", e->uid, rss >> 10);
+	eventlog_add_entry(&m->eventlog, EVENTLOG_SYSTEM, &ev);
+	log_notice("OOM kill: process %u (%s) of uid %u in memory cgroup %s, RSS %" PRIu64
+		   " KiB, swap %" PRIu64 " KiB",
+		   e->pid, ev.comm, e->uid, c ? c->path : "(unknown)", rss >> 10,
+		   (uint64_t)(e->pages[EV_RSS_SWAP] * page) >> 10);
+}
+
+/* Kills only a cgroup's counter showed: no trace (oom:mark_victim missing, or
+ * its record lost), so the victim is unknown. At most 8 events per cgroup
+ * and tick; the last says how many more. */
+#define OOM_UNTRACED_EVENTS_MAX 8
+
+static void report_untraced_kills(struct manager *m)
+{
+	bool traced = bpf_loader_loaded_mask(m->bpf) & (1U << BPF_PROG_OOM);
+
+	for (struct cgroup_entry *c = cgroup_table_first(m->cgroups); c; c = c->hh.next) {
+		uint32_t n = cgroup_entry_take_untraced_kills(c);
+
+		for (uint32_t i = 0; i < MIN(n, (uint32_t)OOM_UNTRACED_EVENTS_MAX); i++) {
+			struct ipc_event_entry ev = { .kind = IPC_EVENT_OOM_KILL,
+						      .cgroup_id = c->id };
+			bool last = i + 1 == OOM_UNTRACED_EVENTS_MAX && n > OOM_UNTRACED_EVENTS_MAX;
+			char more[32] = "";
+
+			m->counters.oom_kills++;
+			if (last)
+				snprintf(more, sizeof(more), "; %u more",
+					 n - OOM_UNTRACED_EVENTS_MAX);
+			snprintf(ev.cgroup, sizeof(ev.cgroup), "%s", c->path);
+			snprintf(ev.text, sizeof(ev.text), "OOM kill in %s, victim unknown (%s)%s",
+				 c->path, traced ? "not traced" : "no oom:mark_victim", more);
+			eventlog_add_entry(&m->eventlog, EVENTLOG_SYSTEM, &ev);
+		}
+		if (n > 0)
+			log_notice("OOM kill%s in memory cgroup %s (%u), victim unknown: %s",
+				   n > 1 ? "s" : "", c->path, n,
+				   traced ? "oom:mark_victim did not report it" :
+					    "oom:mark_victim is not loaded");
+	}
+}
+
 static void on_reaped(void *userdata, pid_t pid)
 {
 	struct manager *m = userdata;
@@ -319,7 +397,10 @@ static void manager_sample(struct manager *m)
 
 	proc_table_resolve_cgroups(m->procs);
 	if (m->cgroups) {
+		/* OOM records first: a counter rise is then explained by its trace */
+		bpf_loader_drain(m->bpf);
 		gone = cgroup_table_refresh(m->cgroups, now_usec(CLOCK_MONOTONIC));
+		report_untraced_kills(m);
 		for (struct cgroup_entry *c = cgroup_table_first(m->cgroups); c; c = c->hh.next) {
 			struct ev_reclaim_counters rc;
 
@@ -699,6 +780,7 @@ int manager_run(struct manager *m)
 	static const struct bpf_loader_callbacks bpf_cb = {
 		.lifecycle = on_lifecycle,
 		.rss = on_rss,
+		.oom = on_oom,
 	};
 	char desc[IPC_PATH_MAX];
 	int dgram_fd, control_fd, r;
@@ -749,9 +831,12 @@ int manager_run(struct manager *m)
 		log_warning_errno(
 			r, "No memory cgroup hierarchy found%s%s: %m; cgroup figures are off",
 			m->config.cgroup_root[0] ? " at " : "", m->config.cgroup_root);
-	else
+	else {
 		log_info("Memory cgroups: v%d at %s", cgroup_table_hierarchy(m->cgroups),
 			 cgroup_table_root(m->cgroups));
+		cgroup_table_set_oom_traced(m->cgroups,
+					    bpf_loader_loaded_mask(m->bpf) & (1U << BPF_PROG_OOM));
+	}
 	r = proc_table_new(m->config.proc_root, m->cgroups, &m->procs);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the process table: %m");

@@ -31,6 +31,7 @@ struct manager_counters {
 	uint64_t control_refused; /* connections over MaxConnections= or ...PerUser= */
 	uint64_t control_idle_closed; /* closed after IdleTimeoutSec= */
 	uint64_t control_paced; /* times a user's requests were held back */
+	uint64_t oom_kills; /* OOM kills reported (traced or from cgroup counters) */
 };
 
 /*

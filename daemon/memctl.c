@@ -841,6 +841,7 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 	json_add_u64(o, "usage_bytes", c->usage_bytes);
 	json_add_u64(o, "failcnt", c->failcnt);
 	json_add_u64(o, "oom_events", c->oom_events);
+	json_add_u64(o, "oom_kills", c->oom_events); /* the same: what it counts */
 	/* null where the hierarchy has no PSI (v1), never a made-up 0 */
 	json_object_object_add(o, "psi_some_avg10_permyriad",
 			       c->flags & IPC_CGROUP_HAS_PSI ?

@@ -410,12 +410,12 @@ struct ipc_enrolled_entry {
 struct ipc_cgroup_entry {
 	char path[IPC_PATH_MAX]; /* relative to the memory hierarchy root */
 	uint32_t hierarchy; /* 1 or 2 */
-	uint32_t nr_procs; /* tracked processes in it */
+	uint32_t nr_procs; /* tracked processes in it; 0 = kept for its limit or OOM kills */
 	uint64_t limit_bytes; /* UINT64_MAX = no limit */
 	uint64_t soft_limit_bytes; /* v1 soft limit / v2 memory.high; UINT64_MAX = none */
 	uint64_t usage_bytes;
 	uint64_t failcnt; /* v1 failcnt / v2 memory.events max */
-	uint64_t oom_events; /* v1 oom_control under_oom count / v2 memory.events oom */
+	uint64_t oom_events; /* OOM kills: v1 oom_control oom_kill / v2 memory.events oom_kill */
 	uint64_t psi_some_avg10_permyriad; /* v2 memory.pressure (IPC_CGROUP_HAS_PSI) */
 	uint64_t psi_full_avg10_permyriad;
 	uint32_t id; /* the daemon's id for this cgroup (never reused), > 0 */
