@@ -216,7 +216,7 @@ static void on_oom(void *userdata, const struct ev_oom *e)
 
 static void report_untraced_kills(struct manager *m)
 {
-	bool traced = bpf_loader_loaded_mask(m->bpf) & (1U << BPF_PROG_OOM);
+	bool traced = m->bpf && (bpf_loader_loaded_mask(m->bpf) & (1U << BPF_PROG_OOM));
 
 	for (struct cgroup_entry *c = cgroup_table_first(m->cgroups); c; c = c->hh.next) {
 		uint32_t n = cgroup_entry_take_untraced_kills(c);

@@ -261,7 +261,7 @@ class DaemonTest(DaemonTestCase):
         # programs are off, reclaim still loads, the daemon still answers
         d2 = Daemon(config_text="[BPF]\nFaults=yes\n", env={"MEMCTLD_TEST_MISSING_TRACEPOINTS":
                          "sched_process_exec,sched_process_fork,sched_process_exit,"
-                         "cgroup_attach_task,rss_stat,page_fault_user"})
+                         "cgroup_attach_task,rss_stat,page_fault_user,mark_victim"})
         self.addCleanup(d2.close)
         d2.wait_notify("READY=1")
         st = d2.status()
@@ -269,6 +269,7 @@ class DaemonTest(DaemonTestCase):
         self.assertIn("lifecycle=off(tracepoints missing", st["bpf"]["status"])
         self.assertIn("rss=off(tracepoints missing: rss_stat", st["bpf"]["status"])
         self.assertIn("faults=off(tracepoint missing: page_fault_user)", st["bpf"]["status"])
+        self.assertIn("oom=off(tracepoint missing: mark_victim)", st["bpf"]["status"])
         self.assertIn("reclaim=loaded", st["bpf"]["status"])
         # without BPF, the /proc scan still fills the table
         self.assertGreater(st["processes_tracked"], 0)
