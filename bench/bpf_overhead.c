@@ -159,7 +159,8 @@ static int daemon_switch(struct toggle *t, bool on)
 
 		if (r < 0)
 			return r;
-		if (st.bpf_programs_loaded == (on ? t->mask_on : 0)) {
+		/* the oom program (bit 4) has no switch: it runs only on an OOM kill */
+		if ((st.bpf_programs_loaded & ~(1U << 4)) == (on ? t->mask_on & ~(1U << 4) : 0)) {
 			t->on = on;
 			return 0;
 		}
