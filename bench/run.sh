@@ -23,6 +23,7 @@ benches=(
 	"ctl_list|$BUILD/bench/ctl_list"
 	"readback|$BUILD/bench/readback"
 	"resctrl|$BUILD/bench/resctrl"
+	"eventlog_flood|bench/eventlog_flood.sh"
 )
 
 only=${BENCH:-}
