@@ -223,6 +223,14 @@ uint64_t eventlog_add_entry(struct eventlog *l, uint32_t uid, const struct ipc_e
 	return append(l, uid, e);
 }
 
+uint64_t eventlog_add_entry_for(struct eventlog *l, uint32_t subject_uid,
+				const struct ipc_event_entry *e)
+{
+	if (!admit(l, subject_uid))
+		return 0;
+	return append(l, EVENTLOG_SYSTEM, e);
+}
+
 uint64_t eventlog_add(struct eventlog *l, uint32_t uid, uint32_t kind, uint32_t pid, int64_t value,
 		      const char *fmt, ...)
 {

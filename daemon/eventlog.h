@@ -102,6 +102,17 @@ uint64_t eventlog_add(struct eventlog *l, uint32_t uid, uint32_t kind, uint32_t 
  */
 uint64_t eventlog_add_entry(struct eventlog *l, uint32_t uid, const struct ipc_event_entry *e);
 
+/*
+ * A kernel-side event that subject_uid's processes brought about (an OOM kill
+ * of its process, a growth detection of its process): caused by the system
+ * and kept in the system ring, but admitted against subject_uid's token
+ * bucket like that user's own events, so a process respawning into a small
+ * cgroup cannot fill the system ring with its kills either. subject_uid 0 or
+ * EVENTLOG_SYSTEM (unknown) is not limited. Returns as eventlog_add().
+ */
+uint64_t eventlog_add_entry_for(struct eventlog *l, uint32_t subject_uid,
+				const struct ipc_event_entry *e);
+
 /* Emit the EVENTS_SUPPRESSED notices whose window has ended (the manager
  * calls this every tick, so a flood that stopped is still reported). */
 void eventlog_flush(struct eventlog *l);

@@ -166,7 +166,11 @@ static void on_rss(void *userdata, const struct ev_rss *e)
 		       e->swap_bytes);
 }
 
-/* An OOM kill seen by oom:mark_victim: the victim as the kernel killed it. */
+/* An OOM kill seen by oom:mark_victim: the victim as the kernel killed it.
+ * A process that keeps respawning into a small cgroup can be killed many
+ * times a second: its events count against its owner's rate (root's are
+ * never limited) and the log line is rate-limited; the cgroup's kill count
+ * stays exact either way. */
 static void on_oom(void *userdata, const struct ev_oom *e)
 {
 	struct manager *m = userdata;
@@ -202,11 +206,12 @@ static void on_oom(void *userdata, const struct ev_oom *e)
 	snprintf(ev.text, sizeof(ev.text),
 		 "%s killed (out of memory in %s), uid %u, RSS %" PRIu64 " KiB", ev.comm,
 		 c ? c->path : "?", e->uid, rss >> 10);
-	eventlog_add_entry(&m->eventlog, EVENTLOG_SYSTEM, &ev);
-	log_notice("OOM kill: process %u (%s) of uid %u in memory cgroup %s, RSS %" PRIu64
-		   " KiB, swap %" PRIu64 " KiB",
-		   e->pid, ev.comm, e->uid, c ? c->path : "(unknown)", rss >> 10,
-		   (uint64_t)(e->pages[EV_RSS_SWAP] * page) >> 10);
+	/* the system's doing, counted against the victim's owner's rate */
+	eventlog_add_entry_for(&m->eventlog, e->uid, &ev);
+	log_ratelimit_notice("OOM kill: process %u (%s) of uid %u in memory cgroup %s, RSS %" PRIu64
+			     " KiB, swap %" PRIu64 " KiB",
+			     e->pid, ev.comm, e->uid, c ? c->path : "(unknown)", rss >> 10,
+			     (uint64_t)(e->pages[EV_RSS_SWAP] * page) >> 10);
 }
 
 /* Kills only a cgroup's counter showed: no trace (oom:mark_victim missing, or
@@ -237,10 +242,11 @@ static void report_untraced_kills(struct manager *m)
 			eventlog_add_entry(&m->eventlog, EVENTLOG_SYSTEM, &ev);
 		}
 		if (n > 0)
-			log_notice("OOM kill%s in memory cgroup %s (%u), victim unknown: %s",
-				   n > 1 ? "s" : "", c->path, n,
-				   traced ? "oom:mark_victim did not report it" :
-					    "oom:mark_victim is not loaded");
+			log_ratelimit_notice(
+				"OOM kill%s in memory cgroup %s (%u), victim unknown: %s",
+				n > 1 ? "s" : "", c->path, n,
+				traced ? "oom:mark_victim did not report it" :
+					 "oom:mark_victim is not loaded");
 	}
 }
 

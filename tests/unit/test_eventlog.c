@@ -305,6 +305,48 @@ static void test_eventlog_uid_table_full(void **state)
 	free(l);
 }
 
+/* A user's process OOM-killed over and over: the kills are the system's
+ * events (system ring, uid SYSTEM) but limited by the victim's owner, so
+ * they cannot push the other kernel-side events out; root's are not limited. */
+static void test_eventlog_kernel_events_charged_to_a_user(void **state)
+{
+	static struct ipc_event_entry all[EVENTLOG_CAPACITY];
+	struct fake_clock clk;
+	struct eventlog *l = log_new(&clk);
+	struct ipc_event_entry kill = { .kind = IPC_EVENT_OOM_KILL, .pid = 7 };
+	uint64_t lost_id, admitted = 0, root_kills = 0;
+	uint32_t n, kills = 0, notices = 0;
+
+	lost_id = eventlog_add(l, EVENTLOG_SYSTEM, IPC_EVENT_LOST_RECORDS, 0, 5, "lost");
+	for (uint32_t i = 0; i < 5000; i++) {
+		admitted += eventlog_add_entry_for(l, NOBODY, &kill) > 0;
+		clk.usec += 1000; /* 1,000 kills/s for 5 s */
+	}
+	for (uint32_t i = 0; i < 100; i++)
+		root_kills += eventlog_add_entry_for(l, 0, &kill) > 0;
+	clk.usec += EVENTLOG_SUPPRESS_WINDOW_USEC;
+	eventlog_flush(l);
+	n = eventlog_since(l, 0, all, ELEMENTSOF(all));
+	assert_int_equal(all[0].id, lost_id);
+	/* the burst and 4.999 s of refill */
+	assert_int_equal(admitted, EVENTLOG_USER_BURST + 4 * EVENTLOG_USER_RATE_PER_SEC);
+	assert_int_equal(root_kills, 100);
+	for (uint32_t i = 0; i < n; i++) {
+		if (all[i].kind == IPC_EVENT_OOM_KILL) {
+			kills++;
+			assert_int_equal(all[i].uid, IPC_EVENT_UID_SYSTEM);
+		}
+		if (all[i].kind == IPC_EVENT_EVENTS_SUPPRESSED) {
+			notices++;
+			assert_int_equal(all[i].uid, NOBODY);
+			assert_int_equal(all[i].value, 5000 - admitted);
+		}
+	}
+	assert_int_equal(kills, admitted + root_kills);
+	assert_int_equal(notices, 1);
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_eventlog_since_pages_across_rings),
 		cmocka_unit_test(test_eventlog_notice_once_per_window),
 		cmocka_unit_test(test_eventlog_uid_table_full),
+		cmocka_unit_test(test_eventlog_kernel_events_charged_to_a_user),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
