@@ -708,11 +708,13 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 	band = band < base / 4 ? band : base / 4;
 	q = p->min_command_bytes;
 
-	/* growth to plan for: the cgroup's own rate, unless it is settling after a RELAX */
+	/* growth to plan for: the members', or the cgroup's own rate where that is larger
+	 * (it sees usage that is no member's) and not settling after a RELAX. A cgroup's
+	 * usage slope falls when its members compress, as their RSS slopes do; their
+	 * arenas' logical growth does not */
+	growth = members_growth(p, members, n, now);
 	if (cg->growth_bytes_per_sec != PLAN_RATE_UNKNOWN && !settling(p, cs->last_relax_usec, now))
-		growth = cg->growth_bytes_per_sec > 0 ? (double)cg->growth_bytes_per_sec : 0;
-	else
-		growth = members_growth(p, members, n, now);
+		growth = fmax(growth, (double)cg->growth_bytes_per_sec);
 	g_lead = to_bytes(growth * ((double)p->lead_usec / USEC_PER_SEC_D));
 	low = floor_b;
 	trigger = PLAN_TRIGGER_FLOOR;

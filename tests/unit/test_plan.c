@@ -516,7 +516,8 @@ static void test_plan_cgroup_tick_growth(void **state)
 	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 0);
 	assert_int_equal(t.r.growth_bytes_per_sec, 0);
 
-	/* the cgroup's own rate, when given, wins over the members' */
+	/* the cgroup's own rate, when given and larger than the members', wins (it sees
+	 * usage that is no member's) ... */
 	tick_init(&t);
 	m = member(&st, 1, M(500), M(800));
 	m.rate_bytes_per_sec = (int64_t)M(1);
@@ -524,6 +525,14 @@ static void test_plan_cgroup_tick_growth(void **state)
 	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
 	assert_int_equal(t.r.growth_bytes_per_sec, M(30));
 	assert_int_equal(t.out[0].compress.target_bytes, M(300) + f - M(150));
+	/* ... and when smaller, the members' growth stands: its usage slope falls when
+	 * they compress */
+	tick_init(&t);
+	m = member(&st, 1, M(500), M(800));
+	m.rate_bytes_per_sec = (int64_t)M(20);
+	cg.growth_bytes_per_sec = -(int64_t)M(5);
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
+	assert_int_equal(t.r.growth_bytes_per_sec, M(20));
 }
 
 /* The arena's logical bytes keep growing while compression makes its RSS fall: that
