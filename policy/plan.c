@@ -72,6 +72,7 @@ void plan_params_init(struct plan_params *p)
 		.min_savings_permyriad = 500,
 		.deadline_ms = 2000,
 		.urgent_max_hotness = PLAN_WARM,
+		.critical_max_hotness = PLAN_HOT,
 		.ack_timeout_usec = SEC(5),
 		.backoff_usec = SEC(5),
 		.backoff_max_usec = SEC(120),
@@ -99,7 +100,8 @@ int plan_params_check(const struct plan_params *p)
 	if (p->codecs == 0 || (p->codecs & ~PLAN_CODEC_ALL) ||
 	    p->min_savings_permyriad > PLAN_PERMYRIAD)
 		return -EINVAL;
-	if (p->urgent_max_hotness > PLAN_COLD || p->post_exec_max_hotness > PLAN_COLD)
+	if (p->urgent_max_hotness > PLAN_COLD || p->critical_max_hotness > PLAN_COLD ||
+	    p->post_exec_max_hotness > PLAN_COLD)
 		return -EINVAL;
 	if (p->ack_timeout_usec == 0 || p->ack_timeout_usec < (uint64_t)p->deadline_ms * 1000)
 		return -EINVAL;
@@ -121,6 +123,8 @@ void plan_member_state_init(struct plan_member_state *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->give = 1.0;
+	s->last_hotness = PLAN_COLD;
+	s->failed_hotness = PLAN_HOT;
 }
 
 /* ---- a member's figures ---- */
@@ -128,6 +132,19 @@ void plan_member_state_init(struct plan_member_state *s)
 static uint64_t member_chunk(const struct plan_member *m)
 {
 	return m->chunk_size_bytes ? m->chunk_size_bytes : DEFAULT_CHUNK_BYTES;
+}
+
+/* The member's demand: logical bytes less its zero chunks, i.e. the data it has
+ * written, raw or compressed. Compressing or decompressing does not move it; an
+ * allocated region does not either until it is touched (a region's logical bytes all
+ * arrive at once, untouched: 512 MiB in one stats interval is no 512 MiB/s of growth) */
+static uint64_t member_demand(const struct plan_member *m)
+{
+	uint64_t zero = m->stats.chunks_zero > UINT64_MAX / member_chunk(m) ?
+				UINT64_MAX :
+				m->stats.chunks_zero * member_chunk(m);
+
+	return sat_sub(m->stats.logical_bytes, zero);
 }
 
 /* logical bytes of its LZ4/zstd chunks (zero chunks left out: an untouched region is
@@ -161,7 +178,8 @@ static double member_cost(const struct plan_params *p, const struct plan_member 
 
 enum tier {
 	TIER_COLD,
-	TIER_HOTTER, /* WARM (and HOT when urgent_max_hotness is HOT) */
+	TIER_WARM, /* urgent rounds */
+	TIER_HOT, /* critical rounds (or urgent ones with urgent_max_hotness HOT) */
 	TIER_RELAX,
 };
 
@@ -175,16 +193,16 @@ static uint64_t member_cap(const struct plan_params *p, const struct plan_member
 	case TIER_COLD:
 		bytes = (double)st->compressible_cold_bytes * savings * give;
 		break;
-	case TIER_HOTTER: {
-		double chunks = (double)st->chunks_raw + (double)st->chunks_zero +
-				(double)st->chunks_lz4 + (double)st->chunks_zstd;
-		double hotter = (double)st->warm_bytes;
+	case TIER_WARM:
+	case TIER_HOT: {
+		/* zero chunks left out: mostly never touched (a region's untouched part), so
+		 * COLD by age; counting them would hide the raw share of warm and hot data */
+		double chunks =
+			(double)st->chunks_raw + (double)st->chunks_lz4 + (double)st->chunks_zstd;
+		double cls = (double)(tier == TIER_WARM ? st->warm_bytes : st->hot_bytes);
 
-		if (p->urgent_max_hotness == PLAN_HOT)
-			hotter += (double)st->hot_bytes;
 		/* hotness bytes count every state; the raw share of them is what compresses */
-		bytes = chunks > 0 ? hotter * ((double)st->chunks_raw / chunks) * savings * give :
-				     0;
+		bytes = chunks > 0 ? cls * ((double)st->chunks_raw / chunks) * savings * give : 0;
 		break;
 	}
 	case TIER_RELAX:
@@ -199,11 +217,16 @@ static uint64_t member_cap(const struct plan_params *p, const struct plan_member
 
 /* ---- acks, timeouts, readbacks: what happened since the last tick ---- */
 
-static void member_fail(const struct plan_params *p, struct plan_member_state *s, uint64_t now)
+/* A failure to give at hotness `at`: backed off for COMMANDs up to that hotness (an
+ * arena that had nothing COLD may have WARM or HOT data), PLAN_HOT for all of them
+ * (errors, silence). */
+static void member_fail(const struct plan_params *p, struct plan_member_state *s, uint64_t now,
+			uint32_t at)
 {
 	uint64_t step = p->backoff_usec;
 
 	s->failures++;
+	s->failed_hotness = at;
 	/* doubling per consecutive failure, up to the max */
 	for (uint32_t i = 1; i < s->failures && step < p->backoff_max_usec; i++)
 		step = step > UINT64_MAX / 2 ? UINT64_MAX : step * 2;
@@ -217,9 +240,35 @@ static bool inflight_live(const struct plan_params *p, const struct plan_member 
 	return m->inflight != PLAN_NONE && now < sat_add(m->inflight_usec, p->ack_timeout_usec);
 }
 
-static bool backed_off(const struct plan_member *m, uint64_t now)
+/* Backing off at all (no RELAX, counted in the report) */
+static bool backing_off(const struct plan_member *m, uint64_t now)
 {
 	return now < m->state->backoff_until_usec;
+}
+
+/* Backing off for a COMPRESS round that may go as hot as `hottest`: a round hotter
+ * than the ask it failed may ask it again, for the hotter data */
+static bool backed_off(const struct plan_member *m, uint64_t now, uint32_t hottest)
+{
+	return backing_off(m, now) && hottest >= m->state->failed_hotness;
+}
+
+/* An ack that freed nothing, with stats from then on showing nothing left to take at
+ * the hotness it was asked for: it ran out, which is no failure to give (its
+ * capacity is 0 now, so it is not asked until it has some again). A member that
+ * reports capacity and frees nothing did fail. */
+static bool ran_out(const struct plan_params *p, const struct plan_member *m)
+{
+	uint64_t cap;
+
+	if (m->stats_usec < m->ack_usec)
+		return false;
+	cap = member_cap(p, m, TIER_COLD);
+	if (m->state->last_hotness <= PLAN_WARM)
+		cap = sat_add(cap, member_cap(p, m, TIER_WARM));
+	if (m->state->last_hotness <= PLAN_HOT)
+		cap = sat_add(cap, member_cap(p, m, TIER_HOT));
+	return cap < p->min_command_bytes;
 }
 
 /* Returns true if the member newly failed to give. */
@@ -233,9 +282,12 @@ static bool member_note(const struct plan_params *p, const struct plan_member *m
 		/* only a COMPRESS answer says whether it can give */
 		if (m->ack_action != PLAN_COMPRESS) {
 			/* a RELAX answer */
-		} else if (m->ack_result < 0 || m->ack_bytes == 0) {
-			member_fail(p, s, now);
+		} else if (m->ack_result < 0 || (m->ack_bytes == 0 && !ran_out(p, m))) {
+			/* an error says nothing about hotness; nothing freed, about the asked */
+			member_fail(p, s, now, m->ack_result < 0 ? PLAN_HOT : s->last_hotness);
 			failed = true;
+		} else if (m->ack_bytes == 0) {
+			/* it gave what it had: nothing is left at that hotness */
 		} else {
 			double got = m->ack_target_bytes ?
 					     (double)m->ack_bytes / (double)m->ack_target_bytes :
@@ -255,7 +307,7 @@ static bool member_note(const struct plan_params *p, const struct plan_member *m
 		if (m->inflight != PLAN_NONE)
 			s->timeout_seen_usec = m->inflight_usec;
 		if (!failed)
-			member_fail(p, s, now);
+			member_fail(p, s, now, PLAN_HOT);
 		failed = true;
 	}
 	s->timeouts = m->timeouts;
@@ -263,30 +315,29 @@ static bool member_note(const struct plan_params *p, const struct plan_member *m
 	    s->timeout_seen_usec != m->inflight_usec && m->ack_usec < m->inflight_usec) {
 		s->timeout_seen_usec = m->inflight_usec;
 		if (!failed)
-			member_fail(p, s, now);
+			member_fail(p, s, now, PLAN_HOT);
 		failed = true;
 	}
 	if (m->stats_usec > s->stats_usec) {
 		if (s->primed && s->stats_usec && m->stats.readbacks >= s->readbacks) {
 			double dt = (double)(m->stats_usec - s->stats_usec) / USEC_PER_SEC_D;
 			double reads = (double)(m->stats.readbacks - s->readbacks) / dt;
-			double grow =
-				((double)m->stats.logical_bytes - (double)s->logical_bytes) / dt;
+			double grow = ((double)member_demand(m) - (double)s->demand_bytes) / dt;
 			/* the first interval replaces the zeros, later ones are averaged in */
 			double a = s->rate_samples ? RATE_ALPHA : 1.0;
 
 			s->readback_rate = (1 - a) * s->readback_rate + a * reads;
-			s->logical_rate = (1 - a) * s->logical_rate + a * grow;
+			s->demand_rate = (1 - a) * s->demand_rate + a * grow;
 			s->rate_samples++;
 		} else {
 			/* first stats, or the arena started over */
 			s->readback_rate = 0;
-			s->logical_rate = 0;
+			s->demand_rate = 0;
 			s->rate_samples = 0;
 		}
 		s->stats_usec = m->stats_usec;
 		s->readbacks = m->stats.readbacks;
-		s->logical_bytes = m->stats.logical_bytes;
+		s->demand_bytes = member_demand(m);
 	}
 	s->primed = true;
 	return failed;
@@ -348,8 +399,24 @@ static int check_inputs(const struct plan_params *p, const struct plan_cgroup_st
 struct split_ctx {
 	const struct plan_params *p;
 	const struct plan_member *members;
+	uint64_t now;
 	bool relax; /* order by cost descending (RELAX) instead of ascending */
 };
+
+static uint32_t tier_hotness(enum tier tier)
+{
+	return tier == TIER_HOT ? PLAN_HOT : tier == TIER_WARM ? PLAN_WARM : PLAN_COLD;
+}
+
+/* member_cap(), but nothing from a COMPRESS tier it is backing off for: a member that
+ * freed nothing at COLD is asked in a hotter round for the hotter data only */
+static uint64_t tier_cap(const struct split_ctx *c, const struct plan_member *m, enum tier tier)
+{
+	if (tier != TIER_RELAX && c->now < m->state->backoff_until_usec &&
+	    tier_hotness(tier) >= m->state->failed_hotness)
+		return 0;
+	return member_cap(c->p, m, tier);
+}
 
 static int cmp_cost(const void *a, const void *b, void *ctx)
 {
@@ -374,34 +441,35 @@ static int cmp_cost(const void *a, const void *b, void *ctx)
 static uint64_t waterfill(const struct split_ctx *c, struct plan_decision *v, size_t k,
 			  enum tier tier, uint64_t need, uint64_t *(*field)(struct plan_decision *))
 {
-	double wsum = 0, rem = (double)need;
+	uint64_t left = need;
+	double wsum = 0;
 	size_t j;
 
 	for (j = 0; j < k; j++) {
 		const struct plan_member *m = &c->members[v[j].member_index];
-		uint64_t cap = member_cap(c->p, m, tier);
+		uint64_t cap = tier_cap(c, m, tier);
 		double cost = member_cost(c->p, m);
 
 		wsum += c->relax ? (double)cap * cost : (double)cap / cost;
 	}
-	for (j = 0; j < k && rem > 0 && wsum > 0; j++) {
+	for (j = 0; j < k && left > 0 && wsum > 0; j++) {
 		const struct plan_member *m = &c->members[v[j].member_index];
-		uint64_t cap = member_cap(c->p, m, tier), *f = field(&v[j]), take;
+		uint64_t cap = tier_cap(c, m, tier), *f = field(&v[j]), take;
 		double cost = member_cost(c->p, m);
 		double w = c->relax ? (double)cap * cost : (double)cap / cost;
-		double share;
 
 		if (cap == 0)
 			continue;
-		share = rem * w / wsum;
+		/* shares round up, and the last ones take what is left: the sum is need
+		 * exactly (a RELAX round's cap is a promise), never more */
+		take = MIN(MIN(to_bytes((double)left * w / wsum), cap), left);
 		wsum -= w;
-		take = share >= (double)cap ? cap : MIN(to_bytes(share), cap);
 		*f += take;
-		/* a member that saturates takes less than its share, which raises rem / wsum
+		/* a member that saturates takes less than its share, which raises left / wsum
 		 * for the rest: the level only rises, so no member before wants more */
-		rem -= (double)take;
+		left -= take;
 	}
-	return to_bytes(rem);
+	return left;
 }
 
 static uint64_t *compress_field(struct plan_decision *d)
@@ -409,9 +477,15 @@ static uint64_t *compress_field(struct plan_decision *d)
 	return &d->compress.target_bytes;
 }
 
-static uint64_t *hotter_field(struct plan_decision *d)
+/* scratch for the WARM and HOT tiers' shares until fill_compress() writes the decision */
+static uint64_t *warm_field(struct plan_decision *d)
 {
-	return &d->relax.prefetch_bytes; /* scratch: the hotter tier's share */
+	return &d->relax.prefetch_bytes;
+}
+
+static uint64_t *hot_field(struct plan_decision *d)
+{
+	return &d->member_id;
 }
 
 static uint64_t *relax_field(struct plan_decision *d)
@@ -469,17 +543,22 @@ static uint64_t round_shares(const struct split_ctx *c, struct plan_decision *v,
 /* a member's capacity in the tier being rounded */
 static uint64_t room_cold(const struct split_ctx *c, const struct plan_member *m)
 {
-	return member_cap(c->p, m, TIER_COLD);
+	return tier_cap(c, m, TIER_COLD);
 }
 
-static uint64_t room_hotter(const struct split_ctx *c, const struct plan_member *m)
+static uint64_t room_warm(const struct split_ctx *c, const struct plan_member *m)
 {
-	return member_cap(c->p, m, TIER_HOTTER);
+	return tier_cap(c, m, TIER_WARM);
+}
+
+static uint64_t room_hot(const struct split_ctx *c, const struct plan_member *m)
+{
+	return tier_cap(c, m, TIER_HOT);
 }
 
 static uint64_t room_relax(const struct split_ctx *c, const struct plan_member *m)
 {
-	return member_cap(c->p, m, TIER_RELAX);
+	return tier_cap(c, m, TIER_RELAX);
 }
 
 /* ---- one tick ---- */
@@ -524,6 +603,7 @@ static size_t post_exec(const struct plan_params *p, const struct plan_member *m
 		fill_compress(p, &out[d++], m, (uint32_t)i, target, p->post_exec_max_hotness,
 			      PLAN_TRIGGER_POST_EXEC, pressure);
 		m->state->post_exec_done = true;
+		m->state->last_hotness = p->post_exec_max_hotness;
 		m->state->last_compress_usec = now;
 	}
 	return d;
@@ -552,30 +632,32 @@ static double members_growth(const struct plan_params *p, const struct plan_memb
 		 * the two, and only the logical rate while it settles after a RELAX */
 		if (settling(p, m->state->last_relax_usec, now))
 			rss = 0;
-		g += fmax(rss, m->state->logical_rate);
+		g += fmax(rss, m->state->demand_rate);
 	}
 	return g;
 }
 
 /* COMPRESS: need over the askable members, cold tier first. Returns decisions. */
 static size_t plan_compress(const struct plan_params *p, const struct plan_member *members,
-			    size_t n, uint64_t now, uint64_t need, bool urgent, uint32_t trigger,
-			    uint32_t pressure, struct plan_decision *out, struct plan_report *r)
+			    size_t n, uint64_t now, uint64_t need, uint32_t hottest,
+			    uint32_t trigger, uint32_t pressure, struct plan_decision *out,
+			    struct plan_report *r)
 {
-	struct split_ctx c = { .p = p, .members = members, .relax = false };
+	struct split_ctx c = { .p = p, .members = members, .now = now, .relax = false };
 	uint64_t left;
 	size_t k = 0, d = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct plan_member *m = &members[i];
 
-		if (backed_off(m, now) || inflight_live(p, m, now) || !m->stats_usec)
+		if (backed_off(m, now, hottest) || inflight_live(p, m, now) || !m->stats_usec)
 			continue;
 		out[k] = (struct plan_decision){ .member_index = (uint32_t)i };
-		r->capacity_bytes = sat_add(r->capacity_bytes, member_cap(p, m, TIER_COLD));
-		if (urgent && p->urgent_max_hotness < PLAN_COLD)
-			r->capacity_bytes =
-				sat_add(r->capacity_bytes, member_cap(p, m, TIER_HOTTER));
+		r->capacity_bytes = sat_add(r->capacity_bytes, tier_cap(&c, m, TIER_COLD));
+		if (hottest <= PLAN_WARM)
+			r->capacity_bytes = sat_add(r->capacity_bytes, tier_cap(&c, m, TIER_WARM));
+		if (hottest <= PLAN_HOT)
+			r->capacity_bytes = sat_add(r->capacity_bytes, tier_cap(&c, m, TIER_HOT));
 		k++;
 	}
 	if (k == 0) {
@@ -586,9 +668,14 @@ static size_t plan_compress(const struct plan_params *p, const struct plan_membe
 
 	left = waterfill(&c, out, k, TIER_COLD, need, compress_field);
 	left = round_shares(&c, out, k, room_cold, compress_field, left);
-	if (left > 0 && urgent && p->urgent_max_hotness < PLAN_COLD) {
-		left = waterfill(&c, out, k, TIER_HOTTER, left, hotter_field);
-		left = round_shares(&c, out, k, room_hotter, hotter_field, left);
+	/* what COLD lacks from WARM, then HOT, as far as this round may go */
+	if (left > 0 && hottest <= PLAN_WARM) {
+		left = waterfill(&c, out, k, TIER_WARM, left, warm_field);
+		left = round_shares(&c, out, k, room_warm, warm_field, left);
+	}
+	if (left > 0 && hottest <= PLAN_HOT) {
+		left = waterfill(&c, out, k, TIER_HOT, left, hot_field);
+		left = round_shares(&c, out, k, room_hot, hot_field, left);
 	}
 	r->short_bytes = left;
 
@@ -596,8 +683,9 @@ static size_t plan_compress(const struct plan_params *p, const struct plan_membe
 	for (size_t j = 0; j < k; j++) {
 		struct plan_decision v = out[j];
 		const struct plan_member *m = &members[v.member_index];
-		uint64_t hotter = v.relax.prefetch_bytes;
-		uint64_t target = sat_add(v.compress.target_bytes, hotter);
+		uint64_t warm = v.relax.prefetch_bytes, hot = v.member_id;
+		uint64_t target = sat_add(sat_add(v.compress.target_bytes, warm), hot);
+		uint32_t hotness = hot ? PLAN_HOT : warm ? PLAN_WARM : PLAN_COLD;
 
 		/* the tiers each fit in what it holds; together they do unless its figures
 		 * contradict each other (a workload reports them): never more than it holds */
@@ -607,9 +695,9 @@ static size_t plan_compress(const struct plan_params *p, const struct plan_membe
 		}
 		if (target == 0)
 			continue;
-		fill_compress(p, &out[d++], m, v.member_index, target,
-			      hotter ? p->urgent_max_hotness : PLAN_COLD, trigger, pressure);
+		fill_compress(p, &out[d++], m, v.member_index, target, hotness, trigger, pressure);
 		m->state->last_compress_usec = now;
+		m->state->last_hotness = hotness;
 		r->asked_bytes = sat_add(r->asked_bytes, target);
 	}
 	return d;
@@ -620,13 +708,13 @@ static size_t plan_relax(const struct plan_params *p, const struct plan_member *
 			 uint64_t now, uint64_t total, struct plan_decision *out,
 			 struct plan_report *r)
 {
-	struct split_ctx c = { .p = p, .members = members, .relax = true };
+	struct split_ctx c = { .p = p, .members = members, .now = now, .relax = true };
 	size_t k = 0, d = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct plan_member *m = &members[i];
 
-		if (backed_off(m, now) || inflight_live(p, m, now) || !m->stats_usec ||
+		if (backing_off(m, now) || inflight_live(p, m, now) || !m->stats_usec ||
 		    member_cap(p, m, TIER_RELAX) == 0)
 			continue;
 		out[k++] = (struct plan_decision){ .member_index = (uint32_t)i };
@@ -663,7 +751,7 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 {
 	struct plan_report r = { 0 };
 	uint64_t limit, used, headroom, base, floor_b, band, low, high, dt, stall, q, g_lead;
-	uint32_t trigger, scarcity;
+	uint32_t trigger, scarcity, hottest;
 	double growth, stall_pm;
 	bool pressure_raise;
 	size_t d = 0;
@@ -677,7 +765,7 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 	for (size_t i = 0; i < n; i++) {
 		if (member_note(p, &members[i], now))
 			r.n_new_failures++;
-		if (backed_off(&members[i], now))
+		if (backing_off(&members[i], now))
 			r.n_backed_off++;
 		else if (inflight_live(p, &members[i], now)) {
 			r.n_inflight++;
@@ -754,6 +842,14 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 	 * kernel is already reclaiming at the limit: WARM may go too */
 	r.urgent = headroom < floor_b || headroom < g_lead / 2 ||
 		   (r.pressure & (PLAN_PRESSURE_LIMIT_EVENTS | PLAN_PRESSURE_PSI_FULL));
+	/* critical: under half the floor, under a quarter of the lead time of growth left,
+	 * or the kernel reclaimed at the limit since the last call: the OOM killer is next,
+	 * and compressing data in use costs readbacks but loses nothing; HOT may go too */
+	r.critical = headroom < floor_b / 2 || headroom < g_lead / 4 ||
+		     (r.pressure & PLAN_PRESSURE_LIMIT_EVENTS);
+	hottest = r.critical ? MIN(p->urgent_max_hotness, p->critical_max_hotness) :
+		  r.urgent   ? p->urgent_max_hotness :
+			       (uint32_t)PLAN_COLD;
 
 	r.limit_bytes = limit;
 	r.headroom_bytes = headroom;
@@ -775,7 +871,7 @@ int plan_cgroup_tick(const struct plan_params *p, struct plan_cgroup_state *cs,
 		r.need_bytes = high - headroom;
 		if (r.need_bytes > r.inflight_bytes) {
 			d = plan_compress(p, members, n, now, r.need_bytes - r.inflight_bytes,
-					  r.urgent, trigger, scarcity, out, &r);
+					  hottest, trigger, scarcity, out, &r);
 			r.trigger = d ? trigger : PLAN_TRIGGER_NONE;
 		}
 	} else if (!r.pressure && headroom >= sat_add(high, q)) {

@@ -40,10 +40,12 @@
  *   band     = max(band_bytes, band_permyriad * base), at most base / 4
  *              (so a small cgroup is not kept half empty)
  *   growth   = the sum over its members of the larger of their rate (weighted by its
- *              confidence) and the growth of their arena's logical bytes (from
- *              successive stats: compressing makes the RSS slope fall while the
- *              workload still grows; logical bytes do not move), or the cgroup's own
- *              rate when given and larger (it sees usage that is no member's)
+ *              confidence) and the growth of their demand: logical bytes less zero
+ *              chunks, the data written, raw or compressed (from successive stats:
+ *              compressing makes the RSS slope fall while the workload still grows,
+ *              demand does not move; a region allocated but untouched is no demand),
+ *              or the cgroup's own rate when given and larger (it sees usage that is
+ *              no member's)
  *   low      = max(floor, growth * lead)  (+ band under pressure)
  *   high     = low + band
  *
@@ -62,7 +64,7 @@
  * it below `high + growth * relax_hold`, and COMPRESS starts only below `low` = high -
  * band; a direction change needs relax_hold of quiet; and a member's RSS growth is not
  * counted for settle_usec after it relaxed (its RSS rises because we let it decompress,
- * which is not growth to plan for; its arena's logical growth and the floor still count
+ * which is not growth to plan for; its demand growth and the floor still count
  * meanwhile).
  *
  * Pressure: PSI some avg10 >= psi_some_permyriad, PSI full avg10 >= psi_full_permyriad,
@@ -78,13 +80,18 @@
  *
  *   cold:  compressible_cold_bytes * savings * give
  *   warm:  warm_bytes * raw share * savings * give          (urgent rounds only)
+ *   hot:   hot_bytes * raw share * savings * give           (critical rounds only)
  *
  * where savings = 1 - compressed_bytes / compressed logical bytes as the member
  * measured it (prior_savings_permyriad until it compressed a MiB), raw share = raw
  * chunks / all chunks, and give = how much of what it was asked it actually freed
  * (an EWMA over its acks, starting at 1). The need goes to the COLD tier first; an
  * urgent round (headroom below the floor or below half of growth * lead, a limit event,
- * PSI full) takes what the cold tier lacks from WARM (max_hotness urgent_max_hotness). Within a tier members share in proportion to
+ * PSI full) takes what the cold tier lacks from WARM (up to urgent_max_hotness), a
+ * critical one (headroom below half the floor or below a quarter of growth * lead, or
+ * a limit event: the OOM killer is next) from HOT as well (up to critical_max_hotness): compressing data in use costs
+ * readbacks but loses nothing, an OOM kill loses everything. The command's max_hotness
+ * is the hottest tier it got a share of. Within a tier members share in proportion to
  * capacity / cost, where cost = 1 + readback_factor * expected_reads and expected_reads =
  * readbacks/s * chunk * lead / compressed logical bytes (how often each compressed chunk
  * comes back during one lead time), and no member is asked beyond its capacity: the
@@ -93,11 +100,15 @@
  * RELAX shares go the other way: in proportion to compressed logical bytes * cost, so
  * the members that pay most for readbacks get their data back first.
  *
- * A member that cannot give: a COMPRESS ack with result < 0 or 0 bytes freed, a command
+ * A member that cannot give: a COMPRESS ack with result < 0, or with 0 bytes freed while
+ * its stats (as of the ack or later) still show capacity at the hotness it was asked
+ * (0 freed and nothing left there is running out, not refusing), a command
  * the caller timed out (plan_member.timeouts), or no ack ack_timeout_usec after a
  * command was sent, backs it off for backoff_usec, doubling
  * per consecutive failure up to backoff_max_usec; meanwhile it is not asked (nor
- * relaxed) and its capacity counts for nothing, so the others are asked. An ack that
+ * relaxed) and its capacity counts for nothing, so the others are asked — except by a
+ * round that may go hotter than the ask that freed nothing (no COLD data says nothing
+ * of WARM or HOT; errors and silence back off every round). An ack that
  * frees bytes ends the backoff. A member with a command in flight (and not timed out) is
  * sent nothing else; a COMPRESS's target counts as already on the way.
  *
@@ -232,6 +243,10 @@ struct plan_params {
 	uint32_t deadline_ms;
 	/* hottest class an urgent round may take; default WARM (COLD = never escalate) */
 	uint32_t urgent_max_hotness;
+	/* and a critical one (headroom under half the floor or a quarter of growth * lead,
+	 * or a limit event: the OOM killer is next); default HOT. A critical round goes at least as far as an
+	 * urgent one: the hotter of the two applies */
+	uint32_t critical_max_hotness;
 	/* no ack this long after a COMPRESS: the member could not give; default 5 s;
 	 * > 0 and >= deadline_ms */
 	uint64_t ack_timeout_usec;
@@ -301,10 +316,12 @@ struct plan_member_state {
 	uint64_t last_relax_usec; /* last RELAX decided for it */
 	uint64_t stats_usec; /* stats_usec of the last stats folded in */
 	uint64_t readbacks; /* their readbacks */
-	uint64_t logical_bytes; /* their logical bytes */
+	uint64_t demand_bytes; /* their logical bytes less zero chunks */
 	uint32_t rate_samples; /* stats intervals folded into the two rates */
 	double readback_rate; /* demand decompressions per second, EWMA */
-	double logical_rate; /* arena logical bytes per second, EWMA (may be < 0) */
+	double demand_rate; /* demand bytes per second, EWMA (may be < 0) */
+	uint32_t last_hotness; /* max_hotness of its last COMPRESS (PLAN_COLD before any) */
+	uint32_t failed_hotness; /* backed off for rounds up to this hotness (HOT: all) */
 	double give; /* freed / asked over its acks, EWMA in [0, 1]; starts at 1 */
 };
 
@@ -414,6 +431,7 @@ struct plan_report {
 	uint32_t n_inflight; /* members skipped: a COMPRESS in flight */
 	uint32_t n_new_failures; /* members that failed to give since the last call */
 	bool urgent; /* WARM allowed this round */
+	bool critical; /* HOT allowed this round */
 	bool no_limit; /* headroom from MemAvailable */
 };
 

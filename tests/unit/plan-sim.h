@@ -52,6 +52,9 @@ struct sim_member_cfg {
 	enum sim_behaviour behaviour;
 	double behave_until_s; /* then it gives (0 = forever) */
 	uint32_t rate_source; /* enum sim_rate_source: what the planner is told */
+	/* the arena region, allocated at the start and touched as it grows: its logical
+	 * bytes are all there from t=0, the untouched part zero chunks (0 = no region) */
+	double region_bytes;
 };
 
 struct sim_member {
@@ -81,6 +84,7 @@ struct sim_action {
 	uint32_t member;
 	uint32_t action;
 	uint32_t trigger;
+	uint32_t hotness; /* COMPRESS's max_hotness */
 	uint64_t bytes;
 };
 
@@ -204,9 +208,12 @@ static inline uint64_t sim_b(double x)
 static inline void sim_stats(struct sim *s, struct sim_member *m)
 {
 	double raw = m->ws + m->hot + m->warm + m->cold + m->rejected;
+	double written = raw + m->comp_logical;
+	double untouched = m->cfg.region_bytes > written ? m->cfg.region_bytes - written : 0;
 
 	m->pm.stats = (struct plan_arena_stats){
-		.logical_bytes = sim_b(raw + m->comp_logical),
+		.logical_bytes = sim_b(written + untouched),
+		.chunks_zero = sim_b(untouched / SIM_CHUNK),
 		.resident_bytes = sim_b(raw + m->comp_stored),
 		.compressed_bytes = sim_b(m->comp_stored),
 		.hot_bytes = sim_b(m->ws + m->hot),
@@ -330,8 +337,9 @@ static inline void sim_log(struct sim *s, uint32_t member, const struct plan_dec
 						      d->relax.prefetch_bytes;
 
 	if (s->n_log < SIM_LOG_MAX)
-		s->log[s->n_log++] =
-			(struct sim_action){ s->t, member, d->action, d->trigger, bytes };
+		s->log[s->n_log++] = (struct sim_action){
+			s->t, member, d->action, d->trigger, d->compress.max_hotness, bytes
+		};
 }
 
 static inline void sim_tick(struct sim *s)

@@ -535,9 +535,10 @@ static void test_plan_cgroup_tick_growth(void **state)
 	assert_int_equal(t.r.growth_bytes_per_sec, M(20));
 }
 
-/* The arena's logical bytes keep growing while compression makes its RSS fall: that
- * growth is planned for. */
-static void test_plan_cgroup_tick_growth_logical_rate(void **state)
+/* The arena's demand (logical bytes less zero chunks) keeps growing while compression
+ * makes its RSS fall: that growth is planned for. A region allocated and not yet
+ * touched is not. */
+static void test_plan_cgroup_tick_growth_demand_rate(void **state)
 {
 	uint64_t limit = GIB(1), f = pct5(limit);
 	struct plan_member_state st;
@@ -570,7 +571,24 @@ static void test_plan_cgroup_tick_growth_logical_rate(void **state)
 	m.stats_usec = T0 + 3 * SEC;
 	assert_true(run_tick(&t, &cg, &m, 1, T0 + 3 * SEC) >= 0);
 	assert_int_equal(st.rate_samples, 0);
-	assert_true(st.logical_rate == 0);
+	assert_true(st.demand_rate == 0);
+
+	/* 512 MiB allocated at once, all zero chunks: no growth (the daemon's own test
+	 * planned for 2 GiB/s here and kept headroom of 20 GiB in a 312 MiB cgroup) */
+	tick_init(&t);
+	m = member(&st, 1, M(10), M(20));
+	m.stats.logical_bytes = M(20);
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 0);
+	m.stats.logical_bytes = M(532);
+	m.stats.chunks_zero = M(512) / 4096;
+	m.stats_usec = T0 + SEC / 4;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + SEC / 4), 0);
+	assert_int_equal(t.r.growth_bytes_per_sec, 0);
+	/* then written at 128 MiB/s: that is growth */
+	m.stats.chunks_zero -= M(32) / 4096;
+	m.stats_usec = T0 + SEC / 2;
+	assert_true(run_tick(&t, &cg, &m, 1, T0 + SEC / 2) >= 0);
+	assert_int_equal(t.r.growth_bytes_per_sec, M(64)); /* half of it: averaged in */
 }
 
 /* Below low: compress to high. Between: nothing, however long, in either direction. */
@@ -781,9 +799,10 @@ static void test_plan_cgroup_tick_urgent_takes_warm(void **state)
 	assert_int_equal(t.out[0].compress.target_bytes, t.r.need_bytes);
 	assert_int_equal(t.r.short_bytes, 0);
 
-	/* urgent_max_hotness COLD: never warmer, the rest is short */
+	/* urgent and critical max hotness COLD: never warmer, the rest is short */
 	tick_init(&t);
 	t.p.urgent_max_hotness = PLAN_COLD;
+	t.p.critical_max_hotness = PLAN_COLD;
 	m = member(&st, 1, M(10), M(800));
 	m.stats.warm_bytes = M(400);
 	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
@@ -810,6 +829,124 @@ static void test_plan_cgroup_tick_urgent_takes_warm(void **state)
 	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
 	assert_true(t.r.urgent);
 	assert_int_equal(t.out[0].compress.max_hotness, PLAN_WARM);
+}
+
+/* Critical rounds (headroom under half the floor, or a limit event) take HOT data too
+ * when COLD and WARM are not enough: the OOM killer is next. */
+static void test_plan_cgroup_tick_critical_takes_hot(void **state)
+{
+	uint64_t limit = GIB(1), f = pct5(limit);
+	struct plan_member_state st;
+	struct plan_member m;
+	struct plan_cgroup_input cg;
+	struct tick t;
+
+	/* below the floor but not half of it: urgent, WARM at most */
+	tick_init(&t);
+	m = member(&st, 1, M(10), M(800));
+	m.stats.warm_bytes = M(10);
+	m.stats.hot_bytes = M(780);
+	cg = cgroup(limit, limit - f / 2 - M(1));
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
+	assert_true(t.r.urgent);
+	assert_false(t.r.critical);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_WARM);
+	assert_int_equal(t.out[0].compress.target_bytes, M(10)); /* (10 + 10) * 50% */
+	/* under half the floor: HOT too, and the whole need */
+	tick_init(&t);
+	m = member(&st, 1, M(10), M(800));
+	m.stats.warm_bytes = M(10);
+	m.stats.hot_bytes = M(780);
+	cg = cgroup(limit, limit - f / 2 + M(1));
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
+	assert_true(t.r.critical);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_HOT);
+	assert_int_equal(t.out[0].compress.target_bytes, t.r.need_bytes);
+	assert_int_equal(t.r.short_bytes, 0);
+	/* a limit event since the last call is critical whatever the headroom says */
+	tick_init(&t);
+	m = member(&st, 1, M(10), M(800));
+	m.stats.hot_bytes = M(790);
+	cg = cgroup(limit, limit - f + M(1));
+	cg.limit_events = 1;
+	assert_true(run_tick(&t, &cg, &m, 1, T0) >= 0);
+	cg.limit_events = 2;
+	m.inflight = PLAN_NONE;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + SEC), 1);
+	assert_true(t.r.critical);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_HOT);
+	/* critical_max_hotness WARM: no further */
+	tick_init(&t);
+	t.p.critical_max_hotness = PLAN_WARM;
+	m = member(&st, 1, M(10), M(800));
+	m.stats.hot_bytes = M(790);
+	cg = cgroup(limit, limit - M(1));
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
+	assert_true(t.r.critical);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_COLD);
+	assert_int_equal(t.out[0].compress.target_bytes, M(5));
+}
+
+/* An ack freeing nothing from a member whose stats then show nothing left at the
+ * hotness it was asked is running out, not refusing: no back-off. One that shows some
+ * and frees nothing backs off, for rounds up to that hotness. */
+static void test_plan_cgroup_tick_ran_out_is_no_failure(void **state)
+{
+	struct plan_member_state st;
+	struct plan_member m;
+	struct plan_cgroup_input cg = cgroup(GIB(1), GIB(1) - M(30));
+	struct tick t;
+
+	tick_init(&t);
+	m = member(&st, 1, M(40), M(800));
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
+	assert_int_equal(st.last_hotness, PLAN_COLD);
+	/* its cold data was touched meanwhile: it frees 0 and says it has no cold left */
+	m.stats.compressible_cold_bytes = 0;
+	m.stats_usec = T0 + SEC / 2;
+	m.ack_usec = T0 + SEC / 2;
+	m.ack_action = PLAN_COMPRESS;
+	m.ack_target_bytes = M(20);
+	m.ack_bytes = 0;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + SEC), 0);
+	assert_int_equal(t.r.n_new_failures, 0);
+	assert_int_equal(st.failures, 0);
+	/* it has cold data again: asked at once */
+	m.stats.compressible_cold_bytes = M(40);
+	m.stats_usec = T0 + 2 * SEC;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + 2 * SEC), 1);
+	/* but 0 freed while still showing capacity is a failure */
+	m.ack_usec = T0 + 2 * SEC + 1000;
+	m.stats_usec = T0 + 2 * SEC + 1000;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + 3 * SEC), 0);
+	assert_int_equal(st.failures, 1);
+	assert_int_equal(st.failed_hotness, PLAN_COLD);
+
+	/* backing off for COLD, it is still asked by a hotter round, for its hotter data
+	 * alone: urgent (under the floor) takes WARM */
+	m.stats.warm_bytes = M(100);
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + 3 * SEC + 1), 1);
+	assert_true(t.r.urgent && !t.r.critical);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_WARM);
+	assert_int_equal(t.out[0].compress.target_bytes, M(50)); /* warm * 50%, no cold */
+	/* it frees nothing at WARM either: a WARM round leaves it alone ... */
+	m.ack_usec = m.stats_usec = T0 + 4 * SEC;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + 4 * SEC), 0);
+	assert_int_equal(st.failures, 2);
+	assert_int_equal(st.failed_hotness, PLAN_WARM);
+	/* ... a critical one asks for its HOT data */
+	m.stats.hot_bytes = M(200);
+	cg = cgroup(GIB(1), GIB(1) - M(10));
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + 4 * SEC + 1), 1);
+	assert_true(t.r.critical);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_HOT);
+	assert_int_equal(t.out[0].compress.target_bytes, t.r.need_bytes); /* < hot 100 */
+	/* an error backs it off for every round */
+	m.ack_usec = m.stats_usec = T0 + 5 * SEC;
+	m.ack_result = -ENOMEM;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0 + 5 * SEC), 0);
+	assert_int_equal(st.failed_hotness, PLAN_HOT);
+	assert_int_equal(t.r.n_backed_off, 1);
 }
 
 /* Figures that contradict each other (cold and warm together more than it holds; a
@@ -1218,6 +1355,69 @@ static void test_plan_cgroup_tick_relax(void **state)
 	assert_int_equal(run_tick(&t, &cg, m, 3, now + 10 * t.p.relax_interval_usec), 0);
 }
 
+/* Shares are computed in doubles and round up; their sum still never passes the
+ * round's cap (found by fuzz_plan: (a * w) / w is not always a in floating point, and
+ * one member taking a whole round got relax_max_bytes + 1). 300 rounds of 1 to 3
+ * members with assorted sizes and readback costs. */
+static void test_plan_cgroup_tick_relax_shares_within_cap(void **state)
+{
+	struct plan_member_state st[3];
+	struct plan_member m[3];
+	struct tick t;
+
+	for (unsigned v = 0; v < 300; v++) {
+		struct plan_cgroup_input cg = cgroup(GIB(64), M(100));
+		size_t n = 1 + v % 3;
+		uint64_t total = 0;
+		int r;
+
+		tick_init(&t);
+		t.p.relax_hold_usec = 0;
+		t.p.relax_max_bytes = M(64) + v % 7;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t logical = M(100) + 4096 * (uint64_t)(97 * v + 31 * i);
+
+			m[i] = compressed_member(&st[i], i + 1, logical,
+						 logical / (3 + v % 5) + 17 * v);
+			m[i].readback_factor = 1 + 0.37 * (double)((v + i) % 11);
+			st[i].readback_rate = 0.1 + 3.3 * (double)((v * 7 + i) % 13);
+		}
+		r = run_tick(&t, &cg, m, n, T0);
+		assert_int_equal(r, (int)n);
+		for (int i = 0; i < r; i++)
+			total += t.out[i].relax.prefetch_bytes;
+		if (total > t.p.relax_max_bytes)
+			fail_msg("round %u: %" PRIu64 " given back, cap %" PRIu64, v, total,
+				 t.p.relax_max_bytes);
+		assert_int_equal(t.r.relax_bytes, total);
+	}
+
+	/* the fuzzer's case: a member reporting absurd figures (a capacity past 2^64)
+	 * beside a small one; the absurd one takes the whole round, and not a byte more */
+	{
+		struct plan_cgroup_input cg = cgroup(UINT64_MAX - 1, M(100));
+		uint64_t total = 0;
+		int r;
+
+		tick_init(&t);
+		t.p.relax_hold_usec = 0;
+		/* the small one first in the order (lower id, same cost) takes a byte; the
+		 * remaining weight is then not exactly the giant's own in doubles */
+		m[0] = compressed_member(&st[0], 2, 0, 0);
+		m[0].chunk_size_bytes = 429496729;
+		m[0].stats.chunks_lz4 = UINT64_C(7016996347050397691);
+		m[0].stats.chunks_zstd = 113302921569;
+		m[1] = compressed_member(&st[1], 1, 24929 * 4096, 6656);
+		r = run_tick(&t, &cg, m, 2, T0);
+		assert_true(r >= 1);
+		for (int k = 0; k < r; k++)
+			total += t.out[k].relax.prefetch_bytes;
+		if (total > t.p.relax_max_bytes)
+			fail_msg("%" PRIu64 " given back, cap %" PRIu64, total,
+				 t.p.relax_max_bytes);
+	}
+}
+
 /* After a RELAX a member's RSS rises because it was let decompress; that is not growth
  * to plan for, or the relax would bring on the next compress. */
 static void test_plan_cgroup_tick_relax_settle_ignores_own_growth(void **state)
@@ -1348,6 +1548,9 @@ static double sim_fill(struct sim *s, const struct fill *f)
 			.readback_per_s = f->readback,
 			.rate_source = f->rate_source,
 		};
+
+		/* its arena region, allocated up front as the workloads do */
+		c.region_bytes = c.start_bytes + c.ws_bytes + per;
 
 		c.grow_until_s = c.grow_from_s + per / c.grow_bps;
 		until = MAX(until, c.grow_until_s);
@@ -1541,6 +1744,46 @@ static void test_plan_cgroup_tick_sim_member_cannot_give(void **state)
 				assert_true(bad->comp_logical > 0);
 			}
 		}
+}
+
+/* The daemon's own integration test in the model: a 512 MiB region filled at 128 MiB/s
+ * into a cgroup of 60% of it, the data still HOT or WARM when the limit comes (it
+ * cools over 30 s). Only a critical round taking HOT data saves it: with
+ * critical_max_hotness WARM the same run goes over. The region's 512 MiB arriving at
+ * once is no growth to plan for. */
+static void sim_hot_fill(uint32_t critical_max_hotness)
+{
+	struct sim_member_cfg c = {
+		.ws_bytes = 4 * SIM_MIB,
+		.grow_bps = 128 * SIM_MIB,
+		.grow_from_s = 2,
+		.grow_until_s = 6,
+		.cool_s = 30,
+		.region_bytes = 512 * SIM_MIB,
+	};
+
+	sim_start(&sim);
+	sim.p.critical_max_hotness = critical_max_hotness;
+	sim_add(&sim, &c);
+	sim.base = 4 * SIM_MIB;
+	sim.limit = 0.6 * 520 * SIM_MIB;
+	sim.duration_s = 30;
+	assert_int_equal(sim_run(&sim), 0);
+}
+
+static void test_plan_cgroup_tick_sim_hot_fill(void **state)
+{
+	bool hot = false;
+
+	sim_hot_fill(PLAN_HOT);
+	if (sim.crossings)
+		fail_msg("over the limit by %.1f MiB", -sim.min_headroom / SIM_MIB);
+	for (size_t j = 0; j < sim.n_log; j++)
+		hot |= sim.log[j].action == PLAN_COMPRESS && sim.log[j].hotness == PLAN_HOT;
+	assert_true(hot);
+	assert_true(sim.n_compress > 0);
+	sim_hot_fill(PLAN_WARM);
+	assert_true(sim.crossings > 0);
 }
 
 /* The limit raised after a fill: RELAX in rounds of relax_max_bytes, relax_interval
@@ -1917,13 +2160,15 @@ int main(void)
 		cmocka_unit_test(test_plan_cgroup_tick_extreme_values),
 		cmocka_unit_test(test_plan_cgroup_tick_floor),
 		cmocka_unit_test(test_plan_cgroup_tick_growth),
-		cmocka_unit_test(test_plan_cgroup_tick_growth_logical_rate),
+		cmocka_unit_test(test_plan_cgroup_tick_growth_demand_rate),
 		cmocka_unit_test(test_plan_cgroup_tick_hysteresis_band),
 		cmocka_unit_test(test_plan_cgroup_tick_limits),
 		cmocka_unit_test(test_plan_cgroup_tick_split_by_cold_bytes),
 		cmocka_unit_test(test_plan_cgroup_tick_split_by_readback_cost),
 		cmocka_unit_test(test_plan_cgroup_tick_capacity),
 		cmocka_unit_test(test_plan_cgroup_tick_urgent_takes_warm),
+		cmocka_unit_test(test_plan_cgroup_tick_critical_takes_hot),
+		cmocka_unit_test(test_plan_cgroup_tick_ran_out_is_no_failure),
 		cmocka_unit_test(test_plan_cgroup_tick_target_within_resident),
 		cmocka_unit_test(test_plan_cgroup_tick_min_command),
 		cmocka_unit_test(test_plan_cgroup_tick_order_independent),
@@ -1933,11 +2178,13 @@ int main(void)
 		cmocka_unit_test(test_plan_cgroup_tick_cannot_give_backs_off),
 		cmocka_unit_test(test_plan_cgroup_tick_pressure),
 		cmocka_unit_test(test_plan_cgroup_tick_relax),
+		cmocka_unit_test(test_plan_cgroup_tick_relax_shares_within_cap),
 		cmocka_unit_test(test_plan_cgroup_tick_relax_settle_ignores_own_growth),
 		cmocka_unit_test(test_plan_cgroup_tick_post_exec),
 		cmocka_unit_test(test_plan_cgroup_tick_sim_fill_rates),
 		cmocka_unit_test(test_plan_cgroup_tick_sim_psi_spike),
 		cmocka_unit_test(test_plan_cgroup_tick_sim_member_cannot_give),
+		cmocka_unit_test(test_plan_cgroup_tick_sim_hot_fill),
 		cmocka_unit_test(test_plan_cgroup_tick_sim_limit_moved),
 		cmocka_unit_test(test_plan_cgroup_tick_sim_readback_heavy_member_spared),
 		cmocka_unit_test(test_plan_cgroup_tick_sim_defaults_grid),
