@@ -80,7 +80,7 @@ fuzzobj = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
 LIBARENA_SO := $(BUILD)/libarena.so.$(ARENA_SOVERSION)
 LIBARENA_A := $(BUILD)/libarena.a
 
-.PHONY: all run test unit fuzz bench install format clean deps check-config clang-check
+.PHONY: all run demo test unit fuzz bench install format clean deps check-config clang-check
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -232,6 +232,11 @@ run: deps
 	@echo "memctld: in another terminal: $(BUILD)/memctl --socket-dir $(RUN_DIR) status"
 	$(BUILD)/memctld --log-level=info --socket-dir=$(RUN_DIR) \
 		--config=$(if $(CONFIG),$(abspath $(CONFIG)),/dev/null)
+
+# a scripted run of the whole thing (root): scripts/demo.sh
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit fuzz
