@@ -8,7 +8,7 @@
 #
 # To add a benchmark: one line in the list below, "name|command [default args]". The
 # command is either a binary built from bench/<name>.c ($BUILD/bench/<name>) or a
-# script bench/<name>.sh; a missing binary is reported and skipped.
+# script bench/<name>.sh or bench/<name>.py; a missing binary is reported and skipped.
 set -u
 BUILD=${BUILD:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +24,7 @@ benches=(
 	"readback|$BUILD/bench/readback"
 	"resctrl|$BUILD/bench/resctrl"
 	"eventlog_flood|bench/eventlog_flood.sh"
+	"squeeze|bench/squeeze.py"
 )
 
 only=${BENCH:-}
@@ -42,6 +43,7 @@ for entry in "${benches[@]}"; do
 	start=$(date +%s)
 	case $prog in
 	*.sh) bash $cmd ${BENCH_ARGS:-} ;;
+	*.py) python3 $cmd ${BENCH_ARGS:-} ;;
 	*) $cmd ${BENCH_ARGS:-} ;;
 	esac
 	rc=$?

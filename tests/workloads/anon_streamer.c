@@ -35,6 +35,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto out;
 
+	wl_run_begin(&c);
 	end = clock_nsec(CLOCK_MONOTONIC) + (uint64_t)(o.duration_sec * 1e9);
 	while (clock_nsec(CLOCK_MONOTONIC) < end) {
 		size_t w = (size_t)(wpos % n), k = MIN((size_t)RUN_PAGES, n - w);
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 		if (r < 0)
 			goto out;
 	}
+	wl_run_end(&c);
 	r = wl_finale(&c, all, ELEMENTSOF(all), &rss);
 out:
 	if (wl_ctx_report(&c) < 0 && r >= 0)

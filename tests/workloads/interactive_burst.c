@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	if ((r = wl_pages_fill(&p)) < 0)
 		goto out;
 
+	wl_run_begin(&c);
 	end = clock_nsec(CLOCK_MONOTONIC) + (uint64_t)(o.duration_sec * 1e9);
 	for (;;) {
 		uint64_t now = clock_nsec(CLOCK_MONOTONIC), burst_end, idle_end;
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
 				goto out;
 		}
 	}
+	wl_run_end(&c);
 	r = wl_finale(&c, all, ELEMENTSOF(all), &rss);
 out:
 	if (wl_ctx_report(&c) < 0 && r >= 0)

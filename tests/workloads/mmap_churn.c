@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 	ch.budget_pages = MAX((size_t)(o.region_mb << 20) / WL_PAGE_BYTES, (size_t)MIN_BUF_PAGES);
 	wl_rng_init(&ch.rng, o.seed, 0x6d6d6170, 0);
 
+	wl_run_begin(&c);
 	end = clock_nsec(CLOCK_MONOTONIC) + (uint64_t)(o.duration_sec * 1e9);
 	while (clock_nsec(CLOCK_MONOTONIC) < end) {
 		uint64_t kind = wl_rng_below(&ch.rng, 100);
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 		if ((r = wl_ctx_tick(&c)) < 0)
 			goto out;
 	}
+	wl_run_end(&c);
 	r = wl_finale(&c, ch.live, ch.n_live, &rss);
 out:
 	if (wl_ctx_report(&c) < 0 && r >= 0)

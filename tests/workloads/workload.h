@@ -595,6 +595,9 @@ struct wl_ctx {
 	uint64_t ctl_seen_ns; /* last time the controller was enrolled */
 	bool ctl_said_absent; /* the one line about memctld being unreachable */
 	struct arena_controller_status ctl_end; /* at wl_ctx_report(), for the summary */
+	/* the timed phase (after the first fill, before the finale): its ops and time,
+	 * for throughput comparisons (bench/squeeze) */
+	uint64_t run_start_ns, run_end_ns, run_start_ops, run_ops;
 	uint64_t next_epoch_ns, next_compress_ns;
 	/* counters for the summary */
 	uint64_t ops, bytes, mismatches, errors;
@@ -1098,6 +1101,19 @@ static inline int wl_pages_verify_all_bounded(struct wl_pages *p)
 	return 0;
 }
 
+/* Mark the timed phase: its operations per second are the workload's throughput. */
+static inline void wl_run_begin(struct wl_ctx *c)
+{
+	c->run_start_ns = clock_nsec(CLOCK_MONOTONIC);
+	c->run_start_ops = c->ops;
+}
+
+static inline void wl_run_end(struct wl_ctx *c)
+{
+	c->run_end_ns = clock_nsec(CLOCK_MONOTONIC);
+	c->run_ops = c->ops - c->run_start_ops;
+}
+
 /* ---- the common ending ---- */
 
 static inline uint64_t wl_rss_bytes(void)
@@ -1161,11 +1177,12 @@ static inline int wl_summary(struct wl_ctx *c, uint64_t start_ns, uint64_t rss, 
 	printf("%s: mode=%s%s data=%s seed=%" PRIu64 " region_mb=%" PRIu64
 	       " elapsed_sec=%.2f ops=%" PRIu64 " bytes=%" PRIu64 " mismatches=%" PRIu64
 	       " errors=%" PRIu64 " compress_passes=%" PRIu64 " store_full=%" PRIu64
-	       " rss_end_kb=%" PRIu64 "%s%s%s\n",
+	       " rss_end_kb=%" PRIu64 " run_ops=%" PRIu64 " run_sec=%.3f%s%s%s\n",
 	       o->name, o->use_arena ? "arena" : "plain", o->autoloops ? "+loops" : "",
 	       wl_data_names[o->data], o->seed, o->region_mb, wl_elapsed_sec(start_ns), c->ops,
 	       c->bytes, c->mismatches, c->errors, c->compress_passes, c->store_full, rss >> 10,
-	       ctl, extra && *extra ? " " : "", extra ? extra : "");
+	       c->run_ops, (double)(c->run_end_ns - c->run_start_ns) / 1e9, ctl,
+	       extra && *extra ? " " : "", extra ? extra : "");
 	fflush(stdout);
 	return c->mismatches || c->errors ? 1 : 0;
 }
