@@ -11,8 +11,10 @@ import struct
 import subprocess
 import time
 
-from harness import (BUILD, DaemonTestCase, IPC_COMPRESS, MEMCTL, cgroup_file, encode,
-                     in_cgroup, main, v1_cgroup, wait_until)
+from harness import (BUILD, DaemonTestCase, ENROLL, IPC_COMPRESS, MEMCTL, cgroup_file,
+                     encode, in_cgroup, main, v1_cgroup, wait_until)
+
+IPC_HELLO = 9
 
 WORKLOADS = os.path.join(BUILD, "workloads")
 
@@ -91,6 +93,45 @@ class ControlLoopTest(ControlLoopBase):
         self.d.ctl("enroll", str(p.pid))
         self.assertEqual(wait_until(lambda: (self.listed(p.pid) or {}).get("mode"), timeout=5),
                          "arena")
+
+    def test_hello_refusals(self):
+        """The new messages keep the old rules: the pid in the body must be the
+        sender's, only root or the owner may enroll, HELLOs are capped per user."""
+        d = self.start(config_text="[Enroll]\nMaxPerUser=2\n")
+        os.chmod(d.dir, 0o755)
+        sock = d.path("memctld.sock")
+
+        def hello(pid, name=b"hello"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind("")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            s.connect(sock)
+            s.send(encode(IPC_HELLO, ENROLL.pack(pid, 0, 1 << 20, 4096, 1, name)))
+            return s
+        # a HELLO claiming another pid: counted, not held
+        rejected = d.status()["datagrams_rejected"]
+        s1 = hello(os.getpid() + 1)
+        self.addCleanup(s1.close)
+        self.assertTrue(wait_until(lambda: d.status()["datagrams_rejected"] == rejected + 1))
+        self.assertEqual(d.status()["hellos"], 0)
+        # a root libarena process that said HELLO: nobody may not enroll it, root may
+        p = self.workload("random_touch_heap", "--use-mem-arena", "--region-mb", "8",
+                          "--duration-sec", "20")
+        self.assertTrue(wait_until(lambda: d.status()["hellos"] == 1, timeout=5))
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        r = subprocess.run(nobody + [MEMCTL, "--socket-dir", d.socket_dir, "enroll",
+                                     str(p.pid)], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("permission denied", r.stderr)
+        self.assertIsNone(self.listed(p.pid))
+        # at most MaxPerUser= (2) HELLOs held per user: three more libarena processes
+        for _ in range(3):
+            self.workload("random_touch_heap", "--use-mem-arena", "--region-mb", "4",
+                          "--duration-sec", "20")
+        time.sleep(1)
+        self.assertEqual(d.status()["hellos"], 2)
+        d.ctl("enroll", str(p.pid))
+        self.assertEqual(self.listed(p.pid)["mode"], "arena")
 
     def test_plain_process_and_no_hello_are_monitor_only(self):
         self.start()
