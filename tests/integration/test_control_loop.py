@@ -205,7 +205,7 @@ class LimitedCgroupTest(ControlLoopBase):
     # 60% of the footprint: the region plus the program's own few MiB
     LIMIT = int(0.6 * ((REGION_MB + 8) << 20))
     ARGS = ["--use-mem-arena", "--region-mb", str(REGION_MB), "--data", "zero-heavy",
-            "--fill-mb-per-sec", "128", "--duration-sec", "3", "--controller-enroll",
+            "--fill-mb-per-sec", "64", "--duration-sec", "3", "--controller-enroll",
             "--compress-policy", "external"]
 
     def run_in(self, cg, env=None):
