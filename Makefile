@@ -60,9 +60,10 @@ FUZZ_CFLAGS = $(BASE_CFLAGS) -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter 
 IPC_SRCS := $(wildcard ipc/*.c)
 POLICY_SRCS := $(wildcard policy/*.c)
 ARENA_SRCS := $(wildcard arena/*.c)
-CLI_SRCS := daemon/memctl.c $(wildcard daemon/cli-*.c)
+CLI_SRCS := daemon/memctl.c $(filter-out daemon/cli-text.c,$(wildcard daemon/cli-*.c))
 CLI_LIB_SRCS := $(filter-out daemon/memctl.c,$(CLI_SRCS))
-DAEMON_SHARED_SRCS := daemon/log.c
+# log.c escapes what it prints with cli-text.c: both programs need both
+DAEMON_SHARED_SRCS := daemon/log.c daemon/cli-text.c
 DAEMON_SRCS := $(filter-out $(CLI_SRCS) $(DAEMON_SHARED_SRCS),$(wildcard daemon/*.c))
 DAEMON_LIB_SRCS := $(filter-out daemon/memctld.c,$(DAEMON_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

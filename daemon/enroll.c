@@ -201,7 +201,7 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	struct enrollment *e = userdata;
 	struct manager *m = e->table->m;
 
-	log_info("Enrolled process %d (%s) exited", (int)e->info.pid, e->info.name);
+	log_ratelimit_info("Enrolled process %d (%s) exited", (int)e->info.pid, e->info.name);
 	eventlog_add(&m->eventlog, e->info.uid, IPC_EVENT_UNENROLLED, (uint32_t)e->info.pid, 0,
 		     "%s exited", e->info.name);
 	enrollment_free(e, IPC_BYE_EXIT);
@@ -407,8 +407,8 @@ int enroll_table_add_pid(struct enroll_table *t, const struct ipc_ctl_enroll *re
 		snprintf(e->info.name, sizeof(e->info.name), "%s", req->name);
 	if (ret_arena_mode)
 		*ret_arena_mode = e->info.connected;
-	log_info("Enrolled process %d (%s) for uid %u, %s", (int)pid, e->info.name, requester,
-		 e->info.connected ? "arena mode" : "monitor-only");
+	log_ratelimit_info("Enrolled process %d (%s) for uid %u, %s", (int)pid, e->info.name,
+			   requester, e->info.connected ? "arena mode" : "monitor-only");
 	eventlog_add(&t->m->eventlog, requester, IPC_EVENT_ENROLLED, (uint32_t)pid, 0,
 		     "%s enrolled by uid %u (%s)", e->info.name, requester,
 		     e->info.connected ? "arena" : "monitor-only");
@@ -425,7 +425,7 @@ int enroll_table_remove_pid(struct enroll_table *t, pid_t pid, uid_t requester)
 		return -EPERM;
 	eventlog_add(&t->m->eventlog, requester, IPC_EVENT_UNENROLLED, (uint32_t)pid, 0,
 		     "%s unenrolled by uid %u", e->info.name, requester);
-	log_info("Unenrolled process %d (%s)", (int)pid, e->info.name);
+	log_ratelimit_info("Unenrolled process %d (%s)", (int)pid, e->info.name);
 	enrollment_free(e, IPC_BYE_UNENROLLED);
 	return 0;
 }
@@ -618,7 +618,8 @@ static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
 	}
 	r = enrollment_connect(e, &peer_fd);
 	if (r < 0) {
-		log_warning_errno(r, "Cannot make a channel for workload %d: %m", (int)e->info.pid);
+		log_ratelimit_warning_errno(r, "Cannot make a channel for workload %d: %m",
+					    (int)e->info.pid);
 		if (created)
 			enrollment_free(e, IPC_BYE_EXIT);
 		return;
@@ -644,8 +645,8 @@ static void handle_enroll(struct enroll_table *t, const struct ipc_msg *msg,
 		eventlog_add(&t->m->eventlog, e->info.uid, IPC_EVENT_ENROLLED,
 			     (uint32_t)e->info.pid, (int64_t)req->arena_bytes, "%s enrolled itself",
 			     e->info.name);
-	log_info("Workload %d (%s) enrolled, arena %" PRIu64 " bytes", (int)e->info.pid,
-		 e->info.name, req->arena_bytes);
+	log_ratelimit_info("Workload %d (%s) enrolled, arena %" PRIu64 " bytes", (int)e->info.pid,
+			   e->info.name, req->arena_bytes);
 }
 
 /* HELLO: remember the process (pinned by the datagram's pidfd) so `memctl enroll`
@@ -1045,7 +1046,8 @@ static int on_dgram(sd_event_source *s, int fd, uint32_t revents, void *userdata
 			continue;
 		}
 		if (n < 0) {
-			log_warning_errno((int)n, "Failed to receive a datagram: %m, ignoring");
+			log_ratelimit_warning_errno((int)n,
+						    "Failed to receive a datagram: %m, ignoring");
 			return 0;
 		}
 		r = ipc_decode(t->buf, (size_t)n, &msg);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/time-util.h"
+#include "daemon/cli-text.h"
 #include "daemon/log.h"
 
 static int log_max_level = LOG_INFO;
@@ -59,10 +60,14 @@ const char *log_level_to_string(int level)
 }
 
 /* Write one formatted line at level (already checked against the max level). */
-static void log_write(int level, const char *file, int line, const char *buf)
+static void log_write(int level, const char *file, int line, const char *raw)
 {
 	static int journal = -1;
+	char buf[4096];
 
+	/* names in log lines come from other processes (a workload's ENROLL name, a
+	 * comm): escaped, so none can forge a line or steer a terminal (issue 9) */
+	cli_escape(raw, buf, sizeof(buf));
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
 	if (journal)

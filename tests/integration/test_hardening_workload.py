@@ -160,6 +160,19 @@ class WorkloadSocketTest(DaemonTestCase):
         self.reuse_race(NOBODY)
         self.assertEqual(d.status()["enrolled"], 0, d.log())
 
+    def test_hostile_names_are_escaped_in_the_log(self):
+        d = self.start()
+        s = dgram_to(d.path("memctld.sock"))
+        self.addCleanup(s.close)
+        t, _, _, ch = enroll(s, name=b"ev\x1b]0;pwn\x07\nforged line")
+        self.assertEqual(t, IPC_ENROLL_ACK)
+        ch.close()
+        self.assertTrue(wait_until(lambda: "enrolled, arena" in d.log()))
+        log = d.log()
+        self.assertNotIn("\x1b", log)  # no raw ESC
+        self.assertNotIn("\nforged line", log)  # no forged line
+        self.assertIn("ev\\x1b]0;pwn\\x07\\nforged line", log)
+
     def test_never_enrolled_targets(self):
         d = self.start()
         r = d.ctl("enroll", "1", check=False)
