@@ -137,7 +137,7 @@ $(BUILD)/memctld: $(call obj,$(DAEMON_SRCS) $(DAEMON_SHARED_SRCS) $(IPC_SRCS) $(
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(BUILD)/memctl: $(call obj,$(CLI_SRCS) $(DAEMON_SHARED_SRCS) $(IPC_SRCS))
+$(BUILD)/memctl: $(call obj,$(CLI_SRCS) $(DAEMON_SHARED_SRCS) $(IPC_SRCS) policy/growth.c)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(PKG_LIBS)
 

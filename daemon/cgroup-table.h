@@ -9,6 +9,7 @@
 #include <uthash.h>
 
 #include "daemon/cgroup-read.h"
+#include "policy/growth.h"
 
 struct cgroup_entry {
 	char *path; /* relative to the hierarchy root, "/" for the root */
@@ -34,6 +35,13 @@ struct cgroup_entry {
 	uint64_t last_event_usec; /* CLOCK_MONOTONIC of the last OOM kill or limit hit; 0 = none */
 	uint64_t last_oom_kill_usec; /* CLOCK_REALTIME of the last OOM kill seen; 0 = none */
 	uint64_t empty_usec; /* CLOCK_MONOTONIC since nr_procs is 0; 0 while it is not */
+	/* usage (its members together, kernel memory included: v1
+	 * memory.usage_in_bytes, v2 memory.current) as a growth series, fed
+	 * at each successful read (CLOCK_MONOTONIC), and its evaluation at the
+	 * last tick (policy/growth.h; time_to_limit_usec from it) */
+	struct growth_state growth;
+	struct growth_result growth_now;
+	uint64_t time_to_limit_usec; /* UINT64_MAX = never / no limit */
 	UT_hash_handle hh;
 };
 

@@ -314,6 +314,9 @@ static void fill_proc(struct manager *m, const struct proc_entry *p, struct ipc_
 	out->growth_bytes_per_sec = p->growth_now.rate_bytes_per_sec;
 	out->minor_faults = p->minor_faults;
 	out->major_faults = p->major_faults;
+	out->pattern = p->growth_now.pattern;
+	out->leak_confidence_permyriad = p->growth_now.confidence_permyriad;
+	out->growth_detected = p->growth_now.detected;
 	out->enrolled = enroll_table_get(m->enroll, p->pid) != NULL;
 	out->cgroup_id = p->cgroup ? p->cgroup->id : 0;
 }
@@ -369,6 +372,11 @@ static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
 	out->reclaims = c->reclaims;
 	out->reclaim_stall_usec = c->reclaim_stall_ns / NSEC_PER_USEC;
 	out->reclaimed_pages = c->reclaimed_pages;
+	out->growth_bytes_per_sec = c->growth_now.rate_bytes_per_sec;
+	out->time_to_limit_usec = c->time_to_limit_usec;
+	out->pattern = c->growth_now.pattern;
+	out->leak_confidence_permyriad = c->growth_now.confidence_permyriad;
+	out->growth_detected = c->growth_now.detected;
 	out->limit_bytes = out->soft_limit_bytes = UINT64_MAX;
 	if (!c->valid)
 		return;
@@ -567,11 +575,8 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg, struc
 		&rep.proc_bandwidth);
 	fill_bw(p->cgroup ? resctrl_table_find_cgroup(m->resctrl, p->cgroup->id) : NULL,
 		&rep.cgroup_bandwidth);
-	rep.time_to_limit_usec = UINT64_MAX;
-	if (p->cgroup && p->cgroup->valid)
-		rep.time_to_limit_usec = growth_time_to_limit_usec(rep.cgroup.usage_bytes,
-								   rep.cgroup.limit_bytes,
-								   rep.proc.growth_bytes_per_sec);
+	rep.pattern = p->growth_now.pattern;
+	rep.leak_confidence_permyriad = p->growth_now.confidence_permyriad;
 	rep.time_to_limit_usec = UINT64_MAX;
 	if (p->cgroup && p->cgroup->valid)
 		rep.time_to_limit_usec = growth_time_to_limit_usec(rep.cgroup.usage_bytes,
@@ -639,6 +644,38 @@ static void handle_enrolled(struct control_conn *c, const struct ipc_msg *msg)
 	}
 	rep.total = i;
 	reply(c, IPC_CTL_ENROLLED_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
+}
+
+/* The RSS records since q->since_seq (of one pid, or all), oldest first. */
+static void handle_records(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_ctl_records *q = msg->body;
+	struct ipc_ctl_records_reply rep = {};
+	_cleanup_free_ struct ipc_rss_record *out = NULL;
+	uint32_t max = ipc_entries_max(IPC_CTL_RECORDS_REPLY);
+	uint64_t first =
+		m->records_next_seq > MANAGER_RECORDS ? m->records_next_seq - MANAGER_RECORDS : 1;
+
+	if (q->max && q->max < max)
+		max = q->max;
+	out = calloc(max, sizeof(*out));
+	if (!out) {
+		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
+		return;
+	}
+	rep.first_seq = first;
+	rep.next_seq = q->since_seq;
+	/* a bounded walk: at most MANAGER_RECORDS slots per request */
+	for (uint64_t s = MAX(first, q->since_seq + 1); s < m->records_next_seq && rep.count < max;
+	     s++) {
+		const struct ipc_rss_record *r = &m->records[s % MANAGER_RECORDS];
+
+		rep.next_seq = s;
+		if (!q->pid || r->pid == q->pid)
+			out[rep.count++] = *r;
+	}
+	reply(c, IPC_CTL_RECORDS_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
 }
 
 static const char *enroll_error_text(int r)
@@ -724,6 +761,9 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	case IPC_CTL_ENROLLED:
 		handle_enrolled(c, msg);
+		return;
+	case IPC_CTL_RECORDS:
+		handle_records(c, msg);
 		return;
 	default:
 		reply_error(c, -EBADRQC, h, "not a control request");

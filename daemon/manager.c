@@ -20,6 +20,7 @@
 #include "daemon/cgroup-table.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
+#include "daemon/event-journal.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/planner.h"
@@ -103,6 +104,8 @@ static int timer_rearm(sd_event_source *s, uint64_t usec, uint64_t interval_usec
 	return 0;
 }
 
+static void proc_growth_exited(struct manager *m, struct proc_entry *p);
+
 static void track(struct manager *m, const struct ev_lifecycle *e)
 {
 	struct proc_entry *p;
@@ -138,6 +141,7 @@ static void on_lifecycle(void *userdata, const struct ev_lifecycle *e)
 	case EV_EXIT:
 		m->counters.events_exit++;
 		bpf_loader_faults_untrack(m->bpf, (pid_t)e->pid);
+		proc_growth_exited(m, proc_table_get(m->procs, (pid_t)e->pid));
 		proc_table_remove(m->procs, (pid_t)e->pid);
 		break;
 	case EV_CGROUP_ATTACH:
@@ -162,6 +166,16 @@ static void on_rss(void *userdata, const struct ev_rss *e)
 	 * come in through fork/exec records or a resync instead. */
 	if (!p)
 		return;
+	m->records[m->records_next_seq % MANAGER_RECORDS] = (struct ipc_rss_record){
+		.seq = m->records_next_seq,
+		.time_usec = e->time_ns / NSEC_PER_USEC,
+		.pid = e->pid,
+		.anon_bytes = e->anon_bytes,
+		.file_bytes = e->file_bytes,
+		.shmem_bytes = e->shmem_bytes,
+		.swap_bytes = e->swap_bytes,
+	};
+	m->records_next_seq++;
 	proc_table_rss(m->procs, p, e->time_ns, e->anon_bytes, e->file_bytes, e->shmem_bytes,
 		       e->swap_bytes);
 }
@@ -255,6 +269,7 @@ static void on_reaped(void *userdata, pid_t pid)
 	struct manager *m = userdata;
 
 	bpf_loader_faults_untrack(m->bpf, pid);
+	proc_growth_exited(m, proc_table_get(m->procs, pid));
 }
 
 /*
@@ -299,17 +314,72 @@ static void manager_resync(struct manager *m, const char *why)
 		  why, r, proc_table_count(m->procs));
 }
 
+/* A growth episode started or ended: one event in the log (the kernel side's
+ * ring: no user can push it out) and one structured journal line. */
+static void growth_event(struct manager *m, enum growth_event ev, const struct growth_result *g,
+			 pid_t pid, const char *comm, const struct cgroup_entry *c,
+			 uint64_t time_to_limit_usec)
+{
+	struct ipc_event_entry e = {
+		.kind = ev == GROWTH_EVENT_DETECTED ? IPC_EVENT_GROWTH_DETECTED :
+						      IPC_EVENT_GROWTH_ENDED,
+		.pid = (uint32_t)pid,
+		.value = g->rate_bytes_per_sec,
+		.cgroup_id = c ? c->id : 0,
+		.pattern = g->pattern < IPC_GROWTH_PATTERN_MAX ? g->pattern : 0,
+		.leak_confidence_permyriad = g->confidence_permyriad,
+		.time_to_limit_usec = time_to_limit_usec,
+	};
+
+	if (comm)
+		snprintf(e.comm, sizeof(e.comm), "%s", comm);
+	if (c)
+		snprintf(e.cgroup, sizeof(e.cgroup), "%s", c->path);
+	snprintf(e.text, sizeof(e.text), "%s%.40s: %s %s, %+.1f KiB/s, confidence %.2f",
+		 pid ? "" : "cgroup ", pid ? comm : c->path,
+		 ev == GROWTH_EVENT_DETECTED ? "growth detected" : "growth ended",
+		 growth_pattern_to_string(g->pattern), (double)g->rate_bytes_per_sec / 1024,
+		 g->confidence_permyriad / 10000.0);
+	eventlog_add_entry(&m->eventlog, EVENTLOG_SYSTEM, &e);
+	event_journal_growth(&e, m->journal);
+}
+
 static void on_proc_growth(void *userdata, struct proc_entry *p, enum growth_event ev)
 {
 	struct manager *m = userdata;
-	const struct growth_result *g = &p->growth_now;
+	const struct cgroup_entry *c = p->cgroup && !p->cgroup->gone ? p->cgroup : NULL;
+	uint64_t ttl = UINT64_MAX;
 
-	if (ev != GROWTH_EVENT_DETECTED)
-		return;
-	eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_GROWTH_DETECTED, (uint32_t)p->pid,
-		     g->rate_bytes_per_sec, "%s: %s growth, %+.1f KiB/s, confidence %.2f", p->comm,
-		     growth_pattern_to_string(g->pattern), (double)g->rate_bytes_per_sec / 1024,
-		     g->confidence_permyriad / 10000.0);
+	if (c && c->valid)
+		ttl = growth_time_to_limit_usec(c->mem.usage_bytes, c->mem.limit_bytes,
+						p->growth_now.rate_bytes_per_sec);
+	growth_event(m, ev, &p->growth_now, p->pid, p->comm, c, ttl);
+}
+
+/* A process that exits in a growth episode ends it: one GROWTH_ENDED. */
+static void proc_growth_exited(struct manager *m, struct proc_entry *p)
+{
+	if (p && p->growth_now.detected)
+		growth_event(m, GROWTH_EVENT_ENDED, &p->growth_now, p->pid, p->comm,
+			     p->cgroup && !p->cgroup->gone ? p->cgroup : NULL, UINT64_MAX);
+}
+
+/* A cgroup's usage is sampled each tick (its files, not records): push the
+ * fresh read, evaluate, and project to its limit. */
+static void cgroup_growth(struct manager *m, struct cgroup_entry *c, uint64_t now)
+{
+	const struct growth_result *g = &c->growth_now;
+	enum growth_event ev;
+
+	if (c->valid && !c->gone && c->read_usec)
+		growth_state_push(&c->growth, &m->config.growth, c->read_usec, c->mem.usage_bytes);
+	ev = growth_state_evaluate(&c->growth, &m->config.growth, now, &c->growth_now);
+	c->time_to_limit_usec = c->valid ? growth_time_to_limit_usec(c->mem.usage_bytes,
+								     c->mem.limit_bytes,
+								     g->rate_bytes_per_sec) :
+					   UINT64_MAX;
+	if (ev != GROWTH_EVENT_NONE)
+		growth_event(m, ev, g, 0, NULL, c, c->time_to_limit_usec);
 }
 
 /* MemTotal and MemAvailable: what "headroom" means for workloads without a limit. */
@@ -403,13 +473,16 @@ static void manager_sample(struct manager *m)
 
 	proc_table_resolve_cgroups(m->procs);
 	if (m->cgroups) {
+		uint64_t now = now_usec(CLOCK_MONOTONIC);
+
 		/* OOM records first: a counter rise is then explained by its trace */
 		bpf_loader_drain(m->bpf);
-		gone = cgroup_table_refresh(m->cgroups, now_usec(CLOCK_MONOTONIC));
+		gone = cgroup_table_refresh(m->cgroups, now);
 		report_untraced_kills(m);
 		for (struct cgroup_entry *c = cgroup_table_first(m->cgroups); c; c = c->hh.next) {
 			struct ev_reclaim_counters rc;
 
+			cgroup_growth(m, c, now);
 			if (c->memcg_id &&
 			    bpf_loader_reclaim_cgroup(m->bpf, c->memcg_id, &rc) == 0) {
 				c->reclaims = rc.memcg_end + rc.softlimit_end;
@@ -716,6 +789,8 @@ int manager_new(const struct manager_options *o, struct manager **ret)
 	if (!m)
 		return log_error_errno(-ENOMEM, "Out of memory");
 	eventlog_init(&m->eventlog);
+	m->records_next_seq = 1;
+	m->journal = getenv("JOURNAL_STREAM") != NULL;
 	m->socket_dir_fd = -1;
 	m->start_usec = now_usec(CLOCK_MONOTONIC);
 

@@ -21,6 +21,9 @@ struct enroll_table;
 struct proc_table;
 struct resctrl_table;
 
+/* The most recent coalesced RSS records, for `memctl record` (CTL_RECORDS). */
+#define MANAGER_RECORDS 2048
+
 struct manager_counters {
 	uint64_t events_exec;
 	uint64_t events_fork;
@@ -80,6 +83,9 @@ struct manager {
 	uint64_t lost_reported; /* BPF lost records already warned about */
 	uint64_t fd_limit; /* soft RLIMIT_NOFILE, as of the last tick */
 	unsigned fd_base; /* fds open once set up, before any process is pinned */
+	struct ipc_rss_record records[MANAGER_RECORDS]; /* ring, by seq */
+	uint64_t records_next_seq; /* seq of the next record; the first is 1 */
+	bool journal; /* stderr is the journal (JOURNAL_STREAM): events go to it structured */
 };
 
 struct manager_options {

@@ -21,6 +21,7 @@
 #include "daemon/cli-text.h"
 #include "daemon/log.h"
 #include "ipc/ipc.h"
+#include "policy/growth.h"
 
 #define CALL_TIMEOUT_MS 5000
 
@@ -89,7 +90,11 @@ static void help(void)
 	       "                       without a terminal, printed once (or N times)\n"
 	       "  show PID             one process: RSS by type, faults, its cgroup's limit and usage\n"
 	       "  cgroups              memory cgroups of tracked processes: usage, limits, pressure\n"
-	       "  events [--since ID]  recent daemon events (enrollments, growth, compression)\n"
+	       "  events [--since ID] [--follow]\n"
+	       "                       recent daemon events (enrollments, growth, compression);\n"
+	       "                       --follow streams them until interrupted\n"
+	       "  record [--pid PID] [--seconds N] [--label KEY=VALUE]\n"
+	       "                       the daemon's coalesced RSS records as they come\n"
 	       "  bandwidth            memory bandwidth and cache occupancy per unit (resctrl),\n"
 	       "                       the RMID pool and the L3 domains\n"
 	       "  enroll PID [--name N] [--readback-factor F]\n"
@@ -410,6 +415,7 @@ static const char *event_kind_name(uint32_t kind)
 		[IPC_EVENT_PLAN] = "plan",
 		[IPC_EVENT_RMIDS_EXHAUSTED] = "rmids-exhausted",
 		[IPC_EVENT_RESCTRL_GROUP_LOST] = "resctrl-group-lost",
+		[IPC_EVENT_GROWTH_ENDED] = "growth-ended",
 	};
 	return kind < _IPC_EVENT_MAX && names[kind] ? names[kind] : "unknown";
 }
@@ -427,27 +433,183 @@ static int parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* usec as seconds, null for "never" (UINT64_MAX) */
+static struct json_object *seconds_json(uint64_t usec)
+{
+	return usec == UINT64_MAX ? NULL : json_object_new_double((double)usec / USEC_PER_SEC);
+}
+
+static int parse_pid(const char *s, uint32_t *ret);
+
+static struct json_object *event_json(const struct ipc_event_entry *e)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_add_u64(o, "id", e->id);
+	json_add_u64(o, "time_usec", e->time_usec);
+	json_object_object_add(o, "kind", json_object_new_string(event_kind_name(e->kind)));
+	json_add_u64(o, "pid", e->pid);
+	json_object_object_add(o, "value", json_object_new_int64(e->value));
+	json_object_object_add(o, "text", json_object_new_string(e->text));
+	/* null: the kernel side or the daemon, not a user */
+	json_object_object_add(
+		o, "uid", e->uid == IPC_EVENT_UID_SYSTEM ? NULL : json_object_new_uint64(e->uid));
+	json_object_object_add(o, "comm", json_object_new_string(e->comm));
+	json_object_object_add(o, "cgroup", json_object_new_string(e->cgroup));
+	json_add_u64(o, "cgroup_id", e->cgroup_id);
+	if (e->kind == IPC_EVENT_GROWTH_DETECTED || e->kind == IPC_EVENT_GROWTH_ENDED) {
+		json_object_object_add(o, "rate_bytes_per_sec", json_object_new_int64(e->value));
+		json_object_object_add(
+			o, "pattern", json_object_new_string(growth_pattern_to_string(e->pattern)));
+		json_object_object_add(
+			o, "confidence",
+			json_object_new_double(e->leak_confidence_permyriad / 10000.0));
+		json_object_object_add(o, "seconds_to_limit", seconds_json(e->time_to_limit_usec));
+	}
+	return o;
+}
+
+static void event_print_line(const struct ipc_event_entry *e)
+{
+	time_t t = (time_t)(e->time_usec / USEC_PER_SEC);
+	char ts[32];
+	struct tm tm;
+
+	strftime(ts, sizeof(ts), "%F %T", localtime_r(&t, &tm));
+	printf("%6" PRIu64 "  %s  %-16s %7" PRIu32 "  %s\n", e->id, ts, event_kind_name(e->kind),
+	       e->pid, esc(e->text));
+}
+
+/* One CTL_EVENTS round trip without logging (for --follow, where a daemon
+ * that went away is expected). */
+static int events_fetch(struct ipc_ctl_events *q, uint8_t *buf, size_t size, struct ipc_msg *msg)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", arg_socket_dir, IPC_CONTROL_SOCKET_NAME);
+	fd = ipc_control_connect(path, CALL_TIMEOUT_MS);
+	if (fd < 0)
+		return fd;
+	r = ipc_control_call(fd, IPC_CTL_EVENTS, q, sizeof(*q), buf, size, msg);
+	if (r < 0)
+		return r;
+	return msg->hdr.type == IPC_CTL_EVENTS_REPLY ? 0 : -EPROTO;
+}
+
+static uint64_t daemon_pid_quiet(void)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	struct ipc_msg msg;
+
+	snprintf(path, sizeof(path), "%s/%s", arg_socket_dir, IPC_CONTROL_SOCKET_NAME);
+	fd = ipc_control_connect(path, CALL_TIMEOUT_MS);
+	if (fd < 0 || ipc_control_call(fd, IPC_CTL_STATUS, NULL, 0, buf, sizeof(buf), &msg) < 0 ||
+	    msg.hdr.type != IPC_CTL_STATUS_REPLY)
+		return 0;
+	return ((const struct ipc_ctl_status_reply *)msg.body)->pid;
+}
+
+#define FOLLOW_POLL_USEC (250 * USEC_PER_MSEC)
+
+/*
+ * --follow: poll for newer events until interrupted, one line (or JSON
+ * object, with --json) per event. When memctld goes away the stream waits;
+ * when a daemon answers again, one line on stderr says so, and a restarted
+ * daemon (another pid: its ids start again at 1) is followed from its first
+ * event.
+ */
+static int events_follow(struct ipc_ctl_events q)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	uint64_t pid = daemon_pid_quiet();
+	bool away = false;
+	struct ipc_msg msg;
+
+	if (!pid)
+		return log_error_errno(-ECONNREFUSED, "memctld is not running (socket dir %s)",
+				       arg_socket_dir);
+	for (;;) {
+		const struct ipc_ctl_events_reply *rep;
+		const struct ipc_event_entry *e;
+		int r = events_fetch(&q, buf, sizeof(buf), &msg);
+
+		if (r < 0) {
+			away = true;
+			usleep(2 * FOLLOW_POLL_USEC);
+			continue;
+		}
+		if (away) {
+			uint64_t now_pid = daemon_pid_quiet();
+
+			if (!now_pid)
+				continue;
+			away = false;
+			if (now_pid != pid) {
+				fprintf(stderr,
+					"memctl: memctld restarted (pid %" PRIu64 " -> %" PRIu64
+					"), following the new daemon's events\n",
+					pid, now_pid);
+				pid = now_pid;
+				q.since_id = 0;
+				continue;
+			}
+			fprintf(stderr, "memctl: memctld (pid %" PRIu64 ") answers again\n", pid);
+		}
+		rep = msg.body;
+		e = msg.entries;
+		for (uint32_t i = 0; i < msg.n_entries; i++) {
+			if (arg_json) {
+				struct json_object *o = event_json(&e[i]);
+
+				puts(json_object_to_json_string_ext(
+					o,
+					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+				json_object_put(o);
+			} else {
+				event_print_line(&e[i]);
+			}
+		}
+		fflush(stdout);
+		if (msg.n_entries && rep->next_id > q.since_id) {
+			q.since_id = rep->next_id;
+			continue; /* more may be waiting */
+		}
+		usleep(FOLLOW_POLL_USEC);
+	}
+}
+
 static int cmd_events(int argc, char **argv)
 {
 	static const struct option opts[] = { { "since", required_argument, NULL, 'S' },
+					      { "follow", no_argument, NULL, 'f' },
 					      { "json", no_argument, NULL, 'j' },
 					      {} };
 	static uint8_t buf[IPC_MSG_MAX];
 	struct ipc_ctl_events q = {};
 	struct json_object *arr = NULL;
 	struct ipc_msg msg;
+	bool follow = false;
 	int c, r;
 
-	while ((c = cmd_getopt(argc, argv, "", opts)) >= 0)
+	while ((c = cmd_getopt(argc, argv, "f", opts)) >= 0) {
 		if (c == 'S' && parse_u64(optarg, &q.since_id) < 0)
 			return log_error_errno(-EINVAL, "events: invalid --since: %s", esc(optarg));
+		if (c == 'f')
+			follow = true;
+	}
 	if (c < -1)
 		return c;
 	if (optind < argc)
 		return log_error_errno(-EINVAL,
 				       "events: unexpected argument %s (usage: memctl "
-				       "events [--since ID])",
+				       "events [--since ID] [--follow])",
 				       esc(argv[optind]));
+	if (follow)
+		return events_follow(q);
 	if (arg_json)
 		arr = json_object_new_array();
 	/* page until the daemon has nothing newer */
@@ -464,39 +626,10 @@ static int cmd_events(int argc, char **argv)
 		rep = msg.body;
 		e = msg.entries;
 		for (uint32_t i = 0; i < msg.n_entries; i++) {
-			if (arr) {
-				struct json_object *o = json_object_new_object();
-
-				json_add_u64(o, "id", e[i].id);
-				json_add_u64(o, "time_usec", e[i].time_usec);
-				json_object_object_add(
-					o, "kind",
-					json_object_new_string(event_kind_name(e[i].kind)));
-				json_add_u64(o, "pid", e[i].pid);
-				json_object_object_add(o, "value",
-						       json_object_new_int64(e[i].value));
-				json_object_object_add(o, "text",
-						       json_object_new_string(e[i].text));
-				/* null: the kernel side or the daemon, not a user */
-				json_object_object_add(o, "uid",
-						       e[i].uid == IPC_EVENT_UID_SYSTEM ?
-							       NULL :
-							       json_object_new_uint64(e[i].uid));
-				json_object_object_add(o, "comm",
-						       json_object_new_string(e[i].comm));
-				json_object_object_add(o, "cgroup",
-						       json_object_new_string(e[i].cgroup));
-				json_add_u64(o, "cgroup_id", e[i].cgroup_id);
-				json_object_array_add(arr, o);
-			} else {
-				time_t t = (time_t)(e[i].time_usec / USEC_PER_SEC);
-				char ts[32];
-				struct tm tm;
-
-				strftime(ts, sizeof(ts), "%F %T", localtime_r(&t, &tm));
-				printf("%6" PRIu64 "  %s  %-16s %7" PRIu32 "  %s\n", e[i].id, ts,
-				       event_kind_name(e[i].kind), e[i].pid, esc(e[i].text));
-			}
+			if (arr)
+				json_object_array_add(arr, event_json(&e[i]));
+			else
+				event_print_line(&e[i]);
 		}
 		if (msg.n_entries == 0 || rep->next_id <= q.since_id)
 			break;
@@ -504,6 +637,74 @@ static int cmd_events(int argc, char **argv)
 	}
 	if (arr)
 		return print_json(arr);
+	return 0;
+}
+
+/*
+ * record: the daemon's coalesced RSS records as they come, one line each
+ * ("time_usec pid anon file shmem swap", bytes; CLOCK_BOOTTIME), for the
+ * accuracy harness's recorded traces (tests/accuracy/traces/). --pid limits
+ * to one process, --seconds stops after that long (default: until a signal),
+ * --label KEY=VALUE adds a "# KEY VALUE" header line (the trace's truth).
+ */
+static int cmd_record(int argc, char **argv)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	struct ipc_ctl_records q = {};
+	double seconds = -1;
+	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--pid") == 0 && i + 1 < argc) {
+			r = parse_pid(argv[++i], &q.pid);
+			if (r < 0)
+				return r;
+		} else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+			char *end;
+
+			seconds = strtod(argv[++i], &end);
+			if (*end || seconds <= 0)
+				return log_error_errno(-EINVAL, "Invalid --seconds: %s", argv[i]);
+		} else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc) {
+			char *eq = strchr(argv[++i], '=');
+
+			if (!eq || eq == argv[i] || strpbrk(argv[i], " \n"))
+				return log_error_errno(-EINVAL, "--label wants KEY=VALUE, got %s",
+						       argv[i]);
+			printf("# %.*s %s\n", (int)(eq - argv[i]), argv[i], eq + 1);
+		} else {
+			return log_error_errno(-EINVAL, "record: unexpected argument %s", argv[i]);
+		}
+	}
+	printf("# memctl record v1: time_usec pid anon_bytes file_bytes shmem_bytes swap_bytes\n");
+	while (seconds < 0 || (double)(now_usec(CLOCK_MONOTONIC) - t0) < seconds * 1e6) {
+		const struct ipc_ctl_records_reply *rep;
+		const struct ipc_rss_record *e;
+		struct ipc_msg msg;
+
+		r = call(IPC_CTL_RECORDS, &q, sizeof(q), IPC_CTL_RECORDS_REPLY, buf, sizeof(buf),
+			 &msg);
+		if (r < 0)
+			return r;
+		rep = msg.body;
+		e = msg.entries;
+		if (q.since_seq && rep->first_seq > q.since_seq + 1)
+			printf("# lost %" PRIu64 " records (the daemon's ring was overwritten)\n",
+			       rep->first_seq - q.since_seq - 1);
+		for (uint32_t i = 0; i < msg.n_entries; i++)
+			printf("%" PRIu64 " %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64
+			       " %" PRIu64 "\n",
+			       e[i].time_usec, e[i].pid, e[i].anon_bytes, e[i].file_bytes,
+			       e[i].shmem_bytes, e[i].swap_bytes);
+		fflush(stdout);
+		if (rep->next_seq > q.since_seq) {
+			q.since_seq = rep->next_seq;
+			if (msg.n_entries)
+				continue;
+		}
+		usleep(100 * USEC_PER_MSEC);
+	}
 	return 0;
 }
 
@@ -804,6 +1005,13 @@ static struct json_object *proc_json(const struct ipc_proc_entry *p, const char 
 	json_add_u64(o, "major_faults", p->major_faults);
 	json_object_object_add(o, "growth_bytes_per_sec",
 			       json_object_new_int64(p->growth_bytes_per_sec));
+	json_object_object_add(o, "rate_bytes_per_sec",
+			       json_object_new_int64(p->growth_bytes_per_sec));
+	json_object_object_add(o, "pattern",
+			       json_object_new_string(growth_pattern_to_string(p->pattern)));
+	json_object_object_add(o, "leak_confidence",
+			       json_object_new_double(p->leak_confidence_permyriad / 10000.0));
+	json_object_object_add(o, "growth_detected", json_object_new_boolean(p->growth_detected));
 	json_object_object_add(o, "enrolled", json_object_new_boolean(p->enrolled));
 	json_add_u64(o, "start_time_usec", p->start_time_usec);
 	json_object_object_add(o, "uid",
@@ -854,6 +1062,14 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 	json_add_u64(o, "reclaims", c->reclaims);
 	json_add_u64(o, "reclaim_stall_usec", c->reclaim_stall_usec);
 	json_add_u64(o, "reclaimed_pages", c->reclaimed_pages);
+	json_object_object_add(o, "rate_bytes_per_sec",
+			       json_object_new_int64(c->growth_bytes_per_sec));
+	json_object_object_add(o, "pattern",
+			       json_object_new_string(growth_pattern_to_string(c->pattern)));
+	json_object_object_add(o, "leak_confidence",
+			       json_object_new_double(c->leak_confidence_permyriad / 10000.0));
+	json_object_object_add(o, "growth_detected", json_object_new_boolean(c->growth_detected));
+	json_object_object_add(o, "seconds_to_limit", seconds_json(c->time_to_limit_usec));
 	return o;
 }
 
@@ -909,9 +1125,9 @@ static void ps_header(FILE *f, const struct ps_layout *l, const char *eol)
 {
 	char line[512];
 
-	snprintf(line, sizeof(line), "%7s %7s %-8s %5s %9s %9s %11s %9s %1s %-*s %s", "PID", "PPID",
-		 "USER", "%MEM", "RSS", "SWAP", "GROWTH", "FAULTS", "E", (int)l->cgroup_width,
-		 "CGROUP", "COMMAND");
+	snprintf(line, sizeof(line), "%7s %7s %-8s %5s %9s %9s %11s %-13s %9s %1s %-*s %s", "PID",
+		 "PPID", "USER", "%MEM", "RSS", "SWAP", "GROWTH", "PATTERN", "FAULTS", "E",
+		 (int)l->cgroup_width, "CGROUP", "COMMAND");
 	ps_emit(f, l, line, eol);
 }
 
@@ -920,6 +1136,7 @@ static void ps_row(FILE *f, const struct ps_layout *l, const struct ipc_proc_ent
 {
 	const char *cgp = e->cgroup_id ? cgroup_name(cg, e->cgroup_id) : "-";
 	char rss[16], swap[16], gr[32], mem[16], user[16], cmd[ESC_BUF_SIZE + 8], line[1536];
+	char pat[24];
 	const char *u;
 
 	format_bytes(proc_rss(e), rss, sizeof(rss));
@@ -942,10 +1159,13 @@ static void ps_row(FILE *f, const struct ps_layout *l, const struct ipc_proc_ent
 			 e->cmdline_bytes >= IPC_CMDLINE_MAX ? "..." : "");
 	else
 		snprintf(cmd, sizeof(cmd), "[%s]", esc(e->comm));
+	/* the pattern, with "!" while in a growth episode */
+	snprintf(pat, sizeof(pat), "%s%s", growth_pattern_to_string(e->pattern),
+		 e->growth_detected ? "!" : "");
 	snprintf(line, sizeof(line),
-		 "%7" PRIu32 " %7" PRIu32 " %-8s %5s %9s %9s %11s %9" PRIu64 " %1s %-*s %s", e->pid,
-		 e->ppid, user, mem, rss, swap, gr, e->minor_faults, e->enrolled ? "*" : "",
-		 (int)l->cgroup_width, esc(cgp), cmd);
+		 "%7" PRIu32 " %7" PRIu32 " %-8s %5s %9s %9s %11s %-13s %9" PRIu64 " %1s %-*s %s",
+		 e->pid, e->ppid, user, mem, rss, swap, gr, pat, e->minor_faults,
+		 e->enrolled ? "*" : "", (int)l->cgroup_width, esc(cgp), cmd);
 	ps_emit(f, l, line, eol);
 }
 
@@ -1350,12 +1570,12 @@ static int cmd_cgroups(int argc, char **argv)
 	if (arg_json)
 		arr = json_object_new_array();
 	else
-		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s %8s %9s %10s %8s  %s\n", "ID", "V",
-		       "PROCS", "USAGE", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10", "RECLAIMS",
-		       "STALL", "MBM", "LLC", "PATH");
+		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s %8s %9s %10s %8s %11s %-12s %10s  %s\n",
+		       "ID", "V", "PROCS", "USAGE", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10",
+		       "RECLAIMS", "STALL", "MBM", "LLC", "GROWTH", "PATTERN", "LIMIT IN", "PATH");
 	for (uint32_t i = 0; i < cg.n; i++) {
 		const struct ipc_cgroup_entry *c = &cg.v[i];
-		char use[16], lim[16], soft[16], psi[16], mbm[24], llc[24];
+		char use[16], lim[16], soft[16], psi[16], mbm[24], llc[24], gr[32], tl[32];
 		const struct ipc_bandwidth_figures *bw = cgroup_bw(bwe, bwn, c->id) ?: &none;
 
 		if (arr) {
@@ -1369,6 +1589,11 @@ static int cmd_cgroups(int argc, char **argv)
 			  sizeof(mbm));
 		format_bw(bw, IPC_BW_VALID_OCCUPANCY, bw->llc_occupancy_bytes, false, llc,
 			  sizeof(llc));
+		format_rate(c->growth_bytes_per_sec, gr, sizeof(gr));
+		if (c->time_to_limit_usec == UINT64_MAX)
+			snprintf(tl, sizeof(tl), "-");
+		else
+			format_duration(c->time_to_limit_usec, tl, sizeof(tl));
 		format_bytes(c->usage_bytes, use, sizeof(use));
 		format_bytes(c->limit_bytes, lim, sizeof(lim));
 		format_bytes(c->soft_limit_bytes, soft, sizeof(soft));
@@ -1378,10 +1603,10 @@ static int cmd_cgroups(int argc, char **argv)
 		else
 			snprintf(psi, sizeof(psi), "n/a");
 		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %8" PRIu64 " %5" PRIu64
-		       " %7s %8" PRIu64 " %7.1fms %10s %8s  %s\n",
+		       " %7s %8" PRIu64 " %7.1fms %10s %8s %11s %-12s %10s  %s\n",
 		       c->id, c->hierarchy, c->nr_procs, use, lim, soft, c->failcnt, c->oom_events,
-		       psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, mbm, llc,
-		       esc(c->path));
+		       psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, mbm, llc, gr,
+		       growth_pattern_to_string(c->pattern), tl, esc(c->path));
 	}
 	free(cg.v);
 	free(bwe);
@@ -1716,6 +1941,7 @@ static int cmd_show(int argc, char **argv)
 				       s->time_to_limit_usec == UINT64_MAX ?
 					       NULL :
 					       json_object_new_uint64(s->time_to_limit_usec));
+		json_object_object_add(o, "seconds_to_limit", seconds_json(s->time_to_limit_usec));
 		json_object_object_add(o, "bandwidth", bw_json(&s->proc_bandwidth));
 		json_object_object_add(o, "cgroup_bandwidth", bw_json(&s->cgroup_bandwidth));
 		json_object_object_add(o, "arena", s->proc.enrolled ? arena_json(&s->arena) : NULL);
@@ -1735,7 +1961,10 @@ static int cmd_show(int argc, char **argv)
 	       s->proc.uid == IPC_UID_UNKNOWN ? "?" : esc(user_name(s->proc.uid)));
 	printf("rss:          %s (anon %s, file %s, shmem %s), swap %s\n", a, b, c, d, e);
 	format_rate(s->proc.growth_bytes_per_sec, a, sizeof(a));
-	printf("growth:       %s\n", a);
+	printf("growth:       %s, %s, leak confidence %.2f%s\n", a,
+	       growth_pattern_to_string(s->proc.pattern),
+	       s->proc.leak_confidence_permyriad / 10000.0,
+	       s->proc.growth_detected ? " (growth detected)" : "");
 	printf("faults:       %" PRIu64 " minor, %" PRIu64 " major\n", s->proc.minor_faults,
 	       s->proc.major_faults);
 	if (s->faults_seen)
@@ -1788,6 +2017,7 @@ static const struct {
 	{ "events", cmd_events },   { "enroll", cmd_enroll },
 	{ "unenroll", cmd_enroll }, { "list", cmd_list },
 	{ "top", cmd_top },	    { "bandwidth", cmd_bandwidth },
+	{ "record", cmd_record },
 };
 
 /* --json or -j among the arguments, before any "--": known before the options

@@ -29,10 +29,10 @@ _Static_assert(sizeof(struct ipc_error) == 108, "ipc_error layout");
 _Static_assert(sizeof(struct ipc_ctl_status_reply) == 640, "ipc_ctl_status_reply layout");
 _Static_assert(sizeof(struct ipc_ctl_list) == 264, "ipc_ctl_list layout");
 _Static_assert(sizeof(struct ipc_ctl_list_reply) == 8, "ipc_ctl_list_reply layout");
-_Static_assert(sizeof(struct ipc_proc_entry) == 248, "ipc_proc_entry layout");
+_Static_assert(sizeof(struct ipc_proc_entry) == 264, "ipc_proc_entry layout");
 _Static_assert(sizeof(struct ipc_ctl_pid) == 8, "ipc_ctl_pid layout");
-_Static_assert(sizeof(struct ipc_cgroup_entry) == 352, "ipc_cgroup_entry layout");
-_Static_assert(sizeof(struct ipc_ctl_show_reply) == 848, "ipc_ctl_show_reply layout");
+_Static_assert(sizeof(struct ipc_cgroup_entry) == 384, "ipc_cgroup_entry layout");
+_Static_assert(sizeof(struct ipc_ctl_show_reply) == 896, "ipc_ctl_show_reply layout");
 _Static_assert(sizeof(struct ipc_bandwidth_figures) == 32, "ipc_bandwidth_figures layout");
 _Static_assert(sizeof(struct ipc_bandwidth_domain) == 48, "ipc_bandwidth_domain layout");
 _Static_assert(sizeof(struct ipc_ctl_bandwidth_reply) == 672, "ipc_ctl_bandwidth_reply layout");
@@ -40,7 +40,10 @@ _Static_assert(sizeof(struct ipc_bandwidth_entry) == 448, "ipc_bandwidth_entry l
 _Static_assert(sizeof(struct ipc_ctl_ok) == 8, "ipc_ctl_ok layout");
 _Static_assert(sizeof(struct ipc_ctl_events) == 16, "ipc_ctl_events layout");
 _Static_assert(sizeof(struct ipc_ctl_events_reply) == 16, "ipc_ctl_events_reply layout");
-_Static_assert(sizeof(struct ipc_event_entry) == 424, "ipc_event_entry layout");
+_Static_assert(sizeof(struct ipc_event_entry) == 440, "ipc_event_entry layout");
+_Static_assert(sizeof(struct ipc_ctl_records) == 16, "ipc_ctl_records layout");
+_Static_assert(sizeof(struct ipc_ctl_records_reply) == 24, "ipc_ctl_records_reply layout");
+_Static_assert(sizeof(struct ipc_rss_record) == 56, "ipc_rss_record layout");
 
 /* Linux's MAX_ERRNO (include/linux/err.h): codes below -4095 are not errnos. */
 #define IPC_ERRNO_MAX 4095
@@ -145,6 +148,10 @@ static int proc_entry_check(const struct ipc_proc_entry *e)
 {
 	if (!pid_ok(e->pid) || e->ppid > INT32_MAX || e->enrolled > 1)
 		return -ERANGE;
+	if (e->pattern >= IPC_GROWTH_PATTERN_MAX ||
+	    e->leak_confidence_permyriad > IPC_PERMYRIAD_MAX || e->growth_detected > 1 ||
+	    e->growth_reserved != 0)
+		return -ERANGE;
 	return 0;
 }
 
@@ -156,6 +163,10 @@ static int cgroup_entry_check(const struct ipc_cgroup_entry *e, bool may_be_empt
 		return -ERANGE;
 	if (e->psi_some_avg10_permyriad > IPC_PERMYRIAD_MAX ||
 	    e->psi_full_avg10_permyriad > IPC_PERMYRIAD_MAX || (e->flags & ~IPC_CGROUP_FLAGS_ALL))
+		return -ERANGE;
+	if (e->pattern >= IPC_GROWTH_PATTERN_MAX ||
+	    e->leak_confidence_permyriad > IPC_PERMYRIAD_MAX || e->growth_detected > 1 ||
+	    e->growth_reserved != 0)
 		return -ERANGE;
 	return 0;
 }
@@ -433,6 +444,38 @@ static int validate_event_entry(const void *p)
 	memcpy(&e, p, sizeof(e));
 	if (e.kind < IPC_EVENT_ENROLLED || e.kind >= _IPC_EVENT_MAX || e.pid > INT32_MAX)
 		return -ERANGE;
+	if (e.pattern >= IPC_GROWTH_PATTERN_MAX || e.leak_confidence_permyriad > IPC_PERMYRIAD_MAX)
+		return -ERANGE;
+	return 0;
+}
+
+static int validate_ctl_records(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_records m;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.pid > INT32_MAX)
+		return -ERANGE;
+	return 0;
+}
+
+static int validate_records_reply(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_records_reply m;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.count > entries_max(t) || m.reserved != 0)
+		return -ERANGE;
+	return 0;
+}
+
+static int validate_rss_record(const void *p)
+{
+	struct ipc_rss_record e;
+
+	memcpy(&e, p, sizeof(e));
+	if (!pid_ok(e.pid) || e.reserved != 0)
+		return -ERANGE;
 	return 0;
 }
 
@@ -546,6 +589,11 @@ static const struct ipc_type_info ipc_types[] = {
 	     struct ipc_bandwidth_entry, STRINGS(bandwidth_reply_strings),
 	     ENTRY_STRINGS(bandwidth_entry_strings), .validate = validate_bandwidth_reply,
 	     .validate_entry = validate_bandwidth_entry),
+	FIXED(IPC_CTL_RECORDS, "CTL_RECORDS", struct ipc_ctl_records,
+	      .validate = validate_ctl_records),
+	LIST(IPC_CTL_RECORDS_REPLY, "CTL_RECORDS_REPLY", struct ipc_ctl_records_reply,
+	     struct ipc_rss_record, .validate = validate_records_reply,
+	     .validate_entry = validate_rss_record),
 };
 
 static const struct ipc_type_info *type_lookup(uint16_t type)

@@ -77,6 +77,9 @@ enum ipc_type {
 	/* issue 12 (resctrl): 57..60 */
 	IPC_CTL_BANDWIDTH = 57, /* struct ipc_ctl_list (offset; sort and cgroup unused) */
 	IPC_CTL_BANDWIDTH_REPLY = 58, /* ipc_ctl_bandwidth_reply + count * ipc_bandwidth_entry */
+	/* issue 10 (69..72) */
+	IPC_CTL_RECORDS = 69, /* struct ipc_ctl_records */
+	IPC_CTL_RECORDS_REPLY = 70, /* ipc_ctl_records_reply + count * ipc_rss_record */
 };
 
 /* ---- workload messages ---- */
@@ -279,7 +282,15 @@ struct ipc_proc_entry {
 	uint32_t uid; /* effective uid (/proc/PID/status), IPC_UID_UNKNOWN if unread */
 	uint32_t cmdline_bytes; /* its length; IPC_CMDLINE_MAX: longer, and cut */
 	char cmdline[IPC_CMDLINE_MAX]; /* arguments joined by spaces, cut to fit; "" if none */
+	/* policy/growth at the last tick; growth_bytes_per_sec is its rate */
+	uint32_t pattern; /* enum growth_pattern (policy/growth.h), < IPC_GROWTH_PATTERN_MAX */
+	uint32_t leak_confidence_permyriad; /* <= 10000 */
+	uint32_t growth_detected; /* 0 or 1: in a growth episode */
+	uint32_t growth_reserved; /* must be 0 */
 };
+
+/* patterns are enum growth_pattern; the protocol only bounds them */
+#define IPC_GROWTH_PATTERN_MAX 9
 
 struct ipc_ctl_pid {
 	uint32_t pid;
@@ -423,6 +434,13 @@ struct ipc_cgroup_entry {
 	uint64_t reclaims; /* memcg (limit/high) + v1 soft-limit reclaim runs, from BPF */
 	uint64_t reclaim_stall_usec; /* time its tasks spent in those reclaims */
 	uint64_t reclaimed_pages;
+	/* policy/growth on its usage (kernel memory included) at the last tick */
+	int64_t growth_bytes_per_sec;
+	uint64_t time_to_limit_usec; /* at that rate; UINT64_MAX = never / no limit */
+	uint32_t pattern; /* enum growth_pattern, < IPC_GROWTH_PATTERN_MAX */
+	uint32_t leak_confidence_permyriad; /* <= 10000 */
+	uint32_t growth_detected; /* 0 or 1 */
+	uint32_t growth_reserved; /* must be 0 */
 };
 
 struct ipc_ctl_show_reply {
@@ -458,6 +476,32 @@ struct ipc_ctl_events_reply {
 	uint32_t reserved;
 };
 
+/* The daemon's most recent coalesced RSS records (`memctl record`): a bounded
+ * ring; seq numbers only grow, so a reader polls with since_seq. */
+struct ipc_ctl_records {
+	uint64_t since_seq; /* records with seq > since_seq */
+	uint32_t pid; /* only this process; 0 = all */
+	uint32_t max; /* at most this many; 0 = as many as fit */
+};
+
+struct ipc_ctl_records_reply {
+	uint64_t next_seq; /* largest seq returned (or since_seq if none) */
+	uint64_t first_seq; /* oldest seq still held: a gap after since_seq was lost */
+	uint32_t count;
+	uint32_t reserved; /* must be 0 */
+};
+
+struct ipc_rss_record {
+	uint64_t seq;
+	uint64_t time_usec; /* CLOCK_BOOTTIME, from the record */
+	uint32_t pid;
+	uint32_t reserved; /* must be 0 */
+	uint64_t anon_bytes;
+	uint64_t file_bytes;
+	uint64_t shmem_bytes;
+	uint64_t swap_bytes;
+};
+
 enum ipc_event_kind {
 	IPC_EVENT_ENROLLED = 1,
 	IPC_EVENT_UNENROLLED = 2,
@@ -471,6 +515,9 @@ enum ipc_event_kind {
 	/* issue 9 (10..14) */
 	IPC_EVENT_OOM_KILL = 10, /* pid (0 = unknown), comm, cgroup; value = RSS bytes */
 	IPC_EVENT_EVENTS_SUPPRESSED = 11, /* uid over its event rate; value = events dropped */
+	/* issue 10 (15..17): GROWTH_DETECTED (3) starts a growth episode of a
+	 * process (pid, comm) or a cgroup (pid 0, cgroup); value = bytes/s */
+	IPC_EVENT_GROWTH_ENDED = 15, /* the episode ended; value = bytes/s now */
 	IPC_EVENT_RELAX_DONE = 18,
 	IPC_EVENT_COMMAND_DROPPED = 19, /* a workload's channel was full */
 	IPC_EVENT_ACK_TIMEOUT = 20, /* no ack within the command's deadline */
@@ -496,6 +543,10 @@ struct ipc_event_entry {
 	uint32_t cgroup_id; /* ipc_cgroup_entry.id of the cgroup concerned, 0 = none/unknown */
 	char comm[IPC_NAME_MAX]; /* the process's name where one is known, else "" */
 	char cgroup[IPC_PATH_MAX]; /* memory cgroup path for cgroup events, else "" */
+	/* growth events (GROWTH_DETECTED, GROWTH_ENDED); 0 in others */
+	uint32_t pattern; /* enum growth_pattern, < IPC_GROWTH_PATTERN_MAX */
+	uint32_t leak_confidence_permyriad; /* <= 10000 */
+	uint64_t time_to_limit_usec; /* at value bytes/s; UINT64_MAX = never / no limit */
 };
 
 /* ---- encode / decode ---- */

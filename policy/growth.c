@@ -41,7 +41,7 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
  * traces, seeds disjoint from the scored ones). Regenerate, do not hand-tune.
  */
 const double growth_model_weights[GROWTH_MODEL_INPUTS + 1] = {
-	-4.0379, 1.1072, 0.5793, 3.8311, 0.0913, -0.0365, 2.5783, -1.4925, 0.4707,
+	-4.2820, 1.2609, 0.7238, 4.0578, -0.0504, 0.0172, 2.6186, -0.9053, 0.5159, -1.3024, 0.6676,
 };
 
 static const char *const pattern_names[_GROWTH_PATTERN_MAX] = {
@@ -76,7 +76,7 @@ void growth_params_init(struct growth_params *p)
 		.min_history_usec = 30000000,
 		.min_duration_usec = 4000000,
 		.min_growth_bytes = 2 << 20,
-		.detect_permyriad = 9500,
+		.detect_permyriad = 9000,
 		.end_permyriad = 3000,
 		.end_hold_usec = 10000000,
 	};
@@ -301,6 +301,31 @@ static double mann_kendall_z(const double *y, unsigned n)
 	return (s > 0 ? s - 1 : s + 1) / sqrt(var);
 }
 
+/* How straight the rise is: R^2 of a least-squares line through it, and its
+ * growth over its largest residual. A leak's rise is straight; a cache
+ * filling up or an oscillation's upswing bends. */
+static void segment_fit(const double *x, const double *y, unsigned n, struct growth_features *f)
+{
+	double b = least_squares(x, y, n), mx = 0, my = 0, sse = 0, sst = 0, worst = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		mx += x[i];
+		my += y[i];
+	}
+	mx /= n;
+	my /= n;
+	for (unsigned i = 0; i < n; i++) {
+		double e = y[i] - (my + b * (x[i] - mx));
+
+		sse += e * e;
+		sst += (y[i] - my) * (y[i] - my);
+		worst = fmax(worst, fabs(e));
+	}
+	f->rise_r2 = sst > 0 ? fmax(0, 1 - sse / sst) : 0;
+	f->rise_snr = (y[n - 1] - y[0]) / fmax(worst, QUANTUM_BYTES);
+	f->rise_growth = y[n - 1] - y[0];
+}
+
 /* ---- features of one level ---- */
 
 struct series {
@@ -412,6 +437,15 @@ bool growth_state_features(const struct growth_state *s, const struct growth_par
 		vmax = fmax(vmax, sr.hi[i]);
 	}
 	f->range = vmax - vmin;
+	{
+		double lo = sr.lo[n / 2], hi = sr.hi[n / 2];
+
+		for (unsigned i = n / 2; i < n; i++) {
+			lo = fmin(lo, sr.lo[i]);
+			hi = fmax(hi, sr.hi[i]);
+		}
+		f->half2_range = hi - lo;
+	}
 	f->above_past = past_max(s, p, now_usec, &past) ? f->level_bytes - past : f->range;
 
 	/* Sharp drops (a GC, a free) and spikes (up and back down inside a
@@ -512,6 +546,7 @@ bool growth_state_features(const struct growth_state *s, const struct growth_par
 			unsigned a0 = first - 1, m = (a0 + last) / 2;
 
 			f->growth_sec = sr.x[last] - sr.x[a0];
+			segment_fit(sr.x + a0, sr.v + a0, last - a0 + 1, f);
 			/* does the rise slow down (a cache filling up) or keep on? */
 			if (last - a0 >= 3) {
 				double s1 = least_squares(sr.x + a0, sr.v + a0, m - a0 + 1);
@@ -531,9 +566,21 @@ bool growth_state_features(const struct growth_state *s, const struct growth_par
 	return true;
 }
 
+/* The growth a window shows: the floor's robust slope over the window, or, for
+ * a straight rise that began inside the window (where the median slope still
+ * counts the flat part), the rise itself. */
+static double window_growth(const struct growth_features *f)
+{
+	double g = f->floor_slope * f->span_sec;
+
+	if (f->rise_r2 >= 0.9 && f->rise_growth > g && f->growth_sec < f->span_sec)
+		g = f->rise_growth;
+	return g;
+}
+
 void growth_model_inputs(const struct growth_features *f, double *x)
 {
-	double growth = f->floor_slope * f->span_sec, noise = fmax(f->noise, QUANTUM_BYTES);
+	double growth = window_growth(f), noise = fmax(f->noise, QUANTUM_BYTES);
 	double ratio;
 
 	if (f->half1_slope > 0)
@@ -548,6 +595,8 @@ void growth_model_inputs(const struct growth_features *f, double *x)
 	x[5] = fmin(fmax(f->above_past / fmax(growth, QUANTUM_BYTES), -1), 1);
 	x[6] = f->concentration;
 	x[7] = f->decel;
+	x[8] = f->rise_r2;
+	x[9] = log2(1 + fmax(f->rise_snr, 0)) / 4;
 }
 
 static double model_confidence(const struct growth_features *f)
@@ -568,12 +617,15 @@ static bool is_flat(const struct growth_features *f)
 /* A trend: significant by Mann-Kendall and larger than the noise. */
 static int trend_sign(const struct growth_features *f)
 {
-	double growth = f->floor_slope * f->span_sec;
+	double growth = window_growth(f), noise = f->noise;
 
+	/* a straight rise is measured against its own residuals */
+	if (growth > f->floor_slope * f->span_sec)
+		noise = fmin(noise, growth / fmax(f->rise_snr, 1));
 	/* a small change counts only as a strong monotonic trend */
 	if (is_flat(f) && fabs(f->mk_z) < STRONG_TREND_Z)
 		return 0;
-	if (fabs(f->mk_z) < TREND_Z || fabs(growth) < fmax(3 * f->noise, 2 * QUANTUM_BYTES))
+	if (fabs(f->mk_z) < TREND_Z || fabs(growth) < fmax(3 * noise, 2 * QUANTUM_BYTES))
 		return 0;
 	return growth > 0 ? 1 : -1;
 }
@@ -615,7 +667,9 @@ static enum growth_pattern classify(const struct growth_features *f)
 		return GROWTH_PATTERN_BURST;
 	if (sawtooth_shape(f, 2))
 		return GROWTH_PATTERN_SAWTOOTH;
-	if (f->half1_slope > 0 && fabs(f->half2_slope) < PLATEAU_RATIO * f->half1_slope)
+	/* a ramp, then flat: the second half holds still */
+	if (f->half1_slope > 0 && fabs(f->half2_slope) < PLATEAU_RATIO * f->half1_slope &&
+	    f->half2_range < 0.25 * f->range)
 		return GROWTH_PATTERN_PLATEAU;
 	return GROWTH_PATTERN_OSCILLATING;
 }
@@ -674,24 +728,21 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 		goto episode;
 	}
 
-	/* the shape comes from the coarsest scale with 8 buckets; where growth
-	 * only started inside its window, from the next finer one */
+	/* the shape comes from the coarsest scale with 8 buckets (growth that
+	 * began inside its window is told from acceleration by the rise itself) */
 	for (l = GROWTH_LEVELS; l-- > 0;)
 		if (have[l] && f[l].n >= 8)
 			break;
 	shape = l < GROWTH_LEVELS ? l : 0;
-	while (shape > 0 && have[shape - 1] && trend_sign(&f[shape]) > 0 &&
-	       f[shape].half1_slope < 0.25 * f[shape].half2_slope &&
-	       f[shape].half1_slope * f[shape].span_sec / 2 <
-		       fmax(3 * f[shape].noise, 2 * QUANTUM_BYTES))
-		shape--;
 	sf = &f[shape];
 	ret->level = (uint8_t)shape;
 	ret->pattern = classify(sf);
-	/* a ramp that has levelled off shows at a coarser scale than the flat */
-	for (l = shape + 1; ret->pattern == GROWTH_PATTERN_STABLE && l < GROWTH_LEVELS; l++)
-		if (have[l] && classify(&f[l]) == GROWTH_PATTERN_PLATEAU)
-			ret->pattern = GROWTH_PATTERN_PLATEAU;
+	/* a ramp that levelled off shows at the next coarser scale than the
+	 * flat, for as long as that is the minute scale: a plateau is a recent
+	 * ramp; a process flat for minutes since its start is stable */
+	if (ret->pattern == GROWTH_PATTERN_STABLE && shape == 0 && have[1] &&
+	    classify(&f[1]) == GROWTH_PATTERN_PLATEAU)
+		ret->pattern = GROWTH_PATTERN_PLATEAU;
 	/* a GC's cycle shows at the scale that resolves it */
 	for (l = 0; l < GROWTH_LEVELS; l++)
 		/* one sharp drop in the finest window is a GC seen */
@@ -746,6 +797,14 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 			dropped_above = true;
 	}
 	ret->confidence_permyriad = (uint32_t)lround(conf * 10000);
+	/* confident growth the shape scale does not show yet (it began inside
+	 * that window): say what the confident scale sees */
+	if (conf * 10000 >= p->detect_permyriad && ret->pattern != GROWTH_PATTERN_LINEAR &&
+	    ret->pattern != GROWTH_PATTERN_ACCELERATING && ret->pattern != GROWTH_PATTERN_BURST &&
+	    ret->pattern != GROWTH_PATTERN_SAWTOOTH) {
+		ret->pattern = classify(cf);
+		ret->rate_bytes_per_sec = clamp_i64(cf->floor_slope);
+	}
 
 episode:
 	if (!s->detected) {

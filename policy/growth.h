@@ -144,6 +144,7 @@ struct growth_features {
 	double mk_z; /* Mann-Kendall Z of the floor */
 	double noise; /* median absolute residual around the Theil-Sen line, bytes */
 	double range; /* max - min over the window, bytes */
+	double half2_range; /* the same over the window's second half */
 	double concentration; /* share of the rise in the largest quarter of increments */
 	double level_bytes; /* newest value */
 	unsigned drops; /* sharp decreases */
@@ -154,6 +155,9 @@ struct growth_features {
 	double max_step; /* the largest increment, bytes */
 	double growth_sec; /* from the first to the last bucket that rose */
 	double decel; /* slope of the rise's second half over its first, 0 .. 2 */
+	double rise_r2; /* R^2 of a line through the rise */
+	double rise_snr; /* the rise's growth over its largest residual from that line */
+	double rise_growth; /* bytes from the rise's start to its end */
 	unsigned rises, falls; /* bucket-to-bucket moves beyond the typical one */
 	double typical; /* median move between buckets, bytes */
 	double inner_share; /* median in-bucket range over the window's range */
@@ -162,7 +166,7 @@ struct growth_features {
 
 /* Logistic inputs from a level's features, GROWTH_MODEL_INPUTS of them, and
  * the model itself: confidence = 1 / (1 + exp(-(w[0] + sum w[i+1] x[i]))). */
-#define GROWTH_MODEL_INPUTS 8
+#define GROWTH_MODEL_INPUTS 10
 void growth_model_inputs(const struct growth_features *f, double *x);
 extern const double growth_model_weights[GROWTH_MODEL_INPUTS + 1];
 

@@ -169,9 +169,13 @@ static double gen_value(const struct gen_params *g, double s)
 	case G_LINEAR:
 		return g->base + (tau > 0 ? g->rate * tau : 0);
 	case G_ACCEL:
-		/* rate doubles every period: g->rate is the rate at onset */
-		return g->base +
-		       (tau > 0 ? g->rate * g->period / M_LN2 * (exp2(tau / g->period) - 1) : 0);
+		if (tau <= 0)
+			return g->base;
+		/* width 1: the rate rises linearly from 0, by g->rate per period */
+		if (g->width > 0)
+			return g->base + g->rate * tau * tau / (2 * g->period);
+		/* else it doubles every period: g->rate is the rate at onset */
+		return g->base + g->rate * g->period / M_LN2 * (exp2(tau / g->period) - 1);
 	case G_SAW_LEAK:
 	case G_SAW:
 		/* garbage piles up at amp/period until the GC frees it; a leak
@@ -218,6 +222,8 @@ static double gen_rate(const struct gen_params *g, double s)
 	case G_STAIRS:
 		return g->rate;
 	case G_ACCEL:
+		if (g->width > 0)
+			return g->rate * fmax(tau, 0) / g->period;
 		return g->rate * exp2(fmax(tau, 0) / g->period);
 	default:
 		return 0;
@@ -284,6 +290,8 @@ static void gen_draw(struct rng *r, enum gen g, struct gen_params *p)
 	case G_ACCEL:
 		p->rate /= 4;
 		p->period = rng_unif(r, 20, 60);
+		/* half of them speed up from nothing (memory_grower's kind) */
+		p->width = rng_unif(r, 0, 1) < 0.5;
 		p->dur = p->t0 +
 			 fmin(p->period * rng_unif(r, 2, 4),
 			      p->period * log2(1 + 2048 * MIB * M_LN2 / p->rate / p->period));
@@ -302,12 +310,12 @@ static void gen_draw(struct rng *r, enum gen g, struct gen_params *p)
 	case G_RAMP:
 		p->width = rng_logu(r, 0.1, 4);
 		p->rate = rng_logu(r, fmax(2 * MIB, 0.1 * p->base), 2 * p->base) / p->width;
-		p->dur = p->t0 + p->width + rng_unif(r, 30, 90);
+		p->dur = p->t0 + p->width + rng_unif(r, 20, 50);
 		break;
 	case G_WARMUP:
 		p->tau = rng_unif(r, 1, 8);
 		p->amp = rng_logu(r, fmax(4 * MIB, 0.1 * p->base), p->base);
-		p->dur = p->t0 + 3 * p->tau + rng_unif(r, 30, 90);
+		p->dur = p->t0 + 3 * p->tau + rng_unif(r, 20, 50);
 		break;
 	case G_SPIKES:
 		p->period = rng_unif(r, 5, 30);
@@ -464,7 +472,7 @@ static void replay(const struct trace *tr, const struct growth_params *p, uint64
 			o->endings++;
 		}
 		if (getenv("ACC_DEBUG") && !strcmp(tr->name, getenv("ACC_DEBUG")) &&
-		    (ev || at >= tr->class_usec)) {
+		    (ev || at >= tr->class_usec || getenv("ACC_DEBUG_ALL"))) {
 			struct growth_features f;
 
 			printf("%s t=%.0f ev=%d pat=%s rate=%" PRId64 " conf=%u lvl=%u\n", tr->name,

@@ -415,7 +415,7 @@ class PsColumnsTest(DaemonTestCase):
         # the text table: the columns, and the command line cut with "..."
         out = d.ctl("ps", "--cgroup", name).stdout.splitlines()
         self.assertEqual(out[0].split(), ["PID", "PPID", "USER", "%MEM", "RSS", "SWAP", "GROWTH",
-                                          "FAULTS", "E", "CGROUP", "COMMAND"])
+                                          "PATTERN", "FAULTS", "E", "CGROUP", "COMMAND"])
         line = next(l for l in out if l.split()[0] == str(nobody.pid))
         cols = line.split()
         self.assertEqual(cols[2], "nobody")

@@ -62,11 +62,13 @@ static const uint16_t all_types[] = {
 	IPC_CTL_ENROLLED_REPLY,
 	IPC_CTL_BANDWIDTH,
 	IPC_CTL_BANDWIDTH_REPLY,
+	IPC_CTL_RECORDS,
+	IPC_CTL_RECORDS_REPLY,
 };
 
 static const uint16_t list_types[] = {
 	IPC_CTL_LIST_REPLY,	IPC_CTL_EVENTS_REPLY,	 IPC_CTL_CGROUPS_REPLY,
-	IPC_CTL_ENROLLED_REPLY, IPC_CTL_BANDWIDTH_REPLY,
+	IPC_CTL_ENROLLED_REPLY, IPC_CTL_BANDWIDTH_REPLY, IPC_CTL_RECORDS_REPLY,
 };
 
 /* ---- building messages ---- */
@@ -78,6 +80,8 @@ static bool is_list(uint16_t type)
 
 static size_t count_offset(uint16_t type)
 {
+	if (type == IPC_CTL_RECORDS_REPLY)
+		return offsetof(struct ipc_ctl_records_reply, count);
 	return type == IPC_CTL_EVENTS_REPLY ? offsetof(struct ipc_ctl_events_reply, count) :
 					      offsetof(struct ipc_ctl_list_reply, count);
 }
@@ -154,6 +158,9 @@ static void proc_entry_sample(struct ipc_proc_entry *e, uint32_t i)
 		.growth_bytes_per_sec = -4096 + (int64_t)i,
 		.enrolled = i & 1,
 		.cgroup_id = i,
+		.pattern = i % IPC_GROWTH_PATTERN_MAX,
+		.leak_confidence_permyriad = 10000 - i,
+		.growth_detected = i & 1,
 	};
 	snprintf(e->comm, sizeof(e->comm), "worker-%u", i);
 	e->uid = 1000 + i;
@@ -173,6 +180,11 @@ static void cgroup_entry_sample(struct ipc_cgroup_entry *e, uint32_t i)
 		.psi_some_avg10_permyriad = 10000,
 		.psi_full_avg10_permyriad = 25,
 		.flags = IPC_CGROUP_HAS_PSI,
+		.growth_bytes_per_sec = 1 << 20,
+		.time_to_limit_usec = UINT64_MAX,
+		.pattern = 2,
+		.leak_confidence_permyriad = 9900,
+		.growth_detected = 1,
 	};
 	snprintf(e->path, sizeof(e->path), "/memctl/job-%u", i);
 }
@@ -260,6 +272,16 @@ static void entry_sample(uint16_t type, uint8_t *p, uint32_t i)
 	case IPC_CTL_EVENTS_REPLY: {
 		struct ipc_event_entry e;
 		event_entry_sample(&e, i);
+		memcpy(p, &e, sizeof(e));
+		break;
+	}
+	case IPC_CTL_RECORDS_REPLY: {
+		struct ipc_rss_record e = {
+			.seq = 10 + i,
+			.time_usec = 1000000 + i,
+			.pid = 77 + i,
+			.anon_bytes = 1 << 20,
+		};
 		memcpy(p, &e, sizeof(e));
 		break;
 	}
@@ -442,6 +464,16 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
+	case IPC_CTL_RECORDS: {
+		struct ipc_ctl_records m = { .since_seq = 5, .pid = 42, .max = 100 };
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
+	case IPC_CTL_RECORDS_REPLY: {
+		struct ipc_ctl_records_reply m = { .next_seq = 10 + n, .first_seq = 1, .count = n };
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
 	}
 	fail_msg("no sample for type %u", type);
 	return 0;
@@ -578,6 +610,8 @@ static void test_ipc_type_to_string_known(void **state)
 		{ IPC_CTL_ENROLLED_REPLY, "CTL_ENROLLED_REPLY" },
 		{ IPC_CTL_BANDWIDTH, "CTL_BANDWIDTH" },
 		{ IPC_CTL_BANDWIDTH_REPLY, "CTL_BANDWIDTH_REPLY" },
+		{ IPC_CTL_RECORDS, "CTL_RECORDS" },
+		{ IPC_CTL_RECORDS_REPLY, "CTL_RECORDS_REPLY" },
 	};
 
 	assert_int_equal(ELEMENTSOF(names), ELEMENTSOF(all_types));
@@ -643,6 +677,9 @@ static void test_ipc_body_size_known(void **state)
 		{ IPC_CTL_BANDWIDTH, sizeof(struct ipc_ctl_list), 0 },
 		{ IPC_CTL_BANDWIDTH_REPLY, sizeof(struct ipc_ctl_bandwidth_reply),
 		  sizeof(struct ipc_bandwidth_entry) },
+		{ IPC_CTL_RECORDS, sizeof(struct ipc_ctl_records), 0 },
+		{ IPC_CTL_RECORDS_REPLY, sizeof(struct ipc_ctl_records_reply),
+		  sizeof(struct ipc_rss_record) },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
@@ -655,20 +692,24 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_ENROLL_ACK), 32);
 	assert_int_equal(ipc_body_size(IPC_COMPRESS), 40);
 	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 640);
-	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 848);
+	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 896);
 	assert_int_equal(ipc_body_size(IPC_CTL_BANDWIDTH_REPLY), 672);
 	assert_int_equal(ipc_entry_size(IPC_CTL_BANDWIDTH_REPLY), 448);
 	assert_int_equal(ipc_entry_size(IPC_CTL_ENROLLED_REPLY), 336);
-	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 248);
-	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 352);
-	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 424);
+	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 264);
+	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 384);
+	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 440);
+	assert_int_equal(ipc_body_size(IPC_CTL_RECORDS), 16);
+	assert_int_equal(ipc_body_size(IPC_CTL_RECORDS_REPLY), 24);
+	assert_int_equal(ipc_entry_size(IPC_CTL_RECORDS_REPLY), 56);
 }
 
 static void test_ipc_entries_max_fits(void **state)
 {
-	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 264);
-	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 186);
-	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 154);
+	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 248);
+	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 170);
+	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 148);
+	assert_int_equal(ipc_entries_max(IPC_CTL_RECORDS_REPLY), 1169);
 	for (size_t i = 0; i < ELEMENTSOF(all_types); i++) {
 		uint16_t t = all_types[i];
 		size_t esz = ipc_entry_size(t), max = ipc_entries_max(t);
@@ -1332,6 +1373,22 @@ static const struct range_row range_rows[] = {
 	BAD_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, enrolled, 2),
 	OK_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, cmdline_bytes, 0xffffffffU),
 	OK_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, uid, 0xffffffffU),
+	BAD_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, pattern, IPC_GROWTH_PATTERN_MAX),
+	OK_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, pattern, IPC_GROWTH_PATTERN_MAX - 1),
+	BAD_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, leak_confidence_permyriad, 10001),
+	OK_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, leak_confidence_permyriad, 10000),
+	BAD_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, growth_detected, 2),
+	BAD_E(IPC_CTL_LIST_REPLY, struct ipc_proc_entry, growth_reserved, 1),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, pattern, UINT32_MAX),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, leak_confidence_permyriad, 10001),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, growth_detected, 2),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, growth_reserved, 1),
+	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, growth_bytes_per_sec, -1),
+	BAD(IPC_CTL_RECORDS, struct ipc_ctl_records, pid, 0x80000000U),
+	OK(IPC_CTL_RECORDS, struct ipc_ctl_records, pid, 0),
+	BAD(IPC_CTL_RECORDS_REPLY, struct ipc_ctl_records_reply, reserved, 1),
+	BAD_E(IPC_CTL_RECORDS_REPLY, struct ipc_rss_record, pid, 0),
+	BAD_E(IPC_CTL_RECORDS_REPLY, struct ipc_rss_record, reserved, 1),
 	BAD(IPC_CTL_CGROUPS_REPLY, struct ipc_ctl_list_reply, total, 0),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, hierarchy, 0),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, hierarchy, 3),
