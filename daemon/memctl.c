@@ -480,16 +480,33 @@ static void event_print_line(const struct ipc_event_entry *e)
 	       e->pid, esc(e->text));
 }
 
-/* One CTL_EVENTS round trip without logging (for --follow, where a daemon
- * that went away is expected). */
-static int events_fetch(struct ipc_ctl_events *q, uint8_t *buf, size_t size, struct ipc_msg *msg)
+/* For --follow, where a daemon that went away is expected: connect without
+ * saying so when nothing listens, but never to a socket check_server()
+ * refuses (-EPERM, said once by it, and fatal to the caller). */
+static int connect_daemon_quiet(void)
 {
 	char path[PATH_MAX];
-	_cleanup_close_ int fd = -1;
-	int r;
+	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", arg_socket_dir, IPC_CONTROL_SOCKET_NAME);
 	fd = ipc_control_connect(path, CALL_TIMEOUT_MS);
+	if (fd < 0)
+		return fd;
+	r = check_server(fd, path);
+	if (r < 0) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* One CTL_EVENTS round trip without logging. */
+static int events_fetch(struct ipc_ctl_events *q, uint8_t *buf, size_t size, struct ipc_msg *msg)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = connect_daemon_quiet();
 	if (fd < 0)
 		return fd;
 	r = ipc_control_call(fd, IPC_CTL_EVENTS, q, sizeof(*q), buf, size, msg);
@@ -501,12 +518,10 @@ static int events_fetch(struct ipc_ctl_events *q, uint8_t *buf, size_t size, str
 static uint64_t daemon_pid_quiet(void)
 {
 	static uint8_t buf[IPC_MSG_MAX];
-	char path[PATH_MAX];
 	_cleanup_close_ int fd = -1;
 	struct ipc_msg msg;
 
-	snprintf(path, sizeof(path), "%s/%s", arg_socket_dir, IPC_CONTROL_SOCKET_NAME);
-	fd = ipc_control_connect(path, CALL_TIMEOUT_MS);
+	fd = connect_daemon_quiet();
 	if (fd < 0 || ipc_control_call(fd, IPC_CTL_STATUS, NULL, 0, buf, sizeof(buf), &msg) < 0 ||
 	    msg.hdr.type != IPC_CTL_STATUS_REPLY)
 		return 0;
@@ -537,6 +552,8 @@ static int events_follow(struct ipc_ctl_events q)
 		const struct ipc_event_entry *e;
 		int r = events_fetch(&q, buf, sizeof(buf), &msg);
 
+		if (r == -EPERM)
+			return r; /* a socket we must not talk to */
 		if (r < 0) {
 			away = true;
 			usleep(2 * FOLLOW_POLL_USEC);

@@ -22,6 +22,7 @@
 #define SEC 1000000ULL
 #define STEP_USEC 10000ULL /* generator resolution: 10 ms */
 #define PAGE 4096.0
+#define PATTERN_UNSCORED (-2) /* a recorded trace whose pattern is not stated */
 
 /* ---- deterministic random numbers (splitmix64) ---- */
 
@@ -381,7 +382,7 @@ static int trace_load(const char *path, struct trace *tr)
 {
 	FILE *f = fopen(path, "re");
 	char line[512];
-	uint64_t t0 = 0;
+	uint64_t t0 = 0, onset_abs = 0, class_abs = 0;
 	bool first = true;
 
 	if (!f)
@@ -398,7 +399,10 @@ static int trace_load(const char *path, struct trace *tr)
 			if (sscanf(line, "# %63s %127s", key, val) != 2)
 				continue;
 			if (!strcmp(key, "pattern"))
-				tr->pattern = growth_pattern_from_string(val);
+				/* "-": a real program's shape nobody can state
+				 * beforehand; scored for alarms only */
+				tr->pattern = !strcmp(val, "-") ? PATTERN_UNSCORED :
+								  growth_pattern_from_string(val);
 			else if (!strcmp(key, "leak"))
 				tr->leak = atoi(val) != 0;
 			else if (!strcmp(key, "rate_bytes_per_sec"))
@@ -407,6 +411,10 @@ static int trace_load(const char *path, struct trace *tr)
 				tr->onset_usec = strtoull(val, NULL, 10);
 			else if (!strcmp(key, "class_usec"))
 				tr->class_usec = strtoull(val, NULL, 10);
+			else if (!strcmp(key, "onset_boottime_usec"))
+				onset_abs = strtoull(val, NULL, 10);
+			else if (!strcmp(key, "class_boottime_usec"))
+				class_abs = strtoull(val, NULL, 10);
 			continue;
 		}
 		/* time_usec pid anon file shmem swap (memctl record) */
@@ -419,8 +427,13 @@ static int trace_load(const char *path, struct trace *tr)
 		trace_add(tr, t - t0, (double)(anon + file + shmem));
 	}
 	fclose(f);
-	if (tr->pattern < 0 || tr->n_rec < 2)
+	if (tr->pattern == -1 || tr->n_rec < 2)
 		return -EINVAL;
+	/* times the workload printed (CLOCK_BOOTTIME, as the records) */
+	if (onset_abs)
+		tr->onset_usec = onset_abs > t0 ? onset_abs - t0 : 0;
+	if (class_abs)
+		tr->class_usec = class_abs > t0 ? class_abs - t0 : 0;
 	tr->end_usec = tr->rec[tr->n_rec - 1].t;
 	if (!tr->class_usec || tr->class_usec > tr->end_usec)
 		tr->class_usec = tr->end_usec;
@@ -503,7 +516,7 @@ static void replay(const struct trace *tr, const struct growth_params *p, uint64
 /* ---- scoring ---- */
 
 struct scores {
-	unsigned n, leaks, healthy, tp, fp, fp_segments, class_ok, lat_n;
+	unsigned n, leaks, healthy, tp, fp, fp_segments, class_ok, classed, lat_n;
 	double tpr, fpr, class_acc, rate_err, conf_corr, lat_p50, lat_p90;
 	unsigned confusion[_GROWTH_PATTERN_MAX][_GROWTH_PATTERN_MAX];
 	unsigned per_gen_n[_G_MAX + 1], per_gen_alarm[_G_MAX + 1], per_gen_ok[_G_MAX + 1];
@@ -616,6 +629,8 @@ static void score(const struct scored *v, size_t n, struct scores *s)
 		if (tr->pattern >= 0 && tr->pattern < _GROWTH_PATTERN_MAX && o->pattern >= 0 &&
 		    o->pattern < _GROWTH_PATTERN_MAX)
 			s->confusion[tr->pattern][o->pattern]++;
+		if (tr->pattern != PATTERN_UNSCORED)
+			s->classed++;
 		if (o->pattern == tr->pattern) {
 			s->class_ok++;
 			s->per_gen_ok[v[i].gen]++;
@@ -626,7 +641,7 @@ static void score(const struct scored *v, size_t n, struct scores *s)
 	s->lat_n = (unsigned)nl;
 	s->tpr = s->leaks ? (double)s->tp / s->leaks : NAN;
 	s->fpr = s->fp_segments ? (double)s->fp / s->fp_segments : NAN;
-	s->class_acc = n ? (double)s->class_ok / (double)n : NAN;
+	s->class_acc = s->classed ? (double)s->class_ok / (double)s->classed : NAN;
 	s->rate_err = quantile(rate_err, nr, 0.5);
 	s->conf_corr = spearman(conf, sev, n);
 	s->lat_p50 = quantile(lat, nl, 0.5);
@@ -765,13 +780,15 @@ static void print_details(const struct scores *s, const struct scored *v, size_t
 	for (size_t i = 0; verbose && i < n; i++) {
 		const struct trace *tr = v[i].tr;
 		const struct outcome *o = &v[i].o;
-		bool bad = o->pattern != tr->pattern || (tr->leak && !o->detected_leak) ||
-			   o->detected_healthy;
+		bool bad = (tr->pattern != PATTERN_UNSCORED && o->pattern != tr->pattern) ||
+			   (tr->leak && !o->detected_leak) || o->detected_healthy;
 
 		if (bad || verbose > 1)
 			printf("%s %s: truth %s leak=%d rate=%.0f -> %s rate=%.0f conf=%.2f det=%d "
 			       "fp=%d lat=%.1f\n",
-			       bad ? "MISS" : "ok", tr->name, growth_pattern_to_string(tr->pattern),
+			       bad ? "MISS" : "ok", tr->name,
+			       tr->pattern == PATTERN_UNSCORED ? "-" :
+								 growth_pattern_to_string(tr->pattern),
 			       tr->leak, tr->rate, growth_pattern_to_string(o->pattern), o->rate,
 			       o->confidence, o->detected_leak, o->detected_healthy,
 			       o->latency_sec);

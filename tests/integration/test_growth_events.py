@@ -116,8 +116,11 @@ class GrowthEventsTest(DaemonTestCase):
         self.addCleanup(d2.close)
         d2.wait_notify("READY=1")
         os.kill(d2.proc.pid, signal.SIGHUP)  # an event in the new daemon
-        got = f.wait_for(lambda e: e["kind"] == "config-reloaded", 10, [d2])
-        self.assertIsNotNone(got, f.events)
+        got = f.wait_for(lambda e: e["kind"] == "config-reloaded", 20, [d2])
+        if got is None:
+            err = f.stop()
+            self.fail("no config-reloaded from the new daemon: %s; follower said: %s"
+                      % (f.events, err))
         self.assertIsNone(f.p.poll(), "the follower exited with the daemon")
         err = f.stop()
         restart = [l for l in err.splitlines() if l.strip()]
