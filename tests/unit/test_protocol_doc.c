@@ -57,6 +57,9 @@ static const struct {
 	S(ipc_bandwidth_domain),
 	S(ipc_ctl_bandwidth_reply),
 	S(ipc_bandwidth_entry),
+	S(ipc_ctl_records),
+	S(ipc_ctl_records_reply),
+	S(ipc_rss_record),
 };
 #undef S
 
