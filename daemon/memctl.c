@@ -542,6 +542,7 @@ static int events_follow(struct ipc_ctl_events q)
 	static uint8_t buf[IPC_MSG_MAX];
 	uint64_t pid = daemon_pid_quiet();
 	bool away = false;
+	unsigned idle = 0;
 	struct ipc_msg msg;
 
 	if (!pid)
@@ -550,21 +551,19 @@ static int events_follow(struct ipc_ctl_events q)
 	for (;;) {
 		const struct ipc_ctl_events_reply *rep;
 		const struct ipc_event_entry *e;
-		int r = events_fetch(&q, buf, sizeof(buf), &msg);
+		int r;
 
-		if (r == -EPERM)
-			return r; /* a socket we must not talk to */
-		if (r < 0) {
-			away = true;
-			usleep(2 * FOLLOW_POLL_USEC);
-			continue;
-		}
-		if (away) {
+		/* who answers: after an outage, and once a second while idle (a
+		 * daemon restarted between two polls starts its ids at 1 again) */
+		if (away || idle >= 4) {
 			uint64_t now_pid = daemon_pid_quiet();
 
-			if (!now_pid)
+			idle = 0;
+			if (!now_pid) {
+				away = true;
+				usleep(2 * FOLLOW_POLL_USEC);
 				continue;
-			away = false;
+			}
 			if (now_pid != pid) {
 				fprintf(stderr,
 					"memctl: memctld restarted (pid %" PRIu64 " -> %" PRIu64
@@ -572,9 +571,19 @@ static int events_follow(struct ipc_ctl_events q)
 					pid, now_pid);
 				pid = now_pid;
 				q.since_id = 0;
-				continue;
+			} else if (away) {
+				fprintf(stderr, "memctl: memctld (pid %" PRIu64 ") answers again\n",
+					pid);
 			}
-			fprintf(stderr, "memctl: memctld (pid %" PRIu64 ") answers again\n", pid);
+			away = false;
+		}
+		r = events_fetch(&q, buf, sizeof(buf), &msg);
+		if (r == -EPERM)
+			return r; /* a socket we must not talk to */
+		if (r < 0) {
+			away = true;
+			usleep(2 * FOLLOW_POLL_USEC);
+			continue;
 		}
 		rep = msg.body;
 		e = msg.entries;
@@ -595,6 +604,7 @@ static int events_follow(struct ipc_ctl_events q)
 			q.since_id = rep->next_id;
 			continue; /* more may be waiting */
 		}
+		idle++;
 		usleep(FOLLOW_POLL_USEC);
 	}
 }

@@ -119,8 +119,8 @@ class GrowthEventsTest(DaemonTestCase):
         got = f.wait_for(lambda e: e["kind"] == "config-reloaded", 20, [d2])
         if got is None:
             err = f.stop()
-            self.fail("no config-reloaded from the new daemon: %s; follower said: %s"
-                      % (f.events, err))
+            self.fail("no config-reloaded from the new daemon: %s; follower said: %s; "
+                      "new daemon's log: %s" % (f.events, err, d2.log()))
         self.assertIsNone(f.p.poll(), "the follower exited with the daemon")
         err = f.stop()
         restart = [l for l in err.splitlines() if l.strip()]
