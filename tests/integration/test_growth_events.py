@@ -21,14 +21,6 @@ MIB = 1 << 20
 FAST = "[Growth]\nMinHistorySec=0\nMinDurationSec=2s\n"
 
 
-def drain_notify(d):
-    d.notify.setblocking(False)
-    try:
-        while True:
-            d.notify_msgs.append(d.notify.recv(4096).decode())
-    except (BlockingIOError, OSError):
-        pass
-    d.notify.setblocking(True)
 
 
 class Follower:
@@ -43,8 +35,6 @@ class Follower:
     def wait_for(self, pred, timeout, daemons=()):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for d in daemons:
-                drain_notify(d)
             # lines from the fd itself: a buffered readline() would keep
             # the next lines where select() cannot see them
             r, _, _ = select.select([self.p.stdout.fileno()], [], [], 0.2)

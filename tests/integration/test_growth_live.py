@@ -35,16 +35,6 @@ CG_RATE_MB = 2
 CG_LIMIT = 512 * MIB
 
 
-def drain_notify(d):
-    # sd_notify() blocks memctld once its NOTIFY_SOCKET queue is full (10
-    # datagrams by default, one STATUS= per tick): read what it sent
-    d.notify.setblocking(False)
-    try:
-        while True:
-            d.notify_msgs.append(d.notify.recv(4096).decode())
-    except (BlockingIOError, OSError):
-        pass
-    d.notify.setblocking(True)
 
 
 def boottime_usec():
@@ -136,7 +126,6 @@ class GrowthLiveTest(DaemonTestCase):
             self.assertEqual(g.read_phase()["phase"], "hold")
         for g in self.growers:  # hold ends, pattern starts: two lines
             while g.p.stdout.readable() and not self.line_ready(g):
-                drain_notify(d)
                 time.sleep(0.2)
             g.read_phase()
             start = g.read_phase()
@@ -152,7 +141,6 @@ class GrowthLiveTest(DaemonTestCase):
         end_usec = max(g.start_usec for g in self.growers) + DURATION * 1000000
         cg_rel = "/" + os.path.basename(self.cg)
         while boottime_usec() < end_usec - 500000:
-            drain_notify(d)
             now = boottime_usec()
             for e in d.ctl_json("ps"):
                 if e["pid"] in by_pid:
@@ -165,7 +153,6 @@ class GrowthLiveTest(DaemonTestCase):
             rss_max = max(rss_max, vmrss(daemon_pid))
             time.sleep(0.5)
         cpu1, wall1 = proc_cpu_sec(daemon_pid), time.monotonic()
-        drain_notify(d)
         events = d.ctl_json("events")
 
         results = []
