@@ -455,11 +455,14 @@ unsigned planner_tick(struct planner *pl, struct manager *m, uint64_t now)
 			log_debug("plan %s: members=%zu limit=%" PRIu64 " usage=%" PRIu64
 				  " headroom=%" PRIu64 " low=%" PRIu64 " high=%" PRIu64
 				  " growth=%" PRIu64 " need=%" PRIu64 " capacity=%" PRIu64
-				  " short=%" PRIu64 " decisions=%d backed_off=%u inflight=%u",
+				  " short=%" PRIu64
+				  " decisions=%d backed_off=%u inflight=%u urgent=%d"
+				  " critical=%d",
 				  c ? c->path : "-", k, rep.limit_bytes, cin.usage_bytes,
 				  rep.headroom_bytes, rep.low_bytes, rep.high_bytes,
 				  rep.growth_bytes_per_sec, rep.need_bytes, rep.capacity_bytes,
-				  rep.short_bytes, r, rep.n_backed_off, rep.n_inflight);
+				  rep.short_bytes, r, rep.n_backed_off, rep.n_inflight, rep.urgent,
+				  rep.critical);
 			pl->counters.short_bytes += rep.short_bytes;
 			for (int d = 0; d < r; d++) {
 				const struct enrollment_info *e =

@@ -195,14 +195,23 @@ static uint64_t member_cap(const struct plan_params *p, const struct plan_member
 		break;
 	case TIER_WARM:
 	case TIER_HOT: {
-		/* zero chunks left out: mostly never touched (a region's untouched part), so
-		 * COLD by age; counting them would hide the raw share of warm and hot data */
-		double chunks =
-			(double)st->chunks_raw + (double)st->chunks_lz4 + (double)st->chunks_zstd;
-		double cls = (double)(tier == TIER_WARM ? st->warm_bytes : st->hot_bytes);
+		/* The raw bytes of the class are what compresses. The stats give bytes per
+		 * class over every state, so estimate: the raw bytes that are not cold
+		 * (compression took the coldest first, so the compressed chunks are mostly
+		 * cold), WARM's share of them first, HOT gets the rest. (A share of all
+		 * chunks, as before, undercounted a filling workload's fresh data about
+		 * sixfold once most of its region was compressed: its raw chunks are
+		 * nearly all hot, and the planner saw a few MiB it could take where there
+		 * were fifty.) */
+		double chunk = m->chunk_size_bytes ? (double)m->chunk_size_bytes : 4096.0;
+		double raw = (double)st->chunks_raw * chunk;
+		double not_cold = raw > (double)st->compressible_cold_bytes ?
+					  raw - (double)st->compressible_cold_bytes :
+					  0;
+		double warm = fmin((double)st->warm_bytes, not_cold);
 
-		/* hotness bytes count every state; the raw share of them is what compresses */
-		bytes = chunks > 0 ? cls * ((double)st->chunks_raw / chunks) * savings * give : 0;
+		bytes = (tier == TIER_WARM ? warm : fmin((double)st->hot_bytes, not_cold - warm)) *
+			savings * give;
 		break;
 	}
 	case TIER_RELAX:

@@ -965,10 +965,37 @@ static void test_plan_cgroup_tick_target_within_resident(void **state)
 	m.stats.warm_bytes = M(100);
 	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
 	assert_true(t.r.urgent);
-	assert_int_equal(t.out[0].compress.max_hotness, PLAN_WARM);
+	/* its raw bytes are all cold: nothing warm is counted twice */
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_COLD);
 	assert_int_equal(t.out[0].compress.target_bytes, M(100));
 	assert_int_equal(t.r.asked_bytes, M(100));
 	assert_int_equal(t.r.short_bytes, t.r.need_bytes - M(100));
+}
+
+/* A filling workload: most of its region compressed already, the rest raw and hot
+ * (just written). Its hot capacity is those raw bytes, not a share of all chunks: a
+ * critical round asks for them. */
+static void test_plan_cgroup_tick_hot_capacity_of_a_fill(void **state)
+{
+	struct plan_member_state st;
+	struct plan_member m;
+	struct plan_cgroup_input cg = cgroup(M(300), M(295)); /* 5 MiB left: critical */
+	struct tick t;
+
+	tick_init(&t);
+	t.p.prior_savings_permyriad = 5000;
+	m = member(&st, 1, 0, M(250));
+	m.stats.logical_bytes = M(512);
+	m.stats.chunks_raw = M(50) / 4096; /* 50 MiB raw, all just written */
+	m.stats.chunks_lz4 = M(400) / 4096;
+	m.stats.hot_bytes = M(60);
+	m.stats.cold_bytes = M(400);
+	m.stats.compressible_cold_bytes = 0;
+	assert_int_equal(run_tick(&t, &cg, &m, 1, T0), 1);
+	assert_true(t.r.critical);
+	assert_int_equal(t.out[0].compress.max_hotness, PLAN_HOT);
+	/* half of the 50 raw MiB at 50% savings: ~25 MiB it can give, not ~3 */
+	assert_true(t.r.capacity_bytes >= M(20));
 }
 
 /* Small needs go to few members in whole commands, cheapest first. */
@@ -2170,6 +2197,7 @@ int main(void)
 		cmocka_unit_test(test_plan_cgroup_tick_critical_takes_hot),
 		cmocka_unit_test(test_plan_cgroup_tick_ran_out_is_no_failure),
 		cmocka_unit_test(test_plan_cgroup_tick_target_within_resident),
+		cmocka_unit_test(test_plan_cgroup_tick_hot_capacity_of_a_fill),
 		cmocka_unit_test(test_plan_cgroup_tick_min_command),
 		cmocka_unit_test(test_plan_cgroup_tick_order_independent),
 		cmocka_unit_test(test_plan_cgroup_tick_inflight),
