@@ -34,6 +34,9 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
 #define DECEL_MIN 0.6
 /* ... and this much faster is speeding up */
 #define RISE_ACCEL 1.3
+/* growth at a finer scale under this share of the coarser scale's recent
+ * rate is slowing down: a warm-up (docs/policy.md, "multi-scale agreement") */
+#define SLOWING_SHARE 0.8
 
 /*
  * Logistic model of leak confidence over growth_model_inputs(): fitted by
@@ -704,6 +707,7 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 	bool have[GROWTH_LEVELS];
 	double conf = 0;
 	bool dropped_above = false;
+	double coarse_rate = 0;
 	unsigned shape = 0, l;
 	enum growth_event ev = GROWTH_EVENT_NONE;
 	const struct growth_features *sf = &f[0], *cf = &f[0];
@@ -743,6 +747,19 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 	if (ret->pattern == GROWTH_PATTERN_STABLE && shape == 0 && have[1] &&
 	    classify(&f[1]) == GROWTH_PATTERN_PLATEAU)
 		ret->pattern = GROWTH_PATTERN_PLATEAU;
+	/* and a ramp long past is no plateau: flat for a whole minute (a full
+	 * window of the minute scale) is stable (malloc_once, bytearray.py and
+	 * memory_grower --pattern stable, recorded, were "plateau" for minutes
+	 * after their startup) */
+	if (ret->pattern == GROWTH_PATTERN_PLATEAU && have[1] && f[1].n >= GROWTH_BUCKETS &&
+	    is_flat(&f[1]))
+		ret->pattern = GROWTH_PATTERN_STABLE;
+	/* a shrink after the startup ramp: the shape scale still holds the
+	 * ramp (up, then down: "oscillating"), the full window below it holds
+	 * nothing but the shrink */
+	if (ret->pattern == GROWTH_PATTERN_OSCILLATING && shape > 0 && have[shape - 1] &&
+	    f[shape - 1].n >= GROWTH_BUCKETS && classify(&f[shape - 1]) == GROWTH_PATTERN_SHRINKING)
+		ret->pattern = GROWTH_PATTERN_SHRINKING;
 	/* a GC's cycle shows at the scale that resolves it */
 	for (l = 0; l < GROWTH_LEVELS; l++)
 		/* one sharp drop in the finest window is a GC seen */
@@ -784,6 +801,12 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 			continue;
 		if (dropped_above)
 			break;
+		/* multi-scale agreement: growth here well under what the coarser
+		 * scale saw in its recent half is growth slowing down (a cache
+		 * filling up, a heap expanding: a warm-up's tail); a leak grows
+		 * as fast here as there, and one that just began grows faster */
+		if (coarse_rate > 0 && f[l].floor_slope < SLOWING_SHARE * coarse_rate)
+			break;
 		/* growth back to a level seen before (a GC's next ramp, an
 		 * oscillation) is not new growth, nor is a rise that levelled off */
 		if (f[l].n >= 4 && trend_sign(&f[l]) > 0 && f[l].above_past > 0 &&
@@ -795,6 +818,8 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 		}
 		if (f[l].drops >= 1)
 			dropped_above = true;
+		if (f[l].n >= 8)
+			coarse_rate = f[l].half2_slope;
 	}
 	ret->confidence_permyriad = (uint32_t)lround(conf * 10000);
 	/* confident growth the shape scale does not show yet (it began inside

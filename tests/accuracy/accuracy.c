@@ -800,8 +800,9 @@ static void print_details(const struct scores *s, const struct scored *v, size_t
 			printf("%s %s: truth %s leak=%d rate=%.0f -> %s rate=%.0f conf=%.2f det=%d "
 			       "fp=%d (at %.0f s) lat=%.1f\n",
 			       bad ? "MISS" : "ok", tr->name,
-			       tr->pattern == PATTERN_UNSCORED ? "-" :
-								 growth_pattern_to_string(tr->pattern),
+			       tr->pattern == PATTERN_UNSCORED ?
+				       "-" :
+				       growth_pattern_to_string(tr->pattern),
 			       tr->leak, tr->rate, growth_pattern_to_string(o->pattern), o->rate,
 			       o->confidence, o->detected_leak, o->detected_healthy,
 			       o->false_alarm_sec, o->latency_sec);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <math.h>
 #include <cmocka.h>
 
 #include "policy/growth.h"
@@ -161,6 +162,95 @@ static void test_growth_state_evaluate_shrinking(void **state)
 	assert_true(x.r.rate_bytes_per_sec < -(int64_t)(MIB * 9 / 10));
 }
 
+/* A cache warming up: 1 GiB filling as 1 - exp(-t / 8 s) on a 100 MiB
+ * process, 40 s into its life, with allocator noise (a standing 0.5% + 256
+ * KiB) and a record per MiB moved or per second. Its tail is steady at the
+ * 16 s scale while the minute scale saw it slow down from ~128 MiB/s: growth
+ * slowing across scales is no leak (the harness's most common false alarm
+ * before; docs/policy.md, "multi-scale agreement"). */
+static void test_growth_state_evaluate_warmup_not_a_leak(void **state)
+{
+	struct run x;
+	uint64_t seed = 12345, last = 0;
+	double noise = 0, sigma = 0.005 * 100 * MIB + 256 * 1024;
+
+	run_init(&x);
+	for (uint64_t t = 0; t <= 1500; t++) { /* 100 ms steps, 150 s */
+		double s = t / 10.0, fill = s > 40 ? 1 - exp(-(s - 40) / 8) : 0;
+		uint64_t v;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		noise = noise * 0.98 + ((double)(seed >> 11) / 9007199254740992.0 - 0.5) * sigma;
+		v = (uint64_t)(100.0 * MIB + fill * 1024 * MIB + noise);
+		if (t == 0 || (v > last ? v - last : last - v) >= MIB || t % 10 == 0) {
+			growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, v);
+			last = v;
+		}
+		if (t % 10 == 0)
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+	}
+	assert_int_equal(x.detected, 0);
+}
+
+/* ... while a leak that follows a startup ramp is seen: 200 MiB in 2 s at
+ * the start, 40 s still, then 1 MiB/s */
+static void test_growth_state_evaluate_leak_after_ramp(void **state)
+{
+	struct run x;
+
+	run_init(&x);
+	for (uint64_t t = 0; t <= 1200; t++) {
+		double s = t / 10.0;
+		uint64_t v = 10 * MIB + (uint64_t)(fmin(s, 2) / 2 * 200 * MIB) +
+			     (s > 42 ? (uint64_t)((s - 42) * MIB) : 0);
+
+		growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, v);
+		if (t % 10 == 0)
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+	}
+	assert_int_equal(x.detected, 1);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_LINEAR);
+}
+
+/* 64 MiB taken at the start and held (malloc_once): a plateau while the ramp
+ * is recent, stable once a whole minute was flat (recorded malloc_once and
+ * bytearray.py were "plateau" for minutes) */
+static void test_growth_state_evaluate_startup_then_stable(void **state)
+{
+	struct run x;
+
+	run_init(&x);
+	growth_state_push(&x.s, &x.p, 1 * SEC, 1 * MIB);
+	for (uint64_t i = 1; i <= 64; i++)
+		growth_state_push(&x.s, &x.p, 1 * SEC + i * 1500, (1 + i) * MIB);
+	run_ticks(&x, 2 * SEC, 40 * SEC);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_PLATEAU);
+	run_ticks(&x, 41 * SEC, 120 * SEC);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_STABLE);
+	assert_int_equal(x.r.rate_bytes_per_sec, 0);
+	assert_int_equal(x.detected, 0);
+}
+
+/* a shrink after the startup ramp: the 4-minute scale still holds the ramp
+ * (up, then down), the minute below it only the shrink (recorded
+ * memory_grower --pattern shrinking was "oscillating") */
+static void test_growth_state_evaluate_shrink_after_ramp(void **state)
+{
+	struct run x;
+
+	run_init(&x);
+	growth_state_push(&x.s, &x.p, 1 * SEC, 1 * MIB);
+	for (uint64_t i = 1; i <= 120; i++)
+		growth_state_push(&x.s, &x.p, 1 * SEC + i * 5000, (1 + i) * MIB);
+	run_ticks(&x, 2 * SEC, 40 * SEC);
+	for (uint64_t t = 41; t <= 120; t++) {
+		growth_state_push(&x.s, &x.p, t * SEC, (121 - (t - 40)) * MIB);
+		run_ticks(&x, t * SEC, t * SEC);
+	}
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_SHRINKING);
+	assert_int_equal(x.detected, 0);
+}
+
 static void test_growth_state_hostile_values(void **state)
 {
 	struct run x;
@@ -229,6 +319,10 @@ int main(void)
 		cmocka_unit_test(test_growth_state_evaluate_linear_episode),
 		cmocka_unit_test(test_growth_state_evaluate_gc_sawtooth_not_a_leak),
 		cmocka_unit_test(test_growth_state_evaluate_shrinking),
+		cmocka_unit_test(test_growth_state_evaluate_warmup_not_a_leak),
+		cmocka_unit_test(test_growth_state_evaluate_leak_after_ramp),
+		cmocka_unit_test(test_growth_state_evaluate_startup_then_stable),
+		cmocka_unit_test(test_growth_state_evaluate_shrink_after_ramp),
 		cmocka_unit_test(test_growth_state_hostile_values),
 		cmocka_unit_test(test_growth_params_validate_and_names),
 		cmocka_unit_test(test_growth_time_to_limit_usec_table),
