@@ -73,9 +73,11 @@ void config_init_defaults(struct memctld_config *c)
 	growth_params_init(&c->growth);
 	plan_params_init(&c->plan);
 	c->plan_interval_usec = 100 * USEC_PER_MSEC;
-	/* LZ4 frees 4 MiB of heap-like pages in 2-5 ms here, so an ack comes back within
-	 * the 5 ms the control loop aims for; bigger needs come as several commands */
-	c->max_command_bytes = MIB(4);
+	/* measured (docs/benchmarks.md, bench/squeeze): a 512 MiB interactive_burst at
+	 * 60% of its footprint ran 1.74M ops with 1 MiB commands (ack p50 3.2 ms),
+	 * 1.67M with 2 MiB (6.3 ms) and 0.98M with 4 MiB (9.5 ms): small commands keep
+	 * within the 5 ms the loop aims for and take less that is about to be read */
+	c->max_command_bytes = MIB(1);
 }
 
 int config_parse_bool(const char *s, bool *ret)
