@@ -117,6 +117,17 @@ struct ev_fault_counts {
 };
 _Static_assert(sizeof(struct ev_fault_counts) == 24, "ev_fault_counts layout");
 
+/* faults.bpf.c's per-CPU cache: counts for the tgid this CPU saw last, not
+ * yet added to "tracked". The daemon reads it to add them (bpf-loader.c). */
+struct fault_cpu_cache {
+	__u32 tgid;
+	__u32 is_tracked; /* tgid was in "tracked" at the last lookup */
+	__u32 unflushed; /* faults since the last lookup */
+	__u32 _pad;
+	struct ev_fault_counts counts; /* not yet added to "tracked" */
+};
+_Static_assert(sizeof(struct fault_cpu_cache) == 40, "fault_cpu_cache layout");
+
 /* oom.bpf.c: one record per OOM kill, from oom:mark_victim (the kernel has
  * picked the victim, counted the kill in its memory cgroup and sent SIGKILL;
  * its mm is still whole). Counters are pages, as ev_rss_state's. */

@@ -26,17 +26,11 @@ struct {
 /* One per CPU: counts for the tgid this CPU saw last, added to "tracked" in
  * batches. A hash lookup and three atomics per fault cost ~30 ns here (of a
  * ~2.2 us 4 KiB fault, measured with BPF_ENABLE_STATS); batching makes the
- * common case a few plain loads and stores. Readers of "tracked" lag by
- * fewer than FAULT_BATCH faults per CPU. */
+ * common case a few plain loads and stores. The daemon reads "tracked" and
+ * then adds each CPU's unflushed counts for the tgid (struct fault_cpu_cache
+ * in events.h), so an idle process's last < FAULT_BATCH faults are not left
+ * behind in a CPU's cache until that CPU faults again. */
 #define FAULT_BATCH 64
-
-struct fault_cpu_cache {
-	__u32 tgid;
-	__u32 is_tracked; /* tgid was in "tracked" at the last lookup */
-	__u32 unflushed; /* faults since the last lookup */
-	__u32 _pad;
-	struct ev_fault_counts counts; /* not yet added to "tracked" */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

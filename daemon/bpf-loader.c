@@ -666,6 +666,24 @@ int bpf_loader_faults_get(const struct bpf_loader *l, pid_t pid, struct ev_fault
 		return -ENODEV;
 	if (bpf_map_lookup_elem(bpf_map__fd(l->faults->maps.tracked), &key, ret) < 0)
 		return negative_errno();
+	/* Then each CPU's unflushed counts for this tgid. In this order a
+	 * flush between the two reads can only undercount, for one read; the
+	 * other order could count a batch twice. */
+	if (l->ncpus <= 0 || l->ncpus > 4096)
+		return 0;
+	struct fault_cpu_cache *c = calloc((size_t)l->ncpus, sizeof(*c));
+	uint32_t zero = 0;
+
+	if (!c)
+		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(l->faults->maps.fault_cpu), &zero, c) == 0)
+		for (int i = 0; i < l->ncpus; i++)
+			if (c[i].tgid == key && c[i].is_tracked) {
+				ret->faults += c[i].counts.faults;
+				ret->write_faults += c[i].counts.write_faults;
+				ret->prot_faults += c[i].counts.prot_faults;
+			}
+	free(c);
 	return 0;
 }
 
