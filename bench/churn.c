@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 	struct bench_daemon d = {};
 	double rate = 1000, seconds = 30, cpu0, cpu1, t0, t1;
 	long hold = 10000, spawned;
+	unsigned hold_seconds = 10; /* CPU measured while holding */
 	pid_t *held;
 	int c, r;
 
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
 		case 'q': /* a smoke run */
 			seconds = 3;
 			hold = 1000;
+			hold_seconds = 2;
 			break;
 		default:
 			printf("Usage: churn [--rate N/s (1000)] [--seconds N (30)] [--hold N (10000)] [--quick]\n"
@@ -141,6 +143,17 @@ int main(int argc, char **argv)
 	printf("daemon_rss_anon_bytes=%lld daemon_rss_file_bytes=%lld daemon_rss_shmem_bytes=%lld\n",
 	       bench_status_kb(d.pid, "RssAnon"), bench_status_kb(d.pid, "RssFile"),
 	       bench_status_kb(d.pid, "RssShmem"));
+	/* the daemon's CPU while it tracks them all: each tick (1 s,
+	 * TickIntervalSec=) evaluates every process's growth series, a paused
+	 * one being flat (no statistics), plus whatever else the tick does */
+	cpu0 = bench_cpu_seconds(d.pid);
+	t0 = bench_now();
+	sleep(hold_seconds);
+	cpu1 = bench_cpu_seconds(d.pid);
+	t1 = bench_now();
+	printf("daemon_cpu_pct_holding=%.2f (of one core) per_process_per_tick_ns=%.0f\n",
+	       100.0 * (cpu1 - cpu0) / (t1 - t0),
+	       hold ? (cpu1 - cpu0) / (t1 - t0) / (double)hold * 1e9 : 0.0);
 	for (long i = 0; i < hold; i++)
 		kill(held[i], SIGKILL);
 	reap(d.pid, hold, true);

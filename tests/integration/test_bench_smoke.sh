@@ -103,7 +103,7 @@ has bpf_ns_per_run "bpf_overhead --rss-only"
 
 # --- churn: the storm and the held processes are all seen, nothing lost
 run churn --quick
-for k in daemon_cpu_pct lost_records daemon_rss_bytes_holding tracked_processes; do
+for k in daemon_cpu_pct lost_records daemon_rss_bytes_holding tracked_processes daemon_cpu_pct_holding; do
 	has "$k" churn
 done
 [ "$(value lost_records)" = 0 ] || fail "churn: lost_records=$(value lost_records)"

@@ -9,11 +9,13 @@ import json
 import os
 import select
 import signal
+import socket
+import struct
 import subprocess
 import time
 import unittest
 
-from harness import BUILD, MEMCTL, Daemon, DaemonTestCase, main
+from harness import BUILD, HDR, MEMCTL, Daemon, DaemonTestCase, main
 
 GROWER = os.path.join(BUILD, "workloads", "memory_grower")
 MIB = 1 << 20
@@ -21,6 +23,29 @@ MIB = 1 << 20
 FAST = "[Growth]\nMinHistorySec=0\nMinDurationSec=2s\n"
 
 
+
+
+def ctl_show_raw(socket_dir, pid):
+    """CTL_SHOW (36) on the control socket itself: the reply's own pattern and
+    leak_confidence_permyriad (offsets 792, 796; docs/protocol.md), which
+    memctl does not print (it prints proc's), beside proc's (248, 252)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.settimeout(5)
+        s.connect(os.path.join(socket_dir, "control.sock"))
+        s.send(HDR.pack(0x4C54434D, 2, 36, HDR.size + 8, 1) + struct.pack("=II", pid, 0))
+        buf = s.recv(65536)
+    finally:
+        s.close()
+    _, _, mtype, length, _ = HDR.unpack_from(buf)
+    if mtype != 37 or length != HDR.size + 896:
+        raise AssertionError("CTL_SHOW answered type %d, %d bytes" % (mtype, length))
+    body = buf[HDR.size:]
+    rpid, = struct.unpack_from("=I", body, 0)
+    ppat, pconf = struct.unpack_from("=II", body, 248)
+    pat, conf = struct.unpack_from("=II", body, 792)
+    return {"pid": rpid, "pattern": pat, "leak_confidence_permyriad": conf,
+            "proc_pattern": ppat, "proc_leak_confidence_permyriad": pconf}
 
 
 class Follower:
@@ -81,6 +106,16 @@ class GrowthEventsTest(DaemonTestCase):
         self.assertIn("seconds_to_limit", det)
         self.assertIsNone(det["uid"])  # the kernel side, not a user
         self.assertTrue(det["cgroup"].startswith("/"), det)
+        # CTL_SHOW_REPLY's own pattern and confidence are filled, as proc's
+        # (they were once left zero); the grower still grows, so read both in
+        # one reply and expect linear (2) with a confidence that detected it
+        show = ctl_show_raw(d.socket_dir, g.pid)
+        self.assertEqual(show["pid"], g.pid)
+        self.assertEqual(show["pattern"], show["proc_pattern"], show)
+        self.assertEqual(show["leak_confidence_permyriad"],
+                         show["proc_leak_confidence_permyriad"], show)
+        self.assertEqual(show["pattern"], 2, show)  # GROWTH_PATTERN_LINEAR
+        self.assertGreaterEqual(show["leak_confidence_permyriad"], 5000, show)
         # one detection per episode: ps says growing, no second event
         ps = {e["pid"]: e for e in d.ctl_json("ps")}
         self.assertTrue(ps[g.pid]["growth_detected"])
