@@ -40,7 +40,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS := libbpf libcgroup libsystemd libzstd liblz4 json-c
+PKGS := libbpf libcgroup libsystemd libzstd liblz4 json-c libmicrohttpd
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lelf -lz -lm -lpthread
 
@@ -271,6 +271,7 @@ install: all
 	install -m 0644 arena/arena.h $(DESTDIR)$(INCLUDEDIR)/arena.h
 	sed 's|@SBINDIR@|$(SBINDIR)|g' units/memctld.service.in > $(DESTDIR)$(UNITDIR)/memctld.service
 	install -m 0644 units/memctld.socket $(DESTDIR)$(UNITDIR)/memctld.socket
+	install -m 0644 units/memctld-metrics.socket $(DESTDIR)$(UNITDIR)/memctld-metrics.socket
 	install -m 0644 units/memctld.tmpfiles $(DESTDIR)$(TMPFILESDIR)/memctld.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/memctld.conf ] || \
 		install -m 0644 units/memctld.conf $(DESTDIR)$(SYSCONFDIR)/memctld.conf

@@ -52,6 +52,11 @@ static const char *const prog_names[_BPF_PROG_MAX] = {
 	[BPF_PROG_FAULTS] = "faults",	    [BPF_PROG_OOM] = "oom",
 };
 
+const char *bpf_loader_prog_name(enum bpf_prog_id id)
+{
+	return (unsigned)id < _BPF_PROG_MAX ? prog_names[id] : NULL;
+}
+
 _printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[512];

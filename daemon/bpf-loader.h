@@ -39,6 +39,8 @@ int bpf_loader_new(const struct memctld_config *config, sd_event *event,
 		   const struct bpf_loader_callbacks *cb, void *userdata, struct bpf_loader **ret);
 struct bpf_loader *bpf_loader_free(struct bpf_loader *l);
 
+/* "lifecycle", "rss", "reclaim", "faults", "oom"; NULL beyond. */
+const char *bpf_loader_prog_name(enum bpf_prog_id id);
 /* Bit i set when program i is loaded and attached. */
 uint32_t bpf_loader_loaded_mask(const struct bpf_loader *l);
 /*

@@ -251,6 +251,7 @@ enum stat_field {
 	STAT_REFAULT_ANON,
 	STAT_REFAULT_FILE,
 	STAT_HIERARCHICAL_LIMIT,
+	STAT_KERNEL,
 	_STAT_MAX,
 };
 
@@ -280,6 +281,8 @@ static const struct {
 				"total_workingset_refault_file", CGROUP_STAT_HAS_REFAULT_FILE },
 	[STAT_HIERARCHICAL_LIMIT] = { NULL, "hierarchical_memory_limit", NULL,
 				      CGROUP_STAT_HAS_HIERARCHICAL_LIMIT },
+	/* v2 since Linux 5.18; v1 has memory.kmem.usage_in_bytes instead */
+	[STAT_KERNEL] = { "kernel", NULL, NULL, CGROUP_STAT_HAS_KERNEL },
 };
 
 int cgroup_stat_parse(const char *buf, size_t len, enum cgroup_hierarchy hierarchy,
@@ -338,6 +341,7 @@ int cgroup_stat_parse(const char *buf, size_t len, enum cgroup_hierarchy hierarc
 	st.swap_bytes = v[STAT_SWAP];
 	st.workingset_refault_anon = v[STAT_REFAULT_ANON];
 	st.workingset_refault_file = v[STAT_REFAULT_FILE];
+	st.kernel_bytes = v[STAT_KERNEL];
 	st.hierarchical_limit_bytes = (st.present & CGROUP_STAT_HAS_HIERARCHICAL_LIMIT) ?
 					      v1_limit_normalize(v[STAT_HIERARCHICAL_LIMIT]) :
 					      CGROUP_LIMIT_MAX;

@@ -114,6 +114,7 @@ int cgroup_pressure_parse(const char *buf, size_t len, struct cgroup_pressure *r
  *   (optional, see present)
  *   swap_bytes            -               swap (with swap accounting)
  *   workingset_refault_anon, workingset_refault_file (both, v5.9+)
+ *   kernel_bytes          kernel (5.18+)  -
  *   hierarchical_limit_bytes  -           hierarchical_memory_limit
  *                                         (>= CGROUP_V1_UNLIMITED_MIN_BYTES
  *                                         -> CGROUP_LIMIT_MAX)
@@ -124,6 +125,7 @@ enum {
 	CGROUP_STAT_HAS_REFAULT_ANON = 1 << 1,
 	CGROUP_STAT_HAS_REFAULT_FILE = 1 << 2,
 	CGROUP_STAT_HAS_HIERARCHICAL_LIMIT = 1 << 3,
+	CGROUP_STAT_HAS_KERNEL = 1 << 4,
 };
 
 struct cgroup_mem_stat {
@@ -145,6 +147,7 @@ struct cgroup_mem_stat {
 	uint64_t workingset_refault_file;
 	uint64_t hierarchical_limit_bytes;
 	uint32_t present; /* CGROUP_STAT_HAS_* */
+	uint64_t kernel_bytes; /* v2 "kernel": slab, stacks, page tables, sockets, ... */
 };
 
 int cgroup_stat_parse(const char *buf, size_t len, enum cgroup_hierarchy hierarchy,

@@ -77,6 +77,7 @@ enum file_kind {
 	FILE_PRESSURE,
 	FILE_OOM_CONTROL,
 	FILE_STAT,
+	FILE_KMEM,
 };
 
 struct file_spec {
@@ -92,6 +93,7 @@ static const struct file_spec v1_files[] = {
 	{ "memory.usage_in_bytes", FILE_BYTES, CGROUP_MEM_HAS_USAGE, true },
 	{ "memory.failcnt", FILE_COUNT, CGROUP_MEM_HAS_FAILCNT, false },
 	{ "memory.oom_control", FILE_OOM_CONTROL, CGROUP_MEM_HAS_OOM_CONTROL, false },
+	{ "memory.kmem.usage_in_bytes", FILE_KMEM, CGROUP_MEM_HAS_KERNEL, false },
 	{ "memory.stat", FILE_STAT, CGROUP_MEM_HAS_STAT, true },
 };
 
@@ -138,6 +140,8 @@ static int file_parse(const struct file_spec *f, const char *buf, size_t len, st
 		return cgroup_oom_control_parse(buf, len, &m->oom);
 	case FILE_STAT:
 		return cgroup_stat_parse(buf, len, m->hierarchy, &m->stat);
+	case FILE_KMEM:
+		return cgroup_bytes_parse(buf, len, &m->kernel_bytes);
 	}
 	return -EINVAL;
 }
@@ -214,6 +218,10 @@ int cgroup_mem_read(const char *root, const char *path, struct cgroup_mem *ret)
 		if (r < 0)
 			return r;
 		m.present |= f->flag;
+	}
+	if (m.stat.present & CGROUP_STAT_HAS_KERNEL) {
+		m.kernel_bytes = m.stat.kernel_bytes;
+		m.present |= CGROUP_MEM_HAS_KERNEL;
 	}
 	*ret = m;
 	return 0;

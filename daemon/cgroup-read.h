@@ -21,6 +21,9 @@ enum {
 	CGROUP_MEM_HAS_PRESSURE = 1 << 7, /* v2 memory.pressure */
 	CGROUP_MEM_HAS_STAT = 1 << 8, /* memory.stat, always set on success */
 	CGROUP_MEM_HAS_EVENTS_LOCAL = 1 << 9, /* v2 memory.events.local (Linux 5.2+) */
+	/* kernel memory charged to it: v1 memory.kmem.usage_in_bytes, v2 memory.stat
+	 * "kernel" (Linux 5.18+) */
+	CGROUP_MEM_HAS_KERNEL = 1 << 10,
 };
 
 struct cgroup_mem {
@@ -36,6 +39,7 @@ struct cgroup_mem {
 	struct cgroup_oom_control oom; /* v1 */
 	struct cgroup_pressure pressure; /* v2 */
 	struct cgroup_mem_stat stat;
+	uint64_t kernel_bytes; /* CGROUP_MEM_HAS_KERNEL */
 };
 
 /*

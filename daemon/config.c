@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -70,6 +73,17 @@ void config_init_defaults(struct memctld_config *c)
 		 * requests from one user gets a tenth of a core, never the loop */
 		.control_cpu_quota_per_uid_percent = 10,
 	};
+	/* [Metrics]: no HTTP endpoint and no textfile unless asked. Ten growing
+	 * processes are what a dashboard's "top growers" panel shows; 1,000
+	 * cgroups are twice the 500 docs/benchmarks.md measures a scrape with */
+	c->metrics_top_growing = 10;
+	c->metrics_max_cgroups = 1000;
+	/* Prometheus holds one keep-alive connection per target; 16 leave room
+	 * for a few scrapers and a curl without letting anyone hold hundreds */
+	c->metrics_max_connections = 16;
+	/* a scrape of 3 MiB over loopback takes milliseconds; a client that sends
+	 * or reads nothing for 10 s is gone or stalling on purpose */
+	c->metrics_timeout_usec = 10 * USEC_PER_SEC;
 	growth_params_init(&c->growth);
 	plan_params_init(&c->plan);
 	c->plan_interval_usec = 100 * USEC_PER_MSEC;
@@ -144,6 +158,57 @@ int config_parse_bytes(const char *s, uint64_t *ret_bytes)
 	return parse_with_units(s, units, ELEMENTSOF(units), 1, ret_bytes);
 }
 
+int config_parse_listen(const char *s, struct sockaddr_storage *ret, unsigned *ret_len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *port;
+	unsigned long long p;
+	char *end;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		port = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host) ||
+		    memchr(s, ':', (size_t)(colon - s)))
+			return -EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		port = colon + 1;
+	}
+	if (!isdigit((unsigned char)port[0]))
+		return -EINVAL;
+	errno = 0;
+	p = strtoull(port, &end, 10);
+	if (errno || *end || p == 0 || p > 65535)
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)p);
+		*ret_len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ret;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)p);
+		*ret_len = sizeof(*a);
+	}
+	return 0;
+}
+
 int config_parse_duration(const char *s, uint64_t *ret_usec)
 {
 	static const struct unit units[] = {
@@ -172,6 +237,8 @@ enum key_kind {
 	K_AUTOBOOL, /* "auto" | boolean (int, CONFIG_AUTO) */
 	K_MONITOR, /* "enrolled" | "cgroups" | "all" (RESCTRL_MONITOR_* mask) */
 	K_PERCENT, /* "10%" or "10" (uint32_t percent) */
+	K_LISTEN, /* "ADDRESS:PORT" or "" (char[64]; config_parse_listen()) */
+	K_TEXTFILE, /* an absolute path ending in ".prom", or "" (char[256]) */
 };
 
 static const char *const hotness_names[] = { "hot", "warm", "cold" };
@@ -266,6 +333,13 @@ static const struct key_desc keys[] = {
 	  3600 * USEC_PER_SEC, false },
 	{ "Control", "CPUQuotaPerUser", K_PERCENT, F(control_cpu_quota_per_uid_percent), 1, 100,
 	  false },
+	{ "Metrics", "Listen", K_LISTEN, F(metrics_listen), 0, 0, false },
+	{ "Metrics", "Textfile", K_TEXTFILE, F(metrics_textfile), 0, 0, false },
+	{ "Metrics", "TopGrowing", K_U32, F(metrics_top_growing), 0, 1000, false },
+	{ "Metrics", "MaxCgroups", K_U32, F(metrics_max_cgroups), 0, 100000, false },
+	{ "Metrics", "MaxConnections", K_U32, F(metrics_max_connections), 1, 1024, false },
+	{ "Metrics", "TimeoutSec", K_DURATION, F(metrics_timeout_usec), USEC_PER_SEC,
+	  3600 * USEC_PER_SEC, false },
 };
 #undef F
 
@@ -372,6 +446,39 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 				    sizeof(st->c->cgroup_root) - 1);
 		strcpy(field, value);
 		return 1;
+	case K_LISTEN: {
+		struct sockaddr_storage ss;
+		unsigned len;
+
+		if (value[0] && config_parse_listen(value, &ss, &len) < 0)
+			return fail(
+				st, k->section, k->key,
+				"expected ADDRESS:PORT with a numeric address (127.0.0.1:10640, "
+				"[::1]:10640), got \"%s\"",
+				value);
+		if (strlen(value) >= sizeof(st->c->metrics_listen))
+			return fail(st, k->section, k->key, "longer than %zu bytes",
+				    sizeof(st->c->metrics_listen) - 1);
+		strcpy(field, value);
+		return 1;
+	}
+	case K_TEXTFILE: {
+		size_t n = strlen(value);
+
+		/* node_exporter's textfile collector reads *.prom files only: any
+		 * other name would be written and never collected */
+		if (value[0] && (value[0] != '/' || n < 7 || strcmp(value + n - 5, ".prom") != 0 ||
+				 value[n - 6] == '/'))
+			return fail(st, k->section, k->key,
+				    "expected an absolute path to a *.prom file (node_exporter's "
+				    "textfile collector reads no other), got \"%s\"",
+				    value);
+		if (n >= sizeof(st->c->metrics_textfile))
+			return fail(st, k->section, k->key, "path longer than %zu bytes",
+				    sizeof(st->c->metrics_textfile) - 1);
+		strcpy(field, value);
+		return 1;
+	}
 	case K_AUTOBOOL:
 		if (strcasecmp(value, "auto") == 0) {
 			*(int *)field = CONFIG_AUTO;
@@ -691,6 +798,8 @@ void config_dump(const struct memctld_config *c, FILE *f)
 			fprintf(f, "%s\n", log_level_to_string(*(const int *)field));
 			break;
 		case K_PATH:
+		case K_LISTEN:
+		case K_TEXTFILE:
 			fprintf(f, "%s\n", (const char *)field);
 			break;
 		case K_BYTES:

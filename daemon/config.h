@@ -50,6 +50,13 @@ struct memctld_config {
 	char resctrl_root[256]; /* ResctrlRoot=, default /sys/fs/resctrl */
 	uint64_t rmid_min_free_usec; /* MinFreeSec=, 0 .. 10min */
 	uint64_t peak_bandwidth_min_bytes; /* PeakBandwidthMin= (bytes/s), 1M .. 16T */
+	/* [Metrics] */
+	char metrics_listen[64]; /* Listen=ADDRESS:PORT; "" = no HTTP endpoint of our own */
+	char metrics_textfile[256]; /* Textfile=, an absolute *.prom path; "" = none */
+	uint32_t metrics_top_growing; /* TopGrowing=, 0 .. 1000 */
+	uint32_t metrics_max_cgroups; /* MaxCgroups=, 0 .. 100000 */
+	uint32_t metrics_max_connections; /* MaxConnections=, 1 .. 1024 */
+	uint64_t metrics_timeout_usec; /* TimeoutSec=, 1s .. 1h: an HTTP client without progress */
 };
 
 #define CONFIG_AUTO (-1)
@@ -97,6 +104,15 @@ int config_parse_bool(const char *s, bool *ret);
 int config_parse_bytes(const char *s, uint64_t *ret_bytes);
 /* "1", "1s", "500ms", "250us", "2min", "1h"; a bare number is seconds */
 int config_parse_duration(const char *s, uint64_t *ret_usec);
+
+/*
+ * [Metrics] Listen=: "127.0.0.1:10640", "[::1]:10640", "0.0.0.0:10640",
+ * "[::]:10640"; numeric addresses only (no name lookups in a root daemon) and
+ * a port in 1..65535. Fills *ret (an AF_INET or AF_INET6 address) and
+ * *ret_len. -EINVAL otherwise.
+ */
+struct sockaddr_storage;
+int config_parse_listen(const char *s, struct sockaddr_storage *ret, unsigned *ret_len);
 
 /* Write the effective configuration as an INI file (for --check-config). */
 void config_dump(const struct memctld_config *c, FILE *f);

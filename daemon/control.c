@@ -18,6 +18,7 @@
 #include "common/time-util.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/metrics.h"
 #include "daemon/proc-table.h"
 #include "daemon/resctrl-table.h"
 #include "ipc/ipc.h"
@@ -678,6 +679,47 @@ static void handle_records(struct control_conn *c, const struct ipc_msg *msg)
 	reply(c, IPC_CTL_RECORDS_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
 }
 
+/* `memctl metrics`: a page of the rendering as of the last tick. The first page
+ * (serial 0) names the rendering; later pages ask for that one, and get -ESTALE
+ * once a tick replaced it (the client starts over). */
+static void handle_metrics(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_ctl_metrics *q = msg->body;
+	enum metrics_format f = q->format == IPC_METRICS_OPENMETRICS ? METRICS_FORMAT_OPENMETRICS :
+								       METRICS_FORMAT_TEXT;
+	struct ipc_ctl_metrics_reply rep = { .format = q->format };
+	struct metrics_blob *b = NULL;
+	int r;
+
+	if (!m->metrics) {
+		reply_error(c, -ENODEV, &msg->hdr, "metrics are not set up");
+		return;
+	}
+	if (q->serial) {
+		b = metrics_get_serial(m->metrics, f, q->serial);
+		if (!b) {
+			reply_error(c, -ESTALE, &msg->hdr,
+				    "the metrics were rendered again since that page; start over");
+			return;
+		}
+	} else if ((r = metrics_get(m->metrics, f, &b)) < 0) {
+		reply_error(c, r, &msg->hdr, "cannot render the metrics");
+		return;
+	}
+	if (q->offset > b->len) {
+		reply_error(c, -ERANGE, &msg->hdr, "offset beyond the end of the metrics");
+		return;
+	}
+	rep.serial = b->serial;
+	rep.total_bytes = b->len;
+	rep.offset = q->offset;
+	rep.count =
+		(uint32_t)MIN((uint64_t)ipc_entries_max(IPC_CTL_METRICS_REPLY), b->len - q->offset);
+	reply(c, IPC_CTL_METRICS_REPLY, msg->hdr.seq, &rep, sizeof(rep), b->data + q->offset,
+	      rep.count);
+}
+
 static const char *enroll_error_text(int r)
 {
 	switch (r) {
@@ -764,6 +806,9 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	case IPC_CTL_RECORDS:
 		handle_records(c, msg);
+		return;
+	case IPC_CTL_METRICS:
+		handle_metrics(c, msg);
 		return;
 	default:
 		reply_error(c, -EBADRQC, h, "not a control request");

@@ -128,6 +128,21 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+const uint32_t enroll_latency_bounds_usec[ENROLL_LATENCY_BUCKETS] = {
+	500,	1000,	2500,	5000,	 10000,	  25000,   50000,
+	100000, 250000, 500000, 1000000, 2500000, 5000000,
+};
+
+static void latency_observe(struct enrollment_info *i, uint64_t lat)
+{
+	size_t b = 0;
+
+	while (b < ENROLL_LATENCY_BUCKETS && lat > enroll_latency_bounds_usec[b])
+		b++;
+	i->latency_hist[b]++;
+	i->latency_sum_usec += lat;
+}
+
 uint64_t enrollment_latency_quantile(const struct enrollment_info *e, double q)
 {
 	uint32_t v[ENROLL_LATENCY_SAMPLES];
@@ -792,6 +807,7 @@ static void on_ack(struct enrollment *e, uint16_t type, const struct ipc_compres
 	i->last_ack_bytes = a->bytes_freed;
 	i->last_latency_usec = lat;
 	i->latency_usec[i->latency_n++ % ENROLL_LATENCY_SAMPLES] = (uint32_t)MIN(lat, UINT32_MAX);
+	latency_observe(i, lat);
 	i->last_ack_type = i->cmd_type;
 	i->last_ack_target_bytes = i->cmd_target_bytes;
 	if (compress)

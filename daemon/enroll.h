@@ -13,6 +13,10 @@ struct manager;
 struct enroll_table;
 
 #define ENROLL_LATENCY_SAMPLES 64
+/* Upper bounds (usec) of the ack latency histogram's buckets, for metrics: the
+ * control loop aims at acks within 5 ms (docs/policy.md), a deadline is 2 s. */
+#define ENROLL_LATENCY_BUCKETS 13
+extern const uint32_t enroll_latency_bounds_usec[ENROLL_LATENCY_BUCKETS];
 
 /* What an enrollment knows; the planner reads it, enroll.c alone writes it. */
 struct enrollment_info {
@@ -57,6 +61,11 @@ struct enrollment_info {
 	uint64_t commands_timed_out;
 	uint64_t bytes_freed;
 	uint64_t bytes_restored;
+	/* every ack's latency since enrolling: [i] counts those up to
+	 * enroll_latency_bounds_usec[i] (and above the one before), the last those
+	 * above all; with their sum, a Prometheus histogram */
+	uint64_t latency_hist[ENROLL_LATENCY_BUCKETS + 1];
+	uint64_t latency_sum_usec;
 };
 
 /* Latency quantile q (0..1) over the ring, usec; 0 with no acks yet. */

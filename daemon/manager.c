@@ -23,6 +23,7 @@
 #include "daemon/event-journal.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/metrics.h"
 #include "daemon/planner.h"
 #include "daemon/proc-parse.h"
 #include "daemon/proc-table.h"
@@ -342,6 +343,8 @@ static void growth_event(struct manager *m, enum growth_event ev, const struct g
 		 g->confidence_permyriad / 10000.0);
 	eventlog_add_entry(&m->eventlog, EVENTLOG_SYSTEM, &e);
 	event_journal_growth(&e, m->journal);
+	if (ev == GROWTH_EVENT_DETECTED)
+		m->counters.growth_episodes[pid ? 0 : 1][e.pattern]++;
 }
 
 static void on_proc_growth(void *userdata, struct proc_entry *p, enum growth_event ev)
@@ -452,7 +455,7 @@ static unsigned count_open_fds(void)
 static void manager_update_fd_budget(struct manager *m)
 {
 	uint64_t reserve = (uint64_t)m->fd_base + 2 * (uint64_t)m->config.control_max_connections +
-			   FD_RESERVE_SLACK;
+			   m->config.metrics_max_connections + FD_RESERVE_SLACK;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -533,6 +536,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	manager_sample(m);
 	eventlog_flush(&m->eventlog);
 	enroll_table_tick(m->enroll, now_usec(CLOCK_MONOTONIC));
+	metrics_tick(m->metrics);
 	log_ratelimit_flush(now_usec(CLOCK_MONOTONIC));
 	manager_notify_status(m);
 	return timer_rearm(s, usec, m->config.tick_usec);
@@ -675,6 +679,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		planner_set_params(m->planner, &c.plan);
 	log_set_max_level(c.log_level);
 	manager_update_fd_budget(m); /* MaxConnections= is part of the reserve */
+	metrics_reload(m->metrics);
 	eventlog_add(&m->eventlog, EVENTLOG_SYSTEM, IPC_EVENT_CONFIG_RELOADED, 0, 0,
 		     "configuration reloaded");
 	log_info("Configuration reloaded from %s", m->config_path);
@@ -689,8 +694,9 @@ static int socket_path(const struct manager *m, const char *name, char *buf, siz
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Take sockets from systemd when socket-activated (memctld.socket). */
-static int sockets_from_systemd(int *dgram_fd, int *control_fd)
+/* Take sockets from systemd when socket-activated (memctld.socket, and the
+ * listening TCP socket of memctld-metrics.socket). */
+static int sockets_from_systemd(int *dgram_fd, int *control_fd, int *metrics_fd)
 {
 	int n = sd_listen_fds(true);
 
@@ -707,6 +713,9 @@ static int sockets_from_systemd(int *dgram_fd, int *control_fd)
 		} else if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) > 0 &&
 			   *control_fd < 0) {
 			*control_fd = fd;
+		} else if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0 &&
+			   *metrics_fd < 0) {
+			*metrics_fd = fd;
 		} else {
 			log_warning("Ignoring unexpected socket-activation fd %d", fd);
 			close(fd);
@@ -720,7 +729,7 @@ static int manager_sockets_open(struct manager *m, int *ret_dgram, int *ret_cont
 	char dpath[PATH_MAX], cpath[PATH_MAX];
 	int dgram = -1, control = -1, probe, r;
 
-	r = sockets_from_systemd(&dgram, &control);
+	r = sockets_from_systemd(&dgram, &control, &m->metrics_fd);
 	if (r < 0)
 		return r;
 	if (r > 0 && (dgram < 0 || control < 0))
@@ -792,6 +801,7 @@ int manager_new(const struct manager_options *o, struct manager **ret)
 	m->records_next_seq = 1;
 	m->journal = getenv("JOURNAL_STREAM") != NULL;
 	m->socket_dir_fd = -1;
+	m->metrics_fd = -1;
 	m->start_usec = now_usec(CLOCK_MONOTONIC);
 
 	snprintf(m->config_path, sizeof(m->config_path), "%s",
@@ -837,6 +847,9 @@ struct manager *manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
+	m->metrics = metrics_free(m->metrics);
+	if (m->metrics_fd >= 0)
+		close(m->metrics_fd);
 	m->planner = planner_free(m->planner);
 	m->enroll = enroll_table_free(m->enroll);
 	m->decisions = decision_log_close(m->decisions);
@@ -925,6 +938,10 @@ int manager_run(struct manager *m)
 	r = resctrl_table_new(&m->config, &m->eventlog, &m->resctrl);
 	if (r < 0)
 		return r;
+	/* after every table: a scrape may come at once */
+	r = metrics_new(m, TAKE_FD(m->metrics_fd), &m->metrics);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up metrics: %m");
 	r = sd_event_add_time_relative(m->event, &m->drain_source, CLOCK_MONOTONIC,
 				       DRAIN_INTERVAL_USEC, 10 * USEC_PER_MSEC, on_drain, m);
 	if (r >= 0)

@@ -18,6 +18,7 @@ struct cgroup_table;
 struct control_server;
 struct decision_log;
 struct enroll_table;
+struct metrics;
 struct proc_table;
 struct resctrl_table;
 
@@ -35,6 +36,8 @@ struct manager_counters {
 	uint64_t control_idle_closed; /* closed after IdleTimeoutSec= */
 	uint64_t control_paced; /* times a user's requests were held back */
 	uint64_t oom_kills; /* OOM kills reported (traced or from cgroup counters) */
+	/* GROWTH_DETECTED events: [0] of processes, [1] of cgroups, by pattern */
+	uint64_t growth_episodes[2][IPC_GROWTH_PATTERN_MAX];
 };
 
 /*
@@ -86,6 +89,8 @@ struct manager {
 	struct ipc_rss_record records[MANAGER_RECORDS]; /* ring, by seq */
 	uint64_t records_next_seq; /* seq of the next record; the first is 1 */
 	bool journal; /* stderr is the journal (JOURNAL_STREAM): events go to it structured */
+	struct metrics *metrics; /* [Metrics]: HTTP endpoint, textfile, CTL_METRICS */
+	int metrics_fd; /* a listening TCP socket from systemd (memctld-metrics.socket), or -1 */
 };
 
 struct manager_options {

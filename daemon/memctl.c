@@ -95,6 +95,9 @@ static void help(void)
 	       "                       --follow streams them until interrupted\n"
 	       "  record [--pid PID] [--seconds N] [--label KEY=VALUE]\n"
 	       "                       the daemon's coalesced RSS records as they come\n"
+	       "  metrics [--openmetrics]\n"
+	       "                       the daemon's Prometheus metrics, as GET /metrics\n"
+	       "                       answers (text format 0.0.4, or OpenMetrics)\n"
 	       "  bandwidth            memory bandwidth and cache occupancy per unit (resctrl),\n"
 	       "                       the RMID pool and the L3 domains\n"
 	       "  enroll PID [--name N] [--readback-factor F]\n"
@@ -416,6 +419,7 @@ static const char *event_kind_name(uint32_t kind)
 		[IPC_EVENT_RMIDS_EXHAUSTED] = "rmids-exhausted",
 		[IPC_EVENT_RESCTRL_GROUP_LOST] = "resctrl-group-lost",
 		[IPC_EVENT_GROWTH_ENDED] = "growth-ended",
+		[IPC_EVENT_METRICS_FAILED] = "metrics-failed",
 	};
 	return kind < _IPC_EVENT_MAX && names[kind] ? names[kind] : "unknown";
 }
@@ -674,6 +678,114 @@ static int cmd_events(int argc, char **argv)
  * to one process, --seconds stops after that long (default: until a signal),
  * --label KEY=VALUE adds a "# KEY VALUE" header line (the trace's truth).
  */
+/* The whole exposition text, page by page on one connection; *ret_len bytes in
+ * a malloc'd, NUL-terminated *ret. -ESTALE when a tick replaced the rendering
+ * midway (the caller starts over). */
+static int metrics_fetch(uint32_t format, char **ret, size_t *ret_len)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	struct ipc_ctl_metrics q = { .format = format };
+	_cleanup_close_ int fd = connect_daemon();
+	_cleanup_free_ char *text = NULL;
+	uint64_t total = 0;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	do {
+		const struct ipc_ctl_metrics_reply *rep;
+		struct ipc_msg msg;
+
+		r = ipc_control_call(fd, IPC_CTL_METRICS, &q, sizeof(q), buf, sizeof(buf), &msg);
+		if (r == -ETIMEDOUT)
+			return log_error_errno(r, "memctld did not answer within %u ms",
+					       CALL_TIMEOUT_MS);
+		if (r < 0)
+			return log_error_errno(r, "Failed to talk to memctld: %m");
+		if (msg.hdr.type == IPC_ERROR) {
+			const struct ipc_error *e = msg.body;
+
+			if (e->code == -ESTALE)
+				return -ESTALE;
+			return log_error_errno(e->code, "%s", esc(e->message));
+		}
+		if (msg.hdr.type != IPC_CTL_METRICS_REPLY)
+			return log_error_errno(-EPROTO, "Unexpected reply %s from memctld",
+					       ipc_type_to_string(msg.hdr.type) ?: "?");
+		rep = msg.body;
+		if (!text) {
+			total = rep->total_bytes;
+			/* the daemon never renders more than 64 MiB (METRICS_MAX_BYTES) */
+			if (total > (64U << 20))
+				return log_error_errno(-EFBIG,
+						       "memctld announced %" PRIu64
+						       " bytes of metrics",
+						       total);
+			text = malloc(total + 1);
+			if (!text)
+				return log_error_errno(-ENOMEM, "Out of memory");
+		}
+		if (rep->total_bytes != total || rep->offset != q.offset ||
+		    (q.serial && rep->serial != q.serial))
+			return log_error_errno(-EPROTO, "memctld sent a page out of order");
+		memcpy(text + q.offset, msg.entries, msg.n_entries);
+		q.serial = rep->serial;
+		q.offset += msg.n_entries;
+		if (msg.n_entries == 0 && q.offset < total)
+			return log_error_errno(-EPROTO, "memctld sent an empty page");
+	} while (q.offset < total);
+	text[total] = '\0';
+	*ret_len = total;
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
+/* `memctl metrics`: what GET /metrics answers, over the control socket. */
+static int cmd_metrics(int argc, char **argv)
+{
+	static const struct option opts[] = { { "openmetrics", no_argument, NULL, 'o' },
+					      { "json", no_argument, NULL, 'j' },
+					      {} };
+	uint32_t format = IPC_METRICS_TEXT;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int c, r = -ESTALE;
+
+	while ((c = cmd_getopt(argc, argv, "o", opts)) >= 0)
+		if (c == 'o')
+			format = IPC_METRICS_OPENMETRICS;
+	if (c < -1)
+		return c;
+	if (optind < argc)
+		return log_error_errno(-EINVAL,
+				       "metrics: unexpected argument %s (usage: memctl metrics "
+				       "[--openmetrics])",
+				       esc(argv[optind]));
+	/* a rendering lasts a tick (1 s by default); fetching one takes milliseconds */
+	for (int attempt = 0; attempt < 5 && r == -ESTALE; attempt++)
+		r = metrics_fetch(format, &text, &len);
+	if (r == -ESTALE)
+		return log_error_errno(r,
+				       "The metrics changed while being read, 5 times; giving up");
+	if (r < 0)
+		return r;
+	if (arg_json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(
+			o, "content_type",
+			json_object_new_string(
+				format == IPC_METRICS_OPENMETRICS ?
+					"application/openmetrics-text; version=1.0.0" :
+					"text/plain; version=0.0.4"));
+		json_object_object_add(o, "text", json_object_new_string_len(text, (int)len));
+		return print_json(o);
+	}
+	if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+		return log_error_errno(-EIO, "Failed to write the metrics: %m");
+	return 0;
+}
+
 static int cmd_record(int argc, char **argv)
 {
 	static uint8_t buf[IPC_MSG_MAX];
@@ -2044,7 +2156,7 @@ static const struct {
 	{ "events", cmd_events },   { "enroll", cmd_enroll },
 	{ "unenroll", cmd_enroll }, { "list", cmd_list },
 	{ "top", cmd_top },	    { "bandwidth", cmd_bandwidth },
-	{ "record", cmd_record },
+	{ "record", cmd_record },   { "metrics", cmd_metrics },
 };
 
 /* --json or -j among the arguments, before any "--": known before the options

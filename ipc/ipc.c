@@ -44,6 +44,8 @@ _Static_assert(sizeof(struct ipc_event_entry) == 440, "ipc_event_entry layout");
 _Static_assert(sizeof(struct ipc_ctl_records) == 16, "ipc_ctl_records layout");
 _Static_assert(sizeof(struct ipc_ctl_records_reply) == 24, "ipc_ctl_records_reply layout");
 _Static_assert(sizeof(struct ipc_rss_record) == 56, "ipc_rss_record layout");
+_Static_assert(sizeof(struct ipc_ctl_metrics) == 24, "ipc_ctl_metrics layout");
+_Static_assert(sizeof(struct ipc_ctl_metrics_reply) == 32, "ipc_ctl_metrics_reply layout");
 
 /* Linux's MAX_ERRNO (include/linux/err.h): codes below -4095 are not errnos. */
 #define IPC_ERRNO_MAX 4095
@@ -479,6 +481,33 @@ static int validate_rss_record(const void *p)
 	return 0;
 }
 
+static int validate_ctl_metrics(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_metrics m;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.format >= _IPC_METRICS_FORMAT_MAX || m.reserved != 0)
+		return -ERANGE;
+	return 0;
+}
+
+static int validate_metrics_reply(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_metrics_reply m;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.serial == 0 || m.count > entries_max(t) || m.format >= _IPC_METRICS_FORMAT_MAX ||
+	    m.offset > m.total_bytes || m.count > m.total_bytes - m.offset)
+		return -ERANGE;
+	return 0;
+}
+
+/* Exposition text: any byte but NUL (the text is printed as a C string). */
+static int validate_metrics_byte(const void *p)
+{
+	return *(const char *)p ? 0 : -ERANGE;
+}
+
 static const struct ipc_string_field enroll_strings[] = {
 	STRING_FIELD(struct ipc_enroll, name),
 };
@@ -594,6 +623,10 @@ static const struct ipc_type_info ipc_types[] = {
 	LIST(IPC_CTL_RECORDS_REPLY, "CTL_RECORDS_REPLY", struct ipc_ctl_records_reply,
 	     struct ipc_rss_record, .validate = validate_records_reply,
 	     .validate_entry = validate_rss_record),
+	FIXED(IPC_CTL_METRICS, "CTL_METRICS", struct ipc_ctl_metrics,
+	      .validate = validate_ctl_metrics),
+	LIST(IPC_CTL_METRICS_REPLY, "CTL_METRICS_REPLY", struct ipc_ctl_metrics_reply, char,
+	     .validate = validate_metrics_reply, .validate_entry = validate_metrics_byte),
 };
 
 static const struct ipc_type_info *type_lookup(uint16_t type)

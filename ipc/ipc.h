@@ -77,6 +77,9 @@ enum ipc_type {
 	/* issue 12 (resctrl): 57..60 */
 	IPC_CTL_BANDWIDTH = 57, /* struct ipc_ctl_list (offset; sort and cgroup unused) */
 	IPC_CTL_BANDWIDTH_REPLY = 58, /* ipc_ctl_bandwidth_reply + count * ipc_bandwidth_entry */
+	/* issue 14 (metrics): 66..68 */
+	IPC_CTL_METRICS = 66, /* struct ipc_ctl_metrics */
+	IPC_CTL_METRICS_REPLY = 67, /* ipc_ctl_metrics_reply + count bytes of exposition text */
 	/* issue 10 (69..72) */
 	IPC_CTL_RECORDS = 69, /* struct ipc_ctl_records */
 	IPC_CTL_RECORDS_REPLY = 70, /* ipc_ctl_records_reply + count * ipc_rss_record */
@@ -502,6 +505,30 @@ struct ipc_rss_record {
 	uint64_t swap_bytes;
 };
 
+/* `memctl metrics`: the exposition text in pages. A rendering is kept until the
+ * next tick; serial names it, so every page of one listing comes from one
+ * rendering. */
+enum ipc_metrics_format {
+	IPC_METRICS_TEXT = 0, /* Prometheus text format 0.0.4 */
+	IPC_METRICS_OPENMETRICS = 1, /* OpenMetrics 1.0.0 */
+	_IPC_METRICS_FORMAT_MAX,
+};
+
+struct ipc_ctl_metrics {
+	uint64_t serial; /* 0: the current rendering; else that one (gone: -ESTALE) */
+	uint64_t offset; /* first byte wanted */
+	uint32_t format; /* enum ipc_metrics_format */
+	uint32_t reserved; /* must be 0 */
+};
+
+struct ipc_ctl_metrics_reply {
+	uint64_t serial; /* the rendering these bytes come from; > 0 */
+	uint64_t total_bytes; /* its whole length */
+	uint64_t offset; /* of the first byte here; offset + count <= total_bytes */
+	uint32_t count; /* bytes of text after this struct */
+	uint32_t format; /* enum ipc_metrics_format */
+};
+
 enum ipc_event_kind {
 	IPC_EVENT_ENROLLED = 1,
 	IPC_EVENT_UNENROLLED = 2,
@@ -525,6 +552,9 @@ enum ipc_event_kind {
 	/* issue 12 (resctrl): 23..24 */
 	IPC_EVENT_RMIDS_EXHAUSTED = 23, /* value: units left unmonitored */
 	IPC_EVENT_RESCTRL_GROUP_LOST = 24, /* a monitoring group vanished under memctld */
+	/* issue 14 (metrics): 27 */
+	IPC_EVENT_METRICS_FAILED =
+		27, /* the HTTP endpoint or the textfile failed; value = -errno */
 	_IPC_EVENT_MAX,
 };
 

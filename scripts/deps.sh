@@ -16,6 +16,7 @@ pc_mods=(
 	"liblz4:liblz4-dev"
 	"cmocka:libcmocka-dev"
 	"json-c:libjson-c-dev"
+	"libmicrohttpd:libmicrohttpd-dev"
 )
 # command -> Debian package
 cmds=(
@@ -32,6 +33,12 @@ cmds=(
 	"setpriv:util-linux"
 	"tmux:tmux"
 	"fusermount:fuse3"
+	# the metrics tests: promtool checks the exposition and the rules, and a
+	# real Prometheus server scrapes a private memctld (one package has both)
+	"promtool:prometheus"
+	"prometheus:prometheus"
+	# the metrics socket-activation test checks memctld's socket() calls
+	"strace:strace"
 )
 
 # header-only libraries (no pkg-config file): header -> Debian package

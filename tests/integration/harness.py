@@ -32,6 +32,9 @@ ENROLL_ACK = struct.Struct("=QIIIIII")
 # target_bytes, max_hotness, codecs, deadline_ms, min_savings_permyriad,
 # pressure_permyriad, reserved, readback_cost_permyriad, reserved2
 COMPRESS = struct.Struct("=QIIIIIIII")
+IPC_CTL_METRICS, IPC_CTL_METRICS_REPLY = 66, 67
+CTL_METRICS = struct.Struct("=QQII")  # serial, offset, format, reserved
+CTL_METRICS_REPLY = struct.Struct("=QQQII")  # serial, total_bytes, offset, count, format
 
 
 def encode(mtype, body=b"", seq=1, version=IPC_VERSION, magic=IPC_MAGIC, length=None):

@@ -64,11 +64,14 @@ static const uint16_t all_types[] = {
 	IPC_CTL_BANDWIDTH_REPLY,
 	IPC_CTL_RECORDS,
 	IPC_CTL_RECORDS_REPLY,
+	IPC_CTL_METRICS,
+	IPC_CTL_METRICS_REPLY,
 };
 
 static const uint16_t list_types[] = {
 	IPC_CTL_LIST_REPLY,	IPC_CTL_EVENTS_REPLY,	 IPC_CTL_CGROUPS_REPLY,
 	IPC_CTL_ENROLLED_REPLY, IPC_CTL_BANDWIDTH_REPLY, IPC_CTL_RECORDS_REPLY,
+	IPC_CTL_METRICS_REPLY,
 };
 
 /* ---- building messages ---- */
@@ -82,6 +85,8 @@ static size_t count_offset(uint16_t type)
 {
 	if (type == IPC_CTL_RECORDS_REPLY)
 		return offsetof(struct ipc_ctl_records_reply, count);
+	if (type == IPC_CTL_METRICS_REPLY)
+		return offsetof(struct ipc_ctl_metrics_reply, count);
 	return type == IPC_CTL_EVENTS_REPLY ? offsetof(struct ipc_ctl_events_reply, count) :
 					      offsetof(struct ipc_ctl_list_reply, count);
 }
@@ -104,6 +109,9 @@ static void put64(uint8_t *p, size_t off, uint64_t v)
 static void put(uint8_t *p, size_t off, unsigned width, uint64_t v)
 {
 	switch (width) {
+	case 1:
+		p[off] = (uint8_t)v;
+		break;
 	case 2:
 		put16(p, off, (uint16_t)v);
 		break;
@@ -275,6 +283,9 @@ static void entry_sample(uint16_t type, uint8_t *p, uint32_t i)
 		memcpy(p, &e, sizeof(e));
 		break;
 	}
+	case IPC_CTL_METRICS_REPLY:
+		*p = (uint8_t)('a' + i % 26); /* exposition text: any byte but NUL */
+		break;
 	case IPC_CTL_RECORDS_REPLY: {
 		struct ipc_rss_record e = {
 			.seq = 10 + i,
@@ -474,6 +485,18 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
+	case IPC_CTL_METRICS: {
+		struct ipc_ctl_metrics m = { .serial = 3, .offset = 100, .format = 1 };
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
+	case IPC_CTL_METRICS_REPLY: {
+		struct ipc_ctl_metrics_reply m = {
+			.serial = 3, .total_bytes = 1 << 20, .offset = 0, .count = n, .format = 0
+		};
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
 	}
 	fail_msg("no sample for type %u", type);
 	return 0;
@@ -612,6 +635,8 @@ static void test_ipc_type_to_string_known(void **state)
 		{ IPC_CTL_BANDWIDTH_REPLY, "CTL_BANDWIDTH_REPLY" },
 		{ IPC_CTL_RECORDS, "CTL_RECORDS" },
 		{ IPC_CTL_RECORDS_REPLY, "CTL_RECORDS_REPLY" },
+		{ IPC_CTL_METRICS, "CTL_METRICS" },
+		{ IPC_CTL_METRICS_REPLY, "CTL_METRICS_REPLY" },
 	};
 
 	assert_int_equal(ELEMENTSOF(names), ELEMENTSOF(all_types));
@@ -680,6 +705,8 @@ static void test_ipc_body_size_known(void **state)
 		{ IPC_CTL_RECORDS, sizeof(struct ipc_ctl_records), 0 },
 		{ IPC_CTL_RECORDS_REPLY, sizeof(struct ipc_ctl_records_reply),
 		  sizeof(struct ipc_rss_record) },
+		{ IPC_CTL_METRICS, sizeof(struct ipc_ctl_metrics), 0 },
+		{ IPC_CTL_METRICS_REPLY, sizeof(struct ipc_ctl_metrics_reply), 1 },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
@@ -702,6 +729,8 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_CTL_RECORDS), 16);
 	assert_int_equal(ipc_body_size(IPC_CTL_RECORDS_REPLY), 24);
 	assert_int_equal(ipc_entry_size(IPC_CTL_RECORDS_REPLY), 56);
+	assert_int_equal(ipc_body_size(IPC_CTL_METRICS), 24);
+	assert_int_equal(ipc_body_size(IPC_CTL_METRICS_REPLY), 32);
 }
 
 static void test_ipc_entries_max_fits(void **state)
@@ -710,6 +739,7 @@ static void test_ipc_entries_max_fits(void **state)
 	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 170);
 	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 148);
 	assert_int_equal(ipc_entries_max(IPC_CTL_RECORDS_REPLY), 1169);
+	assert_int_equal(ipc_entries_max(IPC_CTL_METRICS_REPLY), 65488);
 	for (size_t i = 0; i < ELEMENTSOF(all_types); i++) {
 		uint16_t t = all_types[i];
 		size_t esz = ipc_entry_size(t), max = ipc_entries_max(t);
@@ -1103,6 +1133,9 @@ static void test_ipc_decode_list_count_inconsistent(void **state)
 
 		assert_int_equal((uint32_t)((uint64_t)wrap32 * esz), (uint32_t)(3 * esz));
 		for (size_t j = 0; j < ELEMENTSOF(counts); j++) {
+			/* 1-byte entries (CTL_METRICS_REPLY) cannot wrap: wrap32 is 3 */
+			if (counts[j] == 3)
+				continue;
 			put32(msg, off, counts[j]);
 			expect_r(decode_exact(msg, len, NULL), -EINVAL, "%s count %u",
 				 ipc_type_to_string(t), counts[j]);
@@ -1248,6 +1281,11 @@ struct range_row {
 		t, true, F(st, field), (uint64_t)(v), 0, #field "=" #v \
 	}
 
+/* CTL_METRICS_REPLY's entries are bytes of text */
+struct metrics_byte {
+	uint8_t c;
+};
+
 #define EN struct ipc_enroll
 #define CA struct ipc_compress_ack
 #define SR struct ipc_ctl_show_reply
@@ -1384,6 +1422,22 @@ static const struct range_row range_rows[] = {
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, growth_detected, 2),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, growth_reserved, 1),
 	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, growth_bytes_per_sec, -1),
+	BAD(IPC_CTL_METRICS, struct ipc_ctl_metrics, format, 2),
+	BAD(IPC_CTL_METRICS, struct ipc_ctl_metrics, format, UINT32_MAX),
+	OK(IPC_CTL_METRICS, struct ipc_ctl_metrics, format, 0),
+	BAD(IPC_CTL_METRICS, struct ipc_ctl_metrics, reserved, 1),
+	OK(IPC_CTL_METRICS, struct ipc_ctl_metrics, serial, 0),
+	OK(IPC_CTL_METRICS, struct ipc_ctl_metrics, offset, UINT64_MAX),
+	BAD(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, serial, 0),
+	BAD(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, format, 2),
+	/* offset + count (3 entries) beyond the whole */
+	BAD(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, total_bytes, 2),
+	OK(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, total_bytes, 3),
+	BAD(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, offset, (1 << 20) - 2),
+	BAD(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, offset, UINT64_MAX),
+	OK(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, offset, (1 << 20) - 3),
+	BAD_E(IPC_CTL_METRICS_REPLY, struct metrics_byte, c, 0),
+	OK_E(IPC_CTL_METRICS_REPLY, struct metrics_byte, c, 0xff),
 	BAD(IPC_CTL_RECORDS, struct ipc_ctl_records, pid, 0x80000000U),
 	OK(IPC_CTL_RECORDS, struct ipc_ctl_records, pid, 0),
 	BAD(IPC_CTL_RECORDS_REPLY, struct ipc_ctl_records_reply, reserved, 1),

@@ -60,6 +60,8 @@ static const struct {
 	S(ipc_ctl_records),
 	S(ipc_ctl_records_reply),
 	S(ipc_rss_record),
+	S(ipc_ctl_metrics),
+	S(ipc_ctl_metrics_reply),
 };
 #undef S
 
