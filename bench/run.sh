@@ -25,6 +25,7 @@ benches=(
 	"resctrl|$BUILD/bench/resctrl"
 	"eventlog_flood|bench/eventlog_flood.sh"
 	"squeeze|bench/squeeze.py"
+	"metrics|$BUILD/bench/metrics"
 )
 
 only=${BENCH:-}

@@ -43,7 +43,7 @@ struct metrics *metrics_free(struct metrics *x);
 /* Each tick: the renderings so far are stale; the textfile is written. */
 void metrics_tick(struct metrics *x);
 /* After a reload: Textfile=, TopGrowing= and MaxCgroups= take effect;
- * Listen= and MaxConnections= need a restart (said once). */
+ * Listen=, MaxConnections= and TimeoutSec= need a restart (said once). */
 void metrics_reload(struct metrics *x);
 
 /* The rendering in format f as of the last tick (rendered now if none yet).

@@ -160,6 +160,13 @@ for k in procs_started first_listing_usec next_listing_usec first_over_next; do
 	has "$k" ps_identity
 done
 
+# --- metrics: a rendering, cached scrapes and an idle tick measured
+run metrics --quick
+for k in tracked_processes exposition_bytes render_cpu_ms_median cached_scrape_cpu_ms_median \
+	idle_cpu_ms_per_tick_median render_over_idle_tick; do
+	has "$k" metrics
+done
+
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1
