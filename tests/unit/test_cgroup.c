@@ -415,7 +415,9 @@ static void test_cgroup_stat_parse_v2(void **state)
 	assert_int_equal(st.pgmajfault, 753);
 	assert_int_equal(st.workingset_refault_anon, 7);
 	assert_int_equal(st.workingset_refault_file, 1234);
-	assert_int_equal(st.present, CGROUP_STAT_HAS_REFAULT_ANON | CGROUP_STAT_HAS_REFAULT_FILE);
+	assert_int_equal(st.present, CGROUP_STAT_HAS_REFAULT_ANON | CGROUP_STAT_HAS_REFAULT_FILE |
+					     CGROUP_STAT_HAS_KERNEL);
+	assert_int_equal(st.kernel_bytes, 8650752);
 	assert_int_equal(st.swap_bytes, 0);
 	assert_int_equal(st.hierarchical_limit_bytes, CGROUP_LIMIT_MAX);
 }
@@ -578,9 +580,12 @@ static void test_cgroup_mem_read_v2_fixture(void **state)
 
 	assert_int_equal(cgroup_mem_read(root, "/app.slice", &m), 0);
 	assert_int_equal(m.hierarchy, CGROUP_HIERARCHY_V2);
+	/* kernel memory: memory.stat's "kernel" (5.18+) */
 	assert_int_equal(m.present, CGROUP_MEM_HAS_LIMIT | CGROUP_MEM_HAS_HIGH |
 					    CGROUP_MEM_HAS_USAGE | CGROUP_MEM_HAS_EVENTS |
-					    CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT);
+					    CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT |
+					    CGROUP_MEM_HAS_KERNEL);
+	assert_int_equal(m.kernel_bytes, 8650752);
 	assert_int_equal(m.limit_bytes, 536870912);
 	assert_int_equal(m.high_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.soft_limit_bytes, CGROUP_LIMIT_MAX);
@@ -622,7 +627,7 @@ static void test_cgroup_mem_read_v2_no_trailing_newline(void **state)
 	/* no memory.pressure in this one */
 	assert_int_equal(m.present, CGROUP_MEM_HAS_LIMIT | CGROUP_MEM_HAS_HIGH |
 					    CGROUP_MEM_HAS_USAGE | CGROUP_MEM_HAS_EVENTS |
-					    CGROUP_MEM_HAS_STAT);
+					    CGROUP_MEM_HAS_STAT | CGROUP_MEM_HAS_KERNEL);
 	assert_int_equal(m.limit_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.high_bytes, 268435456);
 	assert_int_equal(m.usage_bytes, 4096);
@@ -638,7 +643,8 @@ static void test_cgroup_mem_read_v2_root(void **state)
 	/* a v2 root has memory.stat and memory.pressure, no limits or usage */
 	assert_int_equal(cgroup_mem_read(root, "/", &m), 0);
 	assert_int_equal(m.hierarchy, CGROUP_HIERARCHY_V2);
-	assert_int_equal(m.present, CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT);
+	assert_int_equal(m.present,
+			 CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT | CGROUP_MEM_HAS_KERNEL);
 	assert_int_equal(m.limit_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.high_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.usage_bytes, 0);
