@@ -204,6 +204,9 @@ class MetricsTest(DaemonTestCase):
         self.assertNotEqual(r.returncode, 0)
 
         # the textfile: the text format, 0644, rewritten each tick
+        if not wait_until(lambda: os.path.exists(self.textfile), timeout=5):
+            self.fail("no textfile: %s" % [l for l in d.ctl("metrics").stdout.splitlines()
+                                           if "textfile" in l])
         st = os.stat(self.textfile)
         self.assertEqual(st.st_mode & 0o777, 0o644)
         with open(self.textfile) as f:
