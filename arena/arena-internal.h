@@ -304,6 +304,7 @@ struct arena {
 	uint64_t seg_bytes;
 
 	_Atomic uint64_t epoch;
+	_Atomic uint32_t pressure_permyriad; /* arena_pressure_set() */
 
 	pthread_rwlock_t regions_lock;
 	struct arena_region *regions;

@@ -3,6 +3,7 @@
  * decompression, hotness, and the coldest-first / hottest-first passes. */
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -408,6 +409,19 @@ static int chunk_range(const struct arena_region *r, size_t offset, size_t lengt
 }
 
 /* ---- hotness ---- */
+
+int arena_pressure_set(struct arena *a, uint32_t pressure_permyriad)
+{
+	if (!a || pressure_permyriad > 10000)
+		return -EINVAL;
+	atomic_store_explicit(&a->pressure_permyriad, pressure_permyriad, memory_order_relaxed);
+	return 0;
+}
+
+uint32_t arena_pressure_get(const struct arena *a)
+{
+	return atomic_load_explicit(&a->pressure_permyriad, memory_order_relaxed);
+}
 
 uint64_t arena_epoch_advance(struct arena *a)
 {
@@ -1013,7 +1027,7 @@ static void plan_locked(struct arena *a, const struct fair_input *in, bool *full
 {
 	uint32_t cls = in->data_class, allowed = n_allowed(&a->model, in->codecs);
 	uint64_t seen = a->class_seen[cls]++;
-	double scores[FAIR_CANDIDATES_MAX], best = 0.0;
+	double values[FAIR_CANDIDATES_MAX], best = -INFINITY;
 	bool wide;
 
 	*full = false;
@@ -1022,7 +1036,7 @@ static void plan_locked(struct arena *a, const struct fair_input *in, bool *full
 		*full = true;
 		return;
 	}
-	(void)fair_choose_scores(&a->model, in, d, scores);
+	(void)fair_model_decide(&a->model, in, d, values);
 	wide = !d->admit;
 	if (!d->admit)
 		try_anyway_locked(a, in, d);
@@ -1030,7 +1044,7 @@ static void plan_locked(struct arena *a, const struct fair_input *in, bool *full
 		return;
 	wide = wide || (seen / a->cfg.sample_interval) % PROBE_WIDE_EVERY == 0;
 	for (uint32_t i = 0; i < a->model.n_cand; i++)
-		best = MAX(best, scores[i]);
+		best = MAX(best, values[i]);
 	for (uint32_t k = 0; k < a->model.n_cand; k++) {
 		uint32_t *next = wide ? &a->probe_wide_next[cls] : &a->probe_next[cls];
 		uint32_t i = (*next + k) % a->model.n_cand;
@@ -1040,8 +1054,10 @@ static void plan_locked(struct arena *a, const struct fair_input *in, bool *full
 		 * CPU estimate current */
 		if (!(in->codecs & (1U << a->model.cand[i].codec)))
 			continue;
+		/* contenders: a value within 20% of the pick's savings of the best */
 		if (!wide && i != d->candidate &&
-		    scores[i] * 10000 < best * PROBE_CONTENDER_PERMYRIAD)
+		    values[i] < best - d->est_bytes_saved * (10000 - PROBE_CONTENDER_PERMYRIAD) /
+						10000.0)
 			continue;
 		*probe = (int)i;
 		*next = i + 1;
@@ -1135,6 +1151,8 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 		.expected_reads = expected_reads(a, hot, c),
 		.codecs = req->codecs,
 		.min_savings_permyriad = req->min_savings_permyriad,
+		.pressure_permyriad =
+			atomic_load_explicit(&a->pressure_permyriad, memory_order_relaxed),
 	};
 	full = false;
 	probe = -1;

@@ -52,7 +52,9 @@ extern "C" {
  * Which codec compresses a chunk is decided by the fairness policy (policy/fairness.h):
  *   fair_score = bytes_saved / (compress_cpu_ms + readback_factor * decompress_cpu_ms)
  * over the allowed candidates (LZ4 fast at the configured accelerations, LZ4 default,
- * zstd at the configured low levels; zstd for COLD chunks only). A chunk is admitted
+ * zstd at the configured low levels; zstd for COLD chunks only), with the value of a
+ * saved byte rising with memory pressure for colder chunks (arena_pressure_set()) and
+ * a hysteresis, so that the same bytes get the same codec from run to run. A chunk is admitted
  * only if it saves at least min_savings_permyriad of its size; otherwise it stays RAW
  * and is not retried until it is written again. With one allowed candidate the bounded
  * compression itself decides admission; with several, a rejection predicted by the
@@ -397,6 +399,28 @@ enum arena_phase {
  * not running) so the next burst does not stall. Returns 0, -EINVAL (phase).
  */
 ARENA_EXPORT int arena_phase_hint(struct arena *arena, enum arena_phase phase);
+
+/* ---- memory pressure ---- */
+
+/*
+ * How scarce memory is where the workload runs, 0 (plenty, the default) .. 10000 (at
+ * its limit): the value of a byte saved. The fairness policy weighs bytes against CPU
+ * by it (policy/fairness.h, docs/policy.md): with no pressure a chunk gets the codec
+ * of the best fair_score (bytes saved per CPU ms); as pressure rises, a saved byte
+ * of a COLD chunk is worth more (1 + 64 * (p / 10000)^2 times what the most efficient
+ * codec pays for one: 17 at 5000, 65 at 10000), so cold data moves to zstd where it
+ * saves more, while HOT chunks keep LZ4 (their weight is 0, and zstd is for COLD
+ * chunks only). It applies to compressions from the call on; chunks already stored
+ * keep their codec until they are read back and compressed again.
+ *
+ * The controller client calls it with the pressure_permyriad of each COMPRESS
+ * (memctld computes it from the cgroup's headroom within its band: 0 at the top,
+ * 10000 at the limit; docs/policy.md). Returns 0, or -EINVAL (NULL, > 10000).
+ */
+ARENA_EXPORT int arena_pressure_set(struct arena *arena, uint32_t pressure_permyriad);
+
+/* The pressure last set (0 until then). */
+ARENA_EXPORT uint32_t arena_pressure_get(const struct arena *arena);
 
 /* ---- hotness epochs ---- */
 

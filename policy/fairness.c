@@ -16,7 +16,7 @@ void fair_params_init(struct fair_params *p)
 	*p = (struct fair_params){
 		.min_savings_permyriad = 500,
 		.overhead_bytes = 0,
-		.switch_margin_permyriad = 200,
+		.switch_margin_permyriad = 500,
 		/* expected decompressions per compression before any is observed:
 		 * a HOT chunk compressed now will be read back several times, a COLD one
 		 * probably never */
@@ -24,6 +24,11 @@ void fair_params_init(struct fair_params *p)
 		.readback_per_read = 1.0,
 		.ewma_alpha = 0.25,
 		.time_alpha_min = 1.0 / 16,
+		/* the value of a saved byte, as a multiple of what the most efficient
+		 * candidate pays for one: 1 + gain * (pressure / 10000)^2. COLD at half
+		 * pressure 17: zstd 1 on heap pages saves 40% more than LZ4 fast for ~6x
+		 * its CPU, a marginal ~1/14 of LZ4's bytes per ms (docs/policy.md) */
+		.byte_value_gain = { [FAIR_HOT] = 0.0, [FAIR_WARM] = 4.0, [FAIR_COLD] = 64.0 },
 	};
 }
 
@@ -38,7 +43,8 @@ int fair_params_check(const struct fair_params *p)
 	if (!(p->readback_per_read >= 0.0 && isfinite(p->readback_per_read)))
 		return -EINVAL;
 	for (size_t h = 0; h < _FAIR_HOTNESS_MAX; h++)
-		if (!(p->readback_base[h] >= 0.0 && isfinite(p->readback_base[h])))
+		if (!(p->readback_base[h] >= 0.0 && isfinite(p->readback_base[h])) ||
+		    !(p->byte_value_gain[h] >= 0.0 && p->byte_value_gain[h] <= 1e6))
 			return -EINVAL;
 	return 0;
 }
@@ -142,9 +148,12 @@ int fair_model_init(struct fair_model *m, const struct fair_params *p,
 			m->baseline = i;
 			break;
 		}
-	for (uint32_t cls = 0; cls < _FAIR_CLASS_MAX; cls++)
+	for (uint32_t cls = 0; cls < _FAIR_CLASS_MAX; cls++) {
 		for (uint32_t i = 0; i < n; i++)
 			prior_cost(&cand[i], cls, &m->cost[cls][i]);
+		for (uint32_t h = 0; h < _FAIR_HOTNESS_MAX; h++)
+			m->incumbent[cls][h] = (uint8_t)m->baseline;
+	}
 	return 0;
 }
 
@@ -224,6 +233,15 @@ double fair_readback_factor(const struct fair_params *p, uint32_t hotness, doubl
 	return p->readback_base[hotness] + p->readback_per_read * expected_reads;
 }
 
+double fair_byte_value(const struct fair_params *p, uint32_t hotness, uint32_t pressure_permyriad)
+{
+	double x = MIN(pressure_permyriad, 10000U) / 10000.0;
+
+	if (hotness >= _FAIR_HOTNESS_MAX)
+		hotness = FAIR_HOT;
+	return 1.0 + p->byte_value_gain[hotness] * x * x;
+}
+
 double fair_score(double bytes_saved, double compress_cpu_ms, double decompress_cpu_ms,
 		  double readback_factor)
 {
@@ -282,15 +300,39 @@ static int input_check(const struct fair_model *m, const struct fair_input *in)
 		return -EINVAL;
 	if (in->min_savings_permyriad != UINT32_MAX && in->min_savings_permyriad > 10000)
 		return -EINVAL;
+	if (in->pressure_permyriad > 10000)
+		return -EINVAL;
 	return 0;
 }
 
-/* The shared rule: given per-candidate (saved, compress ms, decompress ms) estimates,
- * filter by codec mask, hotness and threshold, then take the best score with the
- * baseline's margin. tried[i] false skips candidate i. */
+/*
+ * The shared rule: given per-candidate (saved, compress ms, decompress ms) estimates,
+ * filter by codec mask, hotness and threshold; then take the candidate of the highest
+ * value
+ *
+ *   value(c) = saved(c) - cost(c) * f* / V,   cost = compress + readback_factor * decompress
+ *
+ * where f* is the best fair_score among the eligible and V = fair_byte_value(): the
+ * price of a CPU millisecond in bytes is what the most efficient candidate gets for it,
+ * divided by how much a byte is worth now. With V = 1 (no pressure, or HOT) the
+ * candidate of the best fair_score has value 0 and every other a negative one, so
+ * this is fair_score's choice; as V grows a candidate that saves more wins once its
+ * extra bytes per extra millisecond exceed f* / V.
+ *
+ * Hysteresis: the incumbent (the class's last choice at this hotness when use_inc;
+ * the baseline otherwise) keeps the chunk unless the best beats its value by
+ * switch_margin_permyriad of its savings. At V = 1 that is "a challenger's fair_score
+ * must be about that much higher" (5% by default). While either of the two has few
+ * time samples the margin is wider, margin * (1 + HYSTERESIS_SETTLE / (n + 1)): 25%
+ * at one sample, 7% at twenty. The first samples are the noisiest (a single one
+ * replaces the prior), and a switch made on them stuck: the hysteresis alone made
+ * every run stable, but not every run the same (test_fair_model_decide_stable_...).
+ * tried[i] false skips candidate i.
+ */
+#define HYSTERESIS_SETTLE 8.0
 static void choose(const struct fair_model *m, const struct fair_input *in, const double *saved,
-		   const double *cms, const double *dms, const bool *tried,
-		   struct fair_decision *ret, double *ret_scores)
+		   const double *cms, const double *dms, const bool *tried, bool use_inc,
+		   struct fair_decision *ret, double *ret_values)
 {
 	uint32_t mask = in->codecs ? in->codecs : (1U << _FAIR_CODEC_MAX) - 1;
 	uint32_t min_perm = in->min_savings_permyriad == UINT32_MAX ?
@@ -302,8 +344,10 @@ static void choose(const struct fair_model *m, const struct fair_input *in, cons
 	double need = (double)in->bytes *
 		      MIN(min_perm * (in->hotness == FAIR_COLD ? 1.0 : bw), 10000.0) / 10000.0;
 	double rf = fair_readback_factor(&m->params, in->hotness, in->expected_reads) * bw;
-	double score[FAIR_CANDIDATES_MAX];
+	double v = fair_byte_value(&m->params, in->hotness, in->pressure_permyriad);
+	double score[FAIR_CANDIDATES_MAX], value[FAIR_CANDIDATES_MAX], f_best = 0.0, price;
 	bool eligible[FAIR_CANDIDATES_MAX];
+	uint32_t inc;
 	int best = -1;
 
 	for (uint32_t i = 0; i < m->n_cand; i++) {
@@ -313,22 +357,35 @@ static void choose(const struct fair_model *m, const struct fair_input *in, cons
 			      (c->codec != FAIR_CODEC_ZSTD || in->hotness == FAIR_COLD) &&
 			      saved[i] > 0.0 && saved[i] >= need;
 		score[i] = eligible[i] ? fair_score(saved[i], cms[i], dms[i], rf) : 0.0;
-		if (eligible[i] && (best < 0 || score[i] > score[best]))
+		f_best = MAX(f_best, score[i]);
+	}
+	price = f_best / v;
+	for (uint32_t i = 0; i < m->n_cand; i++) {
+		value[i] = eligible[i] ? saved[i] - price * (cms[i] + rf * dms[i]) : -INFINITY;
+		if (eligible[i] && (best < 0 || value[i] > value[best]))
 			best = (int)i;
 	}
 
-	if (ret_scores)
-		memcpy(ret_scores, score, m->n_cand * sizeof(*score));
-	*ret = (struct fair_decision){ .readback_factor = rf };
+	if (ret_values)
+		memcpy(ret_values, value, m->n_cand * sizeof(*value));
+	*ret = (struct fair_decision){ .readback_factor = rf, .byte_value = v };
 	if (best < 0)
 		return;
-	/* the baseline keeps the chunk unless a challenger clearly beats it */
-	if ((uint32_t)best != m->baseline && eligible[m->baseline] &&
-	    score[best] < score[m->baseline] * (1.0 + m->params.switch_margin_permyriad / 10000.0))
-		best = (int)m->baseline;
+	inc = use_inc ? m->incumbent[in->data_class][in->hotness] : m->baseline;
+	if ((uint32_t)best != inc && inc < m->n_cand && eligible[inc]) {
+		const struct fair_cost *cb = &m->cost[in->data_class][best],
+				       *ci = &m->cost[in->data_class][inc];
+		double n = use_inc ? MIN(cb->n_compress, ci->n_compress) : 1e9;
+		double margin = m->params.switch_margin_permyriad / 10000.0 *
+				(1.0 + HYSTERESIS_SETTLE / (n + 1.0));
+
+		if (value[best] - value[inc] <= saved[inc] * margin)
+			best = (int)inc;
+	}
 	ret->admit = true;
 	ret->candidate = (uint32_t)best;
 	ret->score = score[best];
+	ret->value = value[best];
 	ret->est_bytes_saved = saved[best];
 }
 
@@ -359,8 +416,18 @@ int fair_choose_scores(const struct fair_model *m, const struct fair_input *in,
 		dms[i] = c->decompress_ns_per_byte * n / 1e6;
 		tried[i] = true;
 	}
-	choose(m, in, saved, cms, dms, tried, ret, scores);
+	choose(m, in, saved, cms, dms, tried, true, ret, scores);
 	return 0;
+}
+
+int fair_model_decide(struct fair_model *m, const struct fair_input *in, struct fair_decision *ret,
+		      double *values)
+{
+	int r = fair_choose_scores(m, in, ret, values);
+
+	if (r == 0 && ret->admit)
+		m->incumbent[in->data_class][in->hotness] = (uint8_t)ret->candidate;
+	return r;
 }
 
 int fair_choose_measured(const struct fair_model *m, const struct fair_input *in,
@@ -384,7 +451,7 @@ int fair_choose_measured(const struct fair_model *m, const struct fair_input *in
 		cms[i] = (double)s->compress_ns / 1e6;
 		dms[i] = (double)s->decompress_ns / 1e6;
 	}
-	choose(m, in, saved, cms, dms, tried, ret, NULL);
+	choose(m, in, saved, cms, dms, tried, false, ret, NULL);
 	return 0;
 }
 

@@ -23,9 +23,19 @@
  *     where expected_reads is the observed number of demand decompressions per
  *     compression for chunks like this one: decode cost weighs more for memory that
  *     is read back more;
- *   - the highest score wins; LZ4 fast (the first LZ4 fast candidate) is the
- *     baseline: a challenger must beat it by switch_margin_permyriad, and a data
- *     class with no measurements yet is served by the priors.
+ *   - the value of a saved byte rises with memory pressure and coldness:
+ *       V = fair_byte_value() = 1 + byte_value_gain[hotness] * (pressure / 10000)^2,
+ *     and the candidate of the highest value(c) = saved(c) - cost(c) * f* / V wins,
+ *     f* being the best fair_score (cost: the score's denominator). V = 1 (no
+ *     pressure, or HOT) is fair_score's choice; under pressure, cold chunks go to the
+ *     codec that saves more as long as its extra bytes cost at most V times what the
+ *     most efficient candidate pays per byte;
+ *   - hysteresis: per (data class, hotness) the last choice (at first the baseline,
+ *     the first LZ4 fast candidate) keeps the chunk unless a challenger's value beats
+ *     it by switch_margin_permyriad of its savings (at V = 1: a fair_score that much
+ *     higher), so estimates wandering by a few percent do not flip the choice, and
+ *     byte-identical chunks get the same codec run after run. A data class with no
+ *     measurements yet is served by the priors.
  *
  * Costs per (data class, candidate) are EWMAs of measured samples: ratio
  * (stored/input), compress and decompress CPU ns per input byte (times with a longer
@@ -81,6 +91,8 @@ struct fair_params {
 	/* CPU-time estimates: the mean of the first samples, then an EWMA of this weight
 	 * (at most ewma_alpha); (0, 1], default 1/16 */
 	double time_alpha_min;
+	/* fair_byte_value(): 0..1e6 per hotness; default HOT 0, WARM 4, COLD 64 */
+	double byte_value_gain[_FAIR_HOTNESS_MAX];
 };
 
 struct fair_cost {
@@ -98,6 +110,8 @@ struct fair_model {
 	uint32_t n_cand;
 	uint32_t baseline; /* index of the baseline candidate */
 	struct fair_cost cost[_FAIR_CLASS_MAX][FAIR_CANDIDATES_MAX];
+	/* the last choice per (class, hotness), for the hysteresis; starts at baseline */
+	uint8_t incumbent[_FAIR_CLASS_MAX][_FAIR_HOTNESS_MAX];
 };
 
 /* One chunk to decide for. */
@@ -112,6 +126,9 @@ struct fair_input {
 	 * readback factor is multiplied by it, and chunks that are not COLD must save
 	 * this many times the admission threshold; 0 (or below 1) means 1, no pressure */
 	double bandwidth_factor;
+	/* memory pressure where the chunk lives, 0 (plenty) .. 10000 (at the limit):
+	 * what COMPRESS carries (docs/policy.md, "the planner") */
+	uint32_t pressure_permyriad;
 };
 
 /* One measurement of candidate i on a chunk; a zero field means "not measured". */
@@ -126,8 +143,10 @@ struct fair_decision {
 	bool admit;
 	uint32_t candidate; /* index into the model's candidates; valid if admit */
 	double score; /* fair_score of the pick */
+	double value; /* its value (bytes) at byte_value, see choose() */
 	double est_bytes_saved; /* estimated, overhead included */
 	double readback_factor;
+	double byte_value; /* fair_byte_value() of the input */
 };
 
 /* Defaults documented in struct fair_params. */
@@ -159,6 +178,11 @@ int fair_model_observe(struct fair_model *m, uint32_t data_class, uint32_t cand_
 
 /* readback_base[hotness] + readback_per_read * expected_reads (hotness clamped). */
 double fair_readback_factor(const struct fair_params *p, uint32_t hotness, double expected_reads);
+
+/* The value of a saved byte relative to the efficiency frontier: 1 +
+ * byte_value_gain[hotness] * (pressure_permyriad / 10000)^2 (pressure clamped to
+ * 10000, hotness out of range counts as HOT). */
+double fair_byte_value(const struct fair_params *p, uint32_t hotness, uint32_t pressure_permyriad);
 
 /* bytes_saved / (compress_cpu_ms + readback_factor * decompress_cpu_ms); 0 when
  * bytes_saved <= 0; the denominator is floored at 1 ns so the score stays finite. */
@@ -196,15 +220,21 @@ double fair_bandwidth_factor_from_permyriad(uint32_t permyriad);
  */
 int fair_choose(const struct fair_model *m, const struct fair_input *in, struct fair_decision *ret);
 
-/* fair_choose(), and scores[i] = the estimated fair_score of candidate i (0 when not
- * eligible; scores holds the model's n_cand entries; NULL: not wanted). */
+/* fair_choose(), and values[i] = the value of candidate i by the estimates (-INFINITY
+ * when not eligible; values holds the model's n_cand entries; NULL: not wanted). */
 int fair_choose_scores(const struct fair_model *m, const struct fair_input *in,
-		       struct fair_decision *ret, double *scores);
+		       struct fair_decision *ret, double *values);
+
+/* fair_choose_scores(), and the pick becomes the incumbent of the input's (class,
+ * hotness): the call a compressor makes for each chunk it decides for. */
+int fair_model_decide(struct fair_model *m, const struct fair_input *in, struct fair_decision *ret,
+		      double *values);
 
 /*
  * The same rules over measured samples (samples[i] for the model's candidate i; a
  * sample with out_bytes 0 means "not tried"): what an oracle trying every candidate on
- * this chunk would pick. Returns 0 and *ret, or -EINVAL.
+ * this chunk would pick (the baseline, not the incumbent, has the margin: the oracle
+ * has no history). Returns 0 and *ret, or -EINVAL.
  */
 int fair_choose_measured(const struct fair_model *m, const struct fair_input *in,
 			 const struct fair_sample *samples, size_t n_samples,
