@@ -22,6 +22,8 @@ int arena_test_chunk_codec(struct arena_region *region, size_t offset, uint32_t 
 /* and the probe the arena runs on chunks the classifier finds random-looking */
 bool arena_test_probe_incompressible(const void *src, size_t n);
 void arena_test_compress_prefetch(const void *src, size_t n);
+/* and the state of a chunk (2: compressed) */
+int arena_test_chunk_state(struct arena_region *region, size_t offset);
 
 /* ---- options and data sets ---- */
 
@@ -32,11 +34,12 @@ enum {
 	SEC_FAIRNESS = 1U << 3,
 	SEC_SWEEP = 1U << 4,
 	SEC_CLASSIFY = 1U << 5,
-	SEC_ALL = (1U << 6) - 1,
+	SEC_PRESSURE = 1U << 6,
+	SEC_ALL = (1U << 7) - 1,
 };
 
-static const char *const section_names[] = { "throughput", "zram",  "latency",
-					     "fairness",   "sweep", "classify" };
+static const char *const section_names[] = { "throughput", "zram",     "latency", "fairness",
+					     "sweep",	   "classify", "pressure" };
 
 enum ds {
 	DS_ZERO_HEAVY,
@@ -71,6 +74,7 @@ struct opts {
 	uint32_t sections;
 	uint32_t datasets; /* mask of 1 << enum ds */
 	uint32_t chunk; /* throughput, zram and fairness; default: the library's */
+	char *images; /* --images: comma list of memory image files (pressure section) */
 };
 
 /* The worst figure per target over the compressible data sets, for the summary. */
@@ -216,28 +220,33 @@ static void fill_dataset(enum ds d, uint64_t seed, uint8_t *buf, size_t bytes)
 struct arena_setup {
 	uint32_t chunk;
 	uint32_t codecs; /* ARENA_CODECS_*; 0 = all, with the default levels */
-	int32_t level; /* the one level of a single-codec setup */
+	int32_t level; /* the one level of a single-codec setup; 0: the default levels */
 	uint32_t flags; /* ARENA_CONFIG_*, or'ed into the defaults */
+	uint32_t pressure; /* arena_pressure_set() */
 };
 
 static int bench_arena_new(const struct arena_setup *s, struct arena **ret)
 {
 	struct arena_config cfg;
+	int r;
 
 	arena_config_init(&cfg);
 	cfg.chunk_size_bytes = s->chunk;
 	cfg.flags |= s->flags;
 	if (s->codecs) {
 		cfg.codecs = s->codecs;
-		if (s->codecs == ARENA_CODECS_LZ4_FAST) {
+		if (s->codecs == ARENA_CODECS_LZ4_FAST && s->level) {
 			cfg.lz4_fast_accelerations[0] = s->level;
 			cfg.n_lz4_fast_accelerations = 1;
-		} else if (s->codecs == ARENA_CODECS_ZSTD) {
+		} else if (s->codecs == ARENA_CODECS_ZSTD && s->level) {
 			cfg.zstd_levels[0] = s->level;
 			cfg.n_zstd_levels = 1;
 		}
 	}
-	return arena_new(&cfg, ret);
+	r = arena_new(&cfg, ret);
+	if (r == 0 && s->pressure)
+		r = arena_pressure_set(*ret, s->pressure);
+	return r;
 }
 
 static int fail_api(const char *what, int r)
@@ -510,7 +519,7 @@ static int bench_throughput(const struct opts *o, enum ds d, const uint8_t *src,
 
 	for (size_t ci = 0; ci < ELEMENTSOF(tp_codecs); ci++) {
 		const struct tp_codec *tc = &tp_codecs[ci];
-		struct arena_setup setup = { chunk, tc->mask, tc->level, 0 };
+		struct arena_setup setup = { chunk, tc->mask, tc->level, 0, 0 };
 		struct arena *a = NULL;
 		struct arena_region *reg = NULL;
 		struct arena_stats st;
@@ -921,7 +930,8 @@ out:
 static int bench_zram(const struct opts *o, enum ds d, const uint8_t *src, size_t n,
 		      struct summary *sum)
 {
-	struct arena_setup def = { o->chunk, 0, 0, 0 }, small = { 4096, ARENA_CODECS_LZ4, 1, 0 };
+	struct arena_setup def = { o->chunk, 0, 0, 0, 0 },
+			   small = { 4096, ARENA_CODECS_LZ4, 1, 0, 0 };
 	struct zram_result z = {};
 	struct arena_stats st, st4;
 	char mix[128], mix4[128], zs[256];
@@ -1295,7 +1305,7 @@ static size_t arena_candidates(const struct arena_config *cfg, struct fair_candi
 static int fair_compare(const struct opts *o, const uint8_t *src, size_t n, bool cold,
 			struct fair_run *fr)
 {
-	struct arena_setup s = { o->chunk, 0, 0, 0 };
+	struct arena_setup s = { o->chunk, 0, 0, 0, 0 };
 	struct arena *a = NULL;
 	struct arena_region *reg = NULL;
 	struct arena_config cfg;
@@ -1510,7 +1520,7 @@ static int bench_sweep(const struct opts *o, enum ds d, const uint8_t *src, size
 {
 	for (size_t ci = 0; ci < ELEMENTSOF(sweep_chunks); ci++) {
 		uint32_t chunk = sweep_chunks[ci];
-		struct arena_setup s = { chunk, 0, 0, 0 };
+		struct arena_setup s = { chunk, 0, 0, 0, 0 };
 		struct arena *a = NULL;
 		struct arena_region *reg = NULL;
 		struct arena_stats st;
@@ -1667,6 +1677,185 @@ out:
 	free(out);
 }
 
+/*
+ * pressure (issue 15): COLD data compressed by arenas side by side, every byte checked
+ * after: LZ4 default at 4 KiB (zram's own codec and granularity), the default arena
+ * without pressure (three times: how far the same bytes' ratio moves between runs),
+ * at pressure 5000 and 10000, zstd only (levels 1 and 3, its own choice between them),
+ * and 64 KiB chunks at pressure 10000; then kernel zram with lz4 on the same bytes
+ * (root). Then the readback of HOT chunks under pressure: chunks compressed while HOT
+ * at pressure 0 and at 10000, the first access of up to 4000 of them in random order,
+ * p50/p99. Runs on the synthetic data sets and on --images (memory images of real
+ * programs, scripts/capture-heaps).
+ */
+struct pressure_run {
+	const char *name;
+	struct arena_setup s;
+};
+
+static int hot_readback(const struct opts *o, const uint8_t *src, size_t n, uint32_t pressure,
+			uint64_t *ret_p50, uint64_t *ret_p99, uint64_t *ret_zstd)
+{
+	struct arena_setup s = { 4096, 0, 0, 0, pressure };
+	size_t pages = n / 4096, m = 0;
+	struct arena *a = NULL;
+	struct arena_region *reg = NULL;
+	struct arena_stats st;
+	uint64_t *lat = NULL;
+	size_t *order = NULL;
+	struct wl_rng rng;
+	int r;
+
+	r = bench_arena_new(&s, &a);
+	if (r < 0 || (r = arena_region_alloc(a, n, 0, &reg)) < 0 ||
+	    (r = region_load(reg, src, n)) < 0)
+		goto out;
+	/* just written: HOT; compressed as such */
+	if ((r = arena_region_compress(reg, 0, n, NULL, NULL)) < 0 ||
+	    (r = arena_stats_get(a, &st)) < 0)
+		goto out;
+	*ret_zstd = st.chunks_by_codec[ARENA_CODEC_ZSTD];
+	lat = malloc(MAX(pages, (size_t)1) * sizeof(*lat));
+	order = malloc(MAX(pages, (size_t)1) * sizeof(*order));
+	if (!lat || !order) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < pages; i++)
+		if (arena_test_chunk_state(reg, i * 4096) == 2)
+			order[m++] = i;
+	wl_rng_init(&rng, o->seed, 0x686f74, 1);
+	shuffle(order, m, &rng);
+	m = MIN(m, (size_t)4000);
+	for (size_t i = 0; i < m; i++) {
+		uint64_t t0 = now_ns();
+		void *p;
+
+		if ((r = arena_pin(reg, order[i] * 4096, 1, ARENA_PIN_READ, &p)) < 0)
+			goto out;
+		(void)*(volatile uint8_t *)p;
+		(void)arena_unpin(reg, order[i] * 4096, 1);
+		lat[i] = now_ns() - t0;
+	}
+	*ret_p50 = quantile_u64(lat, m, 0.50);
+	*ret_p99 = quantile_u64(lat, m, 0.99);
+	r = region_verify(reg, src, n);
+out:
+	free(lat);
+	free(order);
+	arena_region_free(reg);
+	arena_free(a);
+	return r;
+}
+
+static int bench_pressure(const struct opts *o, const char *name, const uint8_t *src, size_t n)
+{
+	enum { P_LZ4, P_DEF0, P_DEF0B, P_DEF0C, P_DEF5K, P_DEF10K, P_ZSTD, P_DEF10K_64K, _P_MAX };
+	const struct pressure_run runs[_P_MAX] = {
+		[P_LZ4] = { "lz4_4k", { 4096, ARENA_CODECS_LZ4, 1, 0, 0 } },
+		[P_DEF0] = { "default_p0", { 4096, 0, 0, 0, 0 } },
+		[P_DEF0B] = { "default_p0_run2", { 4096, 0, 0, 0, 0 } },
+		[P_DEF0C] = { "default_p0_run3", { 4096, 0, 0, 0, 0 } },
+		[P_DEF5K] = { "default_p5000", { 4096, 0, 0, 0, 5000 } },
+		[P_DEF10K] = { "default_p10000", { 4096, 0, 0, 0, 10000 } },
+		[P_ZSTD] = { "zstd_only", { 4096, ARENA_CODECS_ZSTD, 0, 0, 0 } },
+		[P_DEF10K_64K] = { "default_p10000_64k", { 65536, 0, 0, 0, 10000 } },
+	};
+	double ratio[_P_MAX];
+	struct zram_result z = {};
+	uint64_t p50[2] = {}, p99[2] = {}, hz[2] = {};
+	char why[128] = "";
+	double zr = 0.0, lo, hi;
+
+	n &= ~(size_t)65535;
+	if (n == 0)
+		return 0;
+	for (unsigned k = 0; k < _P_MAX; k++) {
+		struct arena_stats st;
+		double payload;
+		uint64_t t0 = cpu_ns();
+		int r = arena_ratio_of(&runs[k].s, true, src, n, &ratio[k], &payload, &st);
+
+		if (r < 0)
+			return r;
+		printf("dataset=%s section=pressure arena=%s chunk=%u pressure=%u ratio_e2e=%.3f"
+		       " chunks_zstd=%" PRIu64 " chunks_lz4=%" PRIu64 " chunks_raw=%" PRIu64
+		       " chunks_zero=%" PRIu64 " cpu_ms=%.0f\n",
+		       name, runs[k].name, runs[k].s.chunk, runs[k].s.pressure, ratio[k],
+		       st.chunks_by_codec[ARENA_CODEC_ZSTD],
+		       st.chunks_by_codec[ARENA_CODEC_LZ4] +
+			       st.chunks_by_codec[ARENA_CODEC_LZ4_FAST],
+		       st.chunks_raw, st.chunks_zero, (double)(cpu_ns() - t0) / 1e6);
+		fflush(stdout);
+	}
+	for (unsigned k = 0; k < 2; k++) {
+		int r = hot_readback(o, src, n, k ? 10000 : 0, &p50[k], &p99[k], &hz[k]);
+
+		if (r < 0)
+			return r;
+	}
+	lo = MIN(ratio[P_DEF0], MIN(ratio[P_DEF0B], ratio[P_DEF0C]));
+	hi = MAX(ratio[P_DEF0], MAX(ratio[P_DEF0B], ratio[P_DEF0C]));
+	if (zram_measure(src, n, &z, why, sizeof(why)) == 0 && z.mem_used)
+		zr = (double)z.orig / (double)z.mem_used;
+	printf("dataset=%s section=pressure summary=1 bytes=%zu", name, n);
+	if (zr > 0)
+		printf(" zram_lz4_ratio=%.3f default_p0_vs_zram=%.3f default_p10000_vs_zram=%.3f"
+		       " default_p10000_64k_vs_zram=%.3f zstd_only_vs_zram=%.3f",
+		       zr, ratio[P_DEF0] / zr, ratio[P_DEF10K] / zr, ratio[P_DEF10K_64K] / zr,
+		       ratio[P_ZSTD] / zr);
+	else
+		printf(" zram_lz4_ratio=unavailable");
+	printf(" default_p0_vs_lz4=%.3f default_p10000_vs_zstd_only=%.3f"
+	       " default_p5000_vs_zstd_only=%.3f default_p0_spread=%.3f"
+	       " hot_p0_p50_ns=%" PRIu64 " hot_p0_p99_ns=%" PRIu64 " hot_p10000_p50_ns=%" PRIu64
+	       " hot_p10000_p99_ns=%" PRIu64 " hot_p10000_zstd_chunks=%" PRIu64
+	       " hot_p99_p10000_vs_p0=%.3f%s%s\n",
+	       ratio[P_DEF0] / ratio[P_LZ4], ratio[P_DEF10K] / ratio[P_ZSTD],
+	       ratio[P_DEF5K] / ratio[P_ZSTD], hi / lo, p50[0], p99[0], p50[1], p99[1], hz[1],
+	       p99[0] ? (double)p99[1] / (double)p99[0] : 0.0,
+	       zr > 0 ? "" : " reason=", zr > 0 ? "" : why);
+	return 0;
+}
+
+static int bench_images(const struct opts *o)
+{
+	_cleanup_free_ char *list = strdup(o->images);
+	char *save = NULL;
+	int failed = 0;
+
+	if (!list)
+		return -ENOMEM;
+	for (char *path = strtok_r(list, ",", &save); path; path = strtok_r(NULL, ",", &save)) {
+		_cleanup_free_ char *name =
+			strdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		struct stat sb;
+		void *p;
+		char *dot;
+
+		if (!name || fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < 65536) {
+			fprintf(stderr, "arena bench: %s: cannot use it as an image\n", path);
+			if (fd >= 0)
+				close(fd);
+			failed++;
+			continue;
+		}
+		if ((dot = strrchr(name, '.')))
+			*dot = 0;
+		p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED) {
+			failed++;
+			continue;
+		}
+		if (bench_pressure(o, name, p, (size_t)sb.st_size) < 0)
+			failed++;
+		munmap(p, (size_t)sb.st_size);
+	}
+	return failed ? -EBADMSG : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1682,7 +1871,10 @@ static void usage(FILE *f)
 		"                 (default: the library's ARENA_CHUNK_SIZE_DEFAULT)\n"
 		"  --datasets L   zero-heavy,text-like,mixed,random,repetitive,unique,mixed_50_50,\n"
 		"                 one-value\n"
-		"  --sections L   throughput,zram,latency,fairness,sweep,classify (default all)\n");
+		"  --sections L   throughput,zram,latency,fairness,sweep,classify,pressure\n"
+		"                 (default all)\n"
+		"  --images L     memory images (scripts/capture-heaps): the pressure section on\n"
+		"                 each, after the data sets (none unless --datasets is given)\n");
 }
 
 /* Parse a comma list of names into a mask. Returns 0 or -EINVAL. */
@@ -1719,10 +1911,11 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "datasets", required_argument, NULL, 'd' },
 		{ "sections", required_argument, NULL, 'S' },
 		{ "chunk-kb", required_argument, NULL, 'c' },
+		{ "images", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool mb_set = false, reps_set = false;
+	bool mb_set = false, reps_set = false, datasets_set = false;
 	uint64_t v;
 	int c;
 
@@ -1762,6 +1955,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case 'd':
 			r = parse_list(optarg, ds_names, _DS_MAX, &o->datasets);
+			datasets_set = true;
+			break;
+		case 'i':
+			o->images = optarg;
 			break;
 		case 'S':
 			r = parse_list(optarg, section_names, ELEMENTSOF(section_names),
@@ -1783,6 +1980,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		fprintf(stderr, "arena: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->images && !datasets_set)
+		o->datasets = 0;
 	if (o->quick) {
 		if (!mb_set)
 			o->mb = 4;
@@ -1852,7 +2051,12 @@ int main(int argc, char **argv)
 		if (o.sections & SEC_CLASSIFY)
 			bench_classify(&o, (enum ds)d, buf, n);
 		fflush(stdout);
+		if (o.sections & SEC_PRESSURE && bench_pressure(&o, ds_names[d], buf, n) < 0)
+			sum.roundtrip_errors++;
+		fflush(stdout);
 	}
+	if (o.images && bench_images(&o) < 0)
+		sum.roundtrip_errors++;
 	printf("summary section=all arena_vs_raw_compress_min=%.3f "
 	       "arena_vs_raw_decompress_min=%.3f ratio_vs_zram_min=%.3f "
 	       "ratio_vs_zram_default_min=%.3f access_p50_ns_max=%" PRIu64
