@@ -351,10 +351,10 @@ static void test_fair_bandwidth_factor_model(void **state)
 
 static void test_fair_choose_bandwidth_pressure_cheaper_decode(void **state)
 {
-	/* LZ4 default saves 10% more than LZ4 fast but decodes 1.5x slower: with no
+	/* LZ4 default saves 12% more than LZ4 fast but decodes 1.5x slower: with no
 	 * pressure it wins a WARM chunk read back about once; as the bus fills, the
 	 * choice must move to the cheaper decoder and never come back */
-	const double costs[3][3] = { { 0.50, 1.0, 0.2 }, { 0.40, 1.0, 0.3 }, { 0.30, 3.0, 2.0 } };
+	const double costs[3][3] = { { 0.50, 1.0, 0.2 }, { 0.38, 1.0, 0.3 }, { 0.30, 3.0, 2.0 } };
 	struct fair_model m;
 	struct fair_decision d;
 	struct fair_input in;
