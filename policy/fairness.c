@@ -322,14 +322,17 @@ static int input_check(const struct fair_model *m, const struct fair_input *in)
  * Hysteresis: the incumbent (the class's last choice at this hotness when use_inc;
  * the baseline otherwise) keeps the chunk unless the best beats its value by
  * switch_margin_permyriad of its savings. At V = 1 that is "a challenger's fair_score
- * must be about that much higher" (5% by default). While either of the two has few
- * time samples the margin is wider, margin * (1 + HYSTERESIS_SETTLE / (n + 1)): 25%
- * at one sample, 7% at twenty. The first samples are the noisiest (a single one
- * replaces the prior), and a switch made on them stuck: the hysteresis alone made
- * every run stable, but not every run the same (test_fair_model_decide_stable_...).
+ * must be about that much higher" (5% by default). While either of the two has fewer
+ * than HYSTERESIS_SETTLE time samples the margin is 5 times that: the first samples
+ * are the noisiest (a single one replaces the prior), and a switch made on them stuck;
+ * the hysteresis alone made every run stable, but not every run the same
+ * (test_fair_model_decide_stable_across_runs). A margin kept wide for longer (x (1 +
+ * 8 / (n + 1)), 7% still at twenty samples) held heap pages on LZ4 fast 4 where fast
+ * 16 is far faster, and a memory-limited workload under memctld lost its race
+ * (test_control_loop's LimitedCgroupTest was OOM-killed).
  * tried[i] false skips candidate i.
  */
-#define HYSTERESIS_SETTLE 8.0
+#define HYSTERESIS_SETTLE 3.0
 static void choose(const struct fair_model *m, const struct fair_input *in, const double *saved,
 		   const double *cms, const double *dms, const bool *tried, bool use_inc,
 		   struct fair_decision *ret, double *ret_values)
@@ -377,7 +380,7 @@ static void choose(const struct fair_model *m, const struct fair_input *in, cons
 				       *ci = &m->cost[in->data_class][inc];
 		double n = use_inc ? MIN(cb->n_compress, ci->n_compress) : 1e9;
 		double margin = m->params.switch_margin_permyriad / 10000.0 *
-				(1.0 + HYSTERESIS_SETTLE / (n + 1.0));
+				(n < HYSTERESIS_SETTLE ? 5.0 : 1.0);
 
 		if (value[best] - value[inc] <= saved[inc] * margin)
 			best = (int)inc;
