@@ -35,11 +35,12 @@ enum {
 	SEC_SWEEP = 1U << 4,
 	SEC_CLASSIFY = 1U << 5,
 	SEC_PRESSURE = 1U << 6,
-	SEC_ALL = (1U << 7) - 1,
+	SEC_SLICES = 1U << 7,
+	SEC_ALL = (1U << 8) - 1,
 };
 
-static const char *const section_names[] = { "throughput", "zram",     "latency", "fairness",
-					     "sweep",	   "classify", "pressure" };
+static const char *const section_names[] = { "throughput", "zram",     "latency",  "fairness",
+					     "sweep",	   "classify", "pressure", "slices" };
 
 enum ds {
 	DS_ZERO_HEAVY,
@@ -1818,6 +1819,76 @@ static int bench_pressure(const struct opts *o, const char *name, const uint8_t 
 	return 0;
 }
 
+/*
+ * What memctld's COMPRESS costs the workload: the controller client compresses in
+ * slices of 4 MiB (arena_compress_bytes() per slice, coldest first), so a pass's
+ * fixed costs (finding and ordering the candidates among every chunk) are paid per
+ * 4 MiB however large the arena. Per slice: thread CPU, of it the chosen codec's
+ * (the arena's counters), and their ratio; freed MiB per CPU second. Medians of reps.
+ */
+#define SLICE_BYTES (4U << 20)
+static int bench_slices(const struct opts *o, enum ds d, const uint8_t *src, size_t n)
+{
+	double slice_ms[64], codec_ms[64], freed_per_s[64], ratio[64];
+	unsigned reps = MIN(o->reps, 64U);
+	uint64_t slices = 0;
+
+	for (unsigned k = 0; k < reps; k++) {
+		const struct arena_setup s = { .chunk = o->chunk };
+		_cleanup_free_ uint64_t *cpu = NULL;
+		struct arena_stats s0, s1;
+		struct arena_region *reg;
+		struct arena *a;
+		uint64_t freed_total = 0, codec = 0, all = 0;
+		size_t max = n / SLICE_BYTES * 4 + 16, m = 0;
+		int r;
+
+		cpu = calloc(max, sizeof(*cpu));
+		if (!cpu)
+			return -ENOMEM;
+		r = bench_arena_new(&s, &a);
+		if (r < 0)
+			return fail_api("arena_new", r);
+		r = arena_region_alloc(a, n, 0, &reg);
+		if (r < 0 || (r = region_load(reg, src, n)) < 0) {
+			arena_free(a);
+			return fail_api("arena_region_alloc", r);
+		}
+		make_cold(a);
+		(void)arena_stats_get(a, &s0);
+		while (m < max) {
+			uint64_t got = 0, t0 = cpu_ns();
+
+			r = arena_compress_bytes(a, SLICE_BYTES, ARENA_COLD, NULL, &got);
+			cpu[m++] = cpu_ns() - t0;
+			all += cpu[m - 1];
+			freed_total += got;
+			if (r != ARENA_COMPRESS_DONE || got == 0)
+				break;
+		}
+		(void)arena_stats_get(a, &s1);
+		for (int c = 0; c < _ARENA_CODEC_MAX; c++)
+			codec += s1.compress_cpu_ns_by_codec[c] - s0.compress_cpu_ns_by_codec[c];
+		r = region_verify(reg, src, n);
+		arena_region_free(reg);
+		arena_free(a);
+		if (r < 0)
+			return r;
+		qsort(cpu, m, sizeof(*cpu), cmp_u64);
+		slices = m;
+		slice_ms[k] = (double)cpu[m / 2] / 1e6;
+		codec_ms[k] = (double)codec / 1e6 / (double)m;
+		ratio[k] = codec ? (double)all / (double)codec : 0.0;
+		freed_per_s[k] = all ? (double)freed_total / 1048576.0 / ((double)all / 1e9) : 0.0;
+	}
+	printf("dataset=%s section=slices bytes=%zu slice_bytes=%u slices=%" PRIu64
+	       " slice_cpu_ms_p50=%.2f codec_cpu_ms_per_slice=%.2f slice_vs_codec_cpu=%.2f"
+	       " freed_mib_per_cpu_s=%.0f\n",
+	       ds_names[d], n, SLICE_BYTES, slices, median(slice_ms, reps), median(codec_ms, reps),
+	       median(ratio, reps), median(freed_per_s, reps));
+	return 0;
+}
+
 static int bench_images(const struct opts *o)
 {
 	_cleanup_free_ char *list = strdup(o->images);
@@ -1871,7 +1942,8 @@ static void usage(FILE *f)
 		"                 (default: the library's ARENA_CHUNK_SIZE_DEFAULT)\n"
 		"  --datasets L   zero-heavy,text-like,mixed,random,repetitive,unique,mixed_50_50,\n"
 		"                 one-value\n"
-		"  --sections L   throughput,zram,latency,fairness,sweep,classify,pressure\n"
+		"  --sections L   throughput,zram,latency,fairness,sweep,classify,pressure,\n"
+		"                 slices\n"
 		"                 (default all)\n"
 		"  --images L     memory images (scripts/capture-heaps): the pressure section on\n"
 		"                 each, after the data sets (none unless --datasets is given)\n");
@@ -2052,6 +2124,9 @@ int main(int argc, char **argv)
 			bench_classify(&o, (enum ds)d, buf, n);
 		fflush(stdout);
 		if (o.sections & SEC_PRESSURE && bench_pressure(&o, ds_names[d], buf, n) < 0)
+			sum.roundtrip_errors++;
+		fflush(stdout);
+		if (o.sections & SEC_SLICES && bench_slices(&o, (enum ds)d, buf, n) < 0)
 			sum.roundtrip_errors++;
 		fflush(stdout);
 	}

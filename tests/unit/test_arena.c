@@ -955,6 +955,71 @@ static void test_arena_compress_bytes_coldest_first(void **state)
 	free(data);
 }
 
+/*
+ * A pass takes its candidates in batches of about twice the chunks its target needs
+ * (arena.c, struct cand_pass). When the first batch frees too little (here its
+ * coldest chunks are random and rejected), the next batch must continue in the same
+ * order: coldest first, ties in address order, nothing skipped, nothing taken twice.
+ * The relax pass is batched the same way, hottest first.
+ */
+static void test_arena_compress_bytes_batches_in_order(void **state)
+{
+	const size_t chunk = 4096, n_rand = 100, n_chunks = 600, n = n_chunks * chunk;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_LZ4, 0);
+	const uint64_t target = 100U << 10; /* a batch of 2 * 25 + 64 = 114 chunks */
+	uint8_t *data = malloc(n);
+	struct arena_region *r;
+	uint64_t freed = 0;
+	size_t first_raw;
+
+	assert_non_null(data);
+	fill(data, n_rand * chunk, DATA_RANDOM, 7);
+	fill(data + n_rand * chunk, n - n_rand * chunk, DATA_TEXT, 8);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n); /* one epoch: every key ties, address order decides */
+	age(a, 10);
+	region_put(r, (n_chunks - 1) * chunk, data + (n_chunks - 1) * chunk, chunk);
+
+	assert_int_equal(arena_compress_bytes(a, target, ARENA_COLD, NULL, &freed),
+			 ARENA_COMPRESS_DONE);
+	assert_true(freed >= target);
+	for (size_t i = 0; i < n_rand; i++)
+		assert_int_equal(arena_test_chunk_state(r, i * chunk), CHUNK_RAW);
+	/* a prefix of the text, past the first batch, then nothing */
+	first_raw = n_rand;
+	while (arena_test_chunk_state(r, first_raw * chunk) == CHUNK_COMPRESSED)
+		first_raw++;
+	assert_true(first_raw > 114);
+	for (size_t i = first_raw; i < n_chunks; i++)
+		assert_int_equal(arena_test_chunk_state(r, i * chunk), CHUNK_RAW);
+	assert_int_equal(stats(a).compress_rejected, n_rand);
+
+	/* everything COLD (the rest, in as many batches as it takes); the one chunk
+	 * written later is HOT and stays */
+	age(a, 1);
+	assert_int_equal(arena_compress_bytes(a, 1U << 20, ARENA_WARM, NULL, &freed),
+			 ARENA_COMPRESS_DONE);
+	assert_int_equal(arena_compress_bytes(a, 0, ARENA_WARM, NULL, &freed), ARENA_COMPRESS_DONE);
+	for (size_t i = n_rand; i < n_chunks - 1; i++)
+		assert_int_equal(arena_test_chunk_state(r, i * chunk), CHUNK_COMPRESSED);
+	assert_int_equal(arena_test_chunk_state(r, (n_chunks - 1) * chunk), CHUNK_RAW);
+
+	/* relax: a target of 40 chunks' worth brings back the hottest, a prefix (the
+	 * lowest addresses among equals) */
+	assert_int_equal(arena_decompress_bytes(a, 40 * chunk, ARENA_COLD, &freed), 0);
+	assert_true(freed >= 40 * chunk);
+	first_raw = n_rand;
+	while (arena_test_chunk_state(r, first_raw * chunk) == CHUNK_RAW)
+		first_raw++;
+	assert_true(first_raw - n_rand >= 40);
+	for (size_t i = first_raw; i < n_chunks - 1; i++)
+		assert_int_equal(arena_test_chunk_state(r, i * chunk), CHUNK_COMPRESSED);
+	region_check(r, data, n, chunk);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
 static void test_arena_compress_bytes_zstd_only_cold(void **state)
 {
 	struct arena *a = arena_make(64U << 10, ARENA_CODECS_ZSTD, 0);
@@ -1691,6 +1756,7 @@ int main(void)
 		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
 		cmocka_unit_test(test_arena_region_hotness_epochs),
 		cmocka_unit_test(test_arena_compress_bytes_coldest_first),
+		cmocka_unit_test(test_arena_compress_bytes_batches_in_order),
 		cmocka_unit_test(test_arena_compress_bytes_zstd_only_cold),
 		cmocka_unit_test(test_arena_compress_opts_override),
 		cmocka_unit_test(test_arena_pin_invalid),
