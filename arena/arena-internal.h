@@ -305,6 +305,8 @@ struct arena {
 
 	_Atomic uint64_t epoch;
 	_Atomic uint32_t pressure_permyriad; /* arena_pressure_set() */
+	_Atomic uint32_t readback_weight_permille; /* arena_readback_set() */
+	_Atomic uint32_t readback_cost_permyriad;
 
 	pthread_rwlock_t regions_lock;
 	struct arena_region *regions;

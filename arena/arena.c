@@ -423,6 +423,27 @@ uint32_t arena_pressure_get(const struct arena *a)
 	return atomic_load_explicit(&a->pressure_permyriad, memory_order_relaxed);
 }
 
+int arena_readback_set(struct arena *a, uint32_t weight_permille, uint32_t cost_permyriad)
+{
+	if (!a || weight_permille > ARENA_READBACK_WEIGHT_MAX ||
+	    cost_permyriad > ARENA_READBACK_COST_MAX)
+		return -EINVAL;
+	atomic_store_explicit(&a->readback_weight_permille, weight_permille, memory_order_relaxed);
+	atomic_store_explicit(&a->readback_cost_permyriad, cost_permyriad, memory_order_relaxed);
+	return 0;
+}
+
+void arena_readback_get(const struct arena *a, uint32_t *ret_weight_permille,
+			uint32_t *ret_cost_permyriad)
+{
+	if (ret_weight_permille)
+		*ret_weight_permille =
+			atomic_load_explicit(&a->readback_weight_permille, memory_order_relaxed);
+	if (ret_cost_permyriad)
+		*ret_cost_permyriad =
+			atomic_load_explicit(&a->readback_cost_permyriad, memory_order_relaxed);
+}
+
 uint64_t arena_epoch_advance(struct arena *a)
 {
 	return atomic_fetch_add_explicit(&a->epoch, 1, memory_order_relaxed) + 1;
@@ -1153,6 +1174,12 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 		.min_savings_permyriad = req->min_savings_permyriad,
 		.pressure_permyriad =
 			atomic_load_explicit(&a->pressure_permyriad, memory_order_relaxed),
+		/* the weights memctld gave (arena_readback_set()): 0 means 1 for both */
+		.readback_weight =
+			atomic_load_explicit(&a->readback_weight_permille, memory_order_relaxed) /
+			1000.0,
+		.bandwidth_factor = fair_bandwidth_factor_from_permyriad(
+			atomic_load_explicit(&a->readback_cost_permyriad, memory_order_relaxed)),
 	};
 	full = false;
 	probe = -1;
@@ -1181,8 +1208,10 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	if (ret < 0)
 		return ret;
 
-	/* the output must leave min_savings after the store's header and alignment */
-	need = (uint32_t)((uint64_t)n * req->min_savings_permyriad / 10000);
+	/* the output must leave min_savings after the store's header and alignment
+	 * (raised under bandwidth pressure for chunks that are not COLD, as the model
+	 * requires: a chunk compressed anyway, try_anyway_locked(), is held to it too) */
+	need = (uint32_t)((uint64_t)n * fair_min_savings_permyriad(&a->model, &in) / 10000);
 	cap = (uint32_t)n - MAX(need, 1U);
 	cap = cap > sizeof(struct store_obj) + STORE_ALIGN ?
 		      cap - (uint32_t)sizeof(struct store_obj) - STORE_ALIGN + 1 :

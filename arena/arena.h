@@ -422,6 +422,31 @@ ARENA_EXPORT int arena_pressure_set(struct arena *arena, uint32_t pressure_permy
 /* The pressure last set (0 until then). */
 ARENA_EXPORT uint32_t arena_pressure_get(const struct arena *arena);
 
+/*
+ * How dear a readback is for this workload, as memctld sees it (the controller
+ * client calls it with what ENROLL_ACK and each COMPRESS carry; arena_controller_status
+ * has the same fields):
+ *   weight_permille  the workload's weight of decode cost (`memctl enroll
+ *                    --readback-factor`), 1000 = 1.0; 0 = the arena's own (1.0);
+ *                    at most ARENA_READBACK_WEIGHT_MAX
+ *   cost_permyriad   memory-bandwidth pressure on it (resctrl), a readback cost
+ *                    multiplier, 10000 = 1.0 (values below mean 1.0; 0 = none); at
+ *                    most ARENA_READBACK_COST_MAX (10.0 is the policy's cap)
+ * The fairness policy multiplies its readback factor (decode cost's weight in
+ * fair_score) by both, so a higher weight moves chunks to the codec that is cheaper
+ * to read back; under bandwidth pressure a chunk that is not COLD must also save that
+ * many times min_savings_permyriad, or it stays RAW (docs/policy.md). Applies to
+ * compressions from the call on. Returns 0, or -EINVAL (NULL, out of range).
+ */
+#define ARENA_READBACK_WEIGHT_MAX 1000000U
+#define ARENA_READBACK_COST_MAX 100000U
+ARENA_EXPORT int arena_readback_set(struct arena *arena, uint32_t weight_permille,
+				    uint32_t cost_permyriad);
+
+/* The values last set (0 and 0 until then); either pointer may be NULL. */
+ARENA_EXPORT void arena_readback_get(const struct arena *arena, uint32_t *ret_weight_permille,
+				     uint32_t *ret_cost_permyriad);
+
 /* ---- hotness epochs ---- */
 
 /* End the current hotness epoch (what the hotness loop does every epoch_ms).

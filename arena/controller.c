@@ -231,6 +231,8 @@ static void on_enroll_ack(struct arena_controller *c, const struct ipc_msg *msg,
 	c->st.readback_factor_permille = a->readback_factor_permille;
 	c->st.readback_cost_permyriad = a->readback_cost_permyriad;
 	pthread_mutex_unlock(&c->lock);
+	/* where the arena forms its readback factor (out-of-range values: its own) */
+	(void)arena_readback_set(c->arena, a->readback_factor_permille, a->readback_cost_permyriad);
 	send_stats(c); /* so the daemon has figures at once */
 }
 
@@ -291,6 +293,12 @@ static void on_compress(struct arena_controller *c, const struct ipc_msg *msg)
 	arena_compress_opts_init(&opts);
 	opts.codecs = codecs_from_ipc(c->arena, cmd->codecs);
 	opts.min_savings_permyriad = cmd->min_savings_permyriad;
+	/* the value of a saved byte rises with pressure (cold chunks go to zstd) */
+	(void)arena_pressure_set(c->arena, cmd->pressure_permyriad);
+	pthread_mutex_lock(&c->lock);
+	(void)arena_readback_set(c->arena, c->st.readback_factor_permille,
+				 cmd->readback_cost_permyriad);
+	pthread_mutex_unlock(&c->lock);
 	if (opts.codecs == 0)
 		r = -EOPNOTSUPP; /* none of the codecs allowed is one this arena has */
 	while (r == 0 && freed < cmd->target_bytes) {

@@ -293,6 +293,28 @@ static double input_bandwidth(const struct fair_input *in)
 	return f > 1.0 && isfinite(f) ? MIN(f, FAIR_BW_FACTOR_MAX) : 1.0;
 }
 
+/* The input's readback weight, sanitised: 1 unless a finite value above 0. */
+static double input_readback_weight(const struct fair_input *in)
+{
+	double w = in->readback_weight;
+
+	return w > 0.0 && isfinite(w) ? MIN(w, FAIR_READBACK_WEIGHT_MAX) : 1.0;
+}
+
+uint32_t fair_min_savings_permyriad(const struct fair_model *m, const struct fair_input *in)
+{
+	uint32_t min_perm = in->min_savings_permyriad == UINT32_MAX ?
+				    m->params.min_savings_permyriad :
+				    MIN(in->min_savings_permyriad, 10000U);
+	double bw = input_bandwidth(in);
+
+	/* under bandwidth pressure a chunk that will be read back must save more to be
+	 * worth its readbacks' traffic (docs/policy.md) */
+	if (in->hotness == FAIR_COLD)
+		return min_perm;
+	return (uint32_t)MIN(lround(min_perm * bw), 10000L);
+}
+
 static int input_check(const struct fair_model *m, const struct fair_input *in)
 {
 	if (!m || !in || in->bytes == 0 || in->hotness >= _FAIR_HOTNESS_MAX ||
@@ -340,15 +362,10 @@ static void choose(const struct fair_model *m, const struct fair_input *in, cons
 		   struct fair_decision *ret, double *ret_values)
 {
 	uint32_t mask = in->codecs ? in->codecs : (1U << _FAIR_CODEC_MAX) - 1;
-	uint32_t min_perm = in->min_savings_permyriad == UINT32_MAX ?
-				    m->params.min_savings_permyriad :
-				    in->min_savings_permyriad;
 	double bw = input_bandwidth(in);
-	/* under bandwidth pressure a chunk that will be read back must save more to be
-	 * worth its readbacks' traffic (docs/policy.md) */
-	double need = (double)in->bytes *
-		      MIN(min_perm * (in->hotness == FAIR_COLD ? 1.0 : bw), 10000.0) / 10000.0;
-	double rf = fair_readback_factor(&m->params, in->hotness, in->expected_reads) * bw;
+	double need = (double)in->bytes * fair_min_savings_permyriad(m, in) / 10000.0;
+	double rf = fair_readback_factor(&m->params, in->hotness, in->expected_reads) * bw *
+		    input_readback_weight(in);
 	double v = fair_byte_value(&m->params, in->hotness, in->pressure_permyriad);
 	double score[FAIR_CANDIDATES_MAX], value[FAIR_CANDIDATES_MAX], f_best = 0.0, price;
 	bool eligible[FAIR_CANDIDATES_MAX];

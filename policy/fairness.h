@@ -129,6 +129,10 @@ struct fair_input {
 	/* memory pressure where the chunk lives, 0 (plenty) .. 10000 (at the limit):
 	 * what COMPRESS carries (docs/policy.md, "the planner") */
 	uint32_t pressure_permyriad;
+	/* the workload's own weight of decode cost (memctld's readback_factor_permille /
+	 * 1000, `memctl enroll --readback-factor`): the readback factor is multiplied
+	 * by it; 0 (or not finite) means 1, at most 1000 */
+	double readback_weight;
 };
 
 /* One measurement of candidate i on a chunk; a zero field means "not measured". */
@@ -184,6 +188,11 @@ double fair_readback_factor(const struct fair_params *p, uint32_t hotness, doubl
  * 10000, hotness out of range counts as HOT). */
 double fair_byte_value(const struct fair_params *p, uint32_t hotness, uint32_t pressure_permyriad);
 
+/* The admission threshold a chunk must clear, permyriad of its size: min_perm
+ * (UINT32_MAX: the params'), times the input's bandwidth factor unless it is COLD,
+ * at most 10000. What choose() requires, and what a compressor bounds its output by. */
+uint32_t fair_min_savings_permyriad(const struct fair_model *m, const struct fair_input *in);
+
 /* bytes_saved / (compress_cpu_ms + readback_factor * decompress_cpu_ms); 0 when
  * bytes_saved <= 0; the denominator is floored at 1 ns so the score stays finite. */
 double fair_score(double bytes_saved, double compress_cpu_ms, double decompress_cpu_ms,
@@ -206,6 +215,8 @@ double fair_score(double bytes_saved, double compress_cpu_ms, double decompress_
 #define FAIR_BW_KNEE 0.5
 #define FAIR_BW_U_MAX 0.95
 #define FAIR_BW_FACTOR_MAX (1.0 + (FAIR_BW_U_MAX - FAIR_BW_KNEE) / (1.0 - FAIR_BW_U_MAX))
+/* fair_input.readback_weight's cap: IPC's readback_factor_permille <= 1000000 */
+#define FAIR_READBACK_WEIGHT_MAX 1000.0
 double fair_bandwidth_factor(uint64_t observed_bytes_per_sec, uint64_t peak_bytes_per_sec);
 
 /* The factor on the wire (ENROLL_ACK, COMPRESS): permyriad, 10000 = 1.0, at most

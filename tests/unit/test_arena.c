@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -555,6 +556,62 @@ static void test_arena_pressure_moves_cold_to_zstd(void **state)
 	assert_true(zstd[0] < zstd[1]);
 	assert_true(ratio[1] > ratio[0]);
 	free(data);
+}
+
+/*
+ * What memctld says about readbacks (arena_readback_set(): ENROLL_ACK's
+ * readback_factor_permille, resctrl's readback_cost_permyriad) reaches the decision.
+ * Under bandwidth pressure 10 a HOT chunk that saves ~25% is not worth its
+ * readbacks' traffic (it must save 10 x the 5% threshold) and stays RAW, also when
+ * the model would compress it anyway; COLD, it is compressed. (How the weight moves
+ * the codec choice is test_fair_choose_readback_weight_moves_choice: on real codecs
+ * the outcome depends on measured times.)
+ */
+static void test_arena_readback_set_bandwidth_keeps_hot_raw(void **state)
+{
+	const size_t chunk = 4096, n_chunks = 256, n = chunk * n_chunks;
+	uint8_t *part = malloc(n);
+	uint64_t raw_hot[2];
+
+	assert_non_null(part);
+	/* a quarter of each chunk one word repeated (in the middle, where the probe
+	 * looks), the rest random: saves about 24% */
+	fill(part, n, DATA_RANDOM, 29);
+	for (size_t i = 0; i < n_chunks; i++)
+		for (size_t j = 0; j < chunk / 4; j++)
+			part[i * chunk + 3 * chunk / 8 + j] = (uint8_t) "cold"[j % 4];
+	for (int k = 0; k < 2; k++) {
+		struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+		struct arena_region *r;
+		uint32_t w = 1, c = 1;
+
+		arena_readback_get(a, &w, &c);
+		assert_int_equal(w, 0);
+		assert_int_equal(c, 0);
+		assert_int_equal(arena_readback_set(a, ARENA_READBACK_WEIGHT_MAX + 1, 0), -EINVAL);
+		assert_int_equal(arena_readback_set(a, 0, ARENA_READBACK_COST_MAX + 1), -EINVAL);
+		assert_int_equal(arena_readback_set(NULL, 0, 0), -EINVAL);
+		assert_int_equal(arena_readback_set(a, 2000, k ? 100000 : 0), 0);
+		arena_readback_get(a, &w, NULL);
+		arena_readback_get(a, NULL, &c);
+		assert_int_equal(w, 2000);
+		assert_int_equal(c, k ? 100000 : 0);
+		assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+		region_put(r, 0, part, n);
+		assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+		raw_hot[k] = stats(a).chunks_raw;
+		/* COLD keeps the plain threshold (written again: a rejection sticks) */
+		region_put(r, 0, part, n);
+		age(a, 8);
+		assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+		assert_true(stats(a).chunks_raw < n_chunks / 10);
+		region_check(r, part, n, chunk);
+		arena_region_free(r);
+		arena_free(a);
+	}
+	assert_true(raw_hot[0] < n_chunks / 10);
+	assert_int_equal(raw_hot[1], n_chunks);
+	free(part);
 }
 
 /* 4 KiB pages of English text: compresses well with every codec. */
@@ -1757,6 +1814,7 @@ int main(void)
 		cmocka_unit_test(test_arena_region_hotness_epochs),
 		cmocka_unit_test(test_arena_compress_bytes_coldest_first),
 		cmocka_unit_test(test_arena_compress_bytes_batches_in_order),
+		cmocka_unit_test(test_arena_readback_set_bandwidth_keeps_hot_raw),
 		cmocka_unit_test(test_arena_compress_bytes_zstd_only_cold),
 		cmocka_unit_test(test_arena_compress_opts_override),
 		cmocka_unit_test(test_arena_pin_invalid),

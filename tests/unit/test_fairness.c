@@ -387,6 +387,36 @@ static void test_fair_choose_bandwidth_pressure_cheaper_decode(void **state)
 	assert_int_equal(d.candidate, C_LZ4);
 }
 
+static void test_fair_choose_readback_weight_moves_choice(void **state)
+{
+	/* the costs of the bandwidth test: LZ4 default wins a WARM chunk read back about
+	 * once; a workload whose decode cost weighs more (memctld's
+	 * readback_factor_permille, `memctl enroll --readback-factor`) moves to the
+	 * cheaper decoder, one whose weighs less stays; the admission threshold does not
+	 * move (the weight is about the codec, not about whether to compress) */
+	const double costs[3][3] = { { 0.50, 1.0, 0.2 }, { 0.38, 1.0, 0.3 }, { 0.30, 3.0, 2.0 } };
+	const double weights[] = { 0.0, 0.1, 1.0, 3.0, 10.0, NAN, -1.0, 1e9 };
+	const uint32_t want[] = { C_LZ4, C_LZ4, C_LZ4, C_FAST, C_FAST, C_LZ4, C_LZ4, C_FAST };
+	struct fair_model m;
+	struct fair_decision d;
+
+	model_settled(&m, costs);
+	for (size_t i = 0; i < ELEMENTSOF(weights); i++) {
+		struct fair_input in = input(FAIR_WARM, 1.0);
+		double w = weights[i] > 0.0 && isfinite(weights[i]) ?
+				   MIN(weights[i], FAIR_READBACK_WEIGHT_MAX) :
+				   1.0;
+
+		in.readback_weight = weights[i];
+		assert_int_equal(fair_choose(&m, &in, &d), 0);
+		assert_true(d.admit);
+		assert_int_equal(d.candidate, want[i]);
+		assert_true(fabs(d.readback_factor -
+				 fair_readback_factor(&m.params, FAIR_WARM, 1.0) * w) < 1e-9);
+		assert_int_equal(fair_min_savings_permyriad(&m, &in), 500);
+	}
+}
+
 static void test_fair_choose_bandwidth_pressure_fewer_readbacks(void **state)
 {
 	/* chunks that save 8%: above the 5% threshold, but each will be read back */
@@ -892,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_fair_bandwidth_factor_model),
 		cmocka_unit_test(test_fair_choose_bandwidth_pressure_cheaper_decode),
 		cmocka_unit_test(test_fair_choose_bandwidth_pressure_fewer_readbacks),
+		cmocka_unit_test(test_fair_choose_readback_weight_moves_choice),
 		cmocka_unit_test(test_fair_choose_invalid_input),
 		cmocka_unit_test(test_fair_model_observe_ewma),
 		cmocka_unit_test(test_fair_model_observe_time_long_memory),
