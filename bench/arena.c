@@ -76,6 +76,7 @@ struct opts {
 	uint32_t datasets; /* mask of 1 << enum ds */
 	uint32_t chunk; /* throughput, zram and fairness; default: the library's */
 	char *images; /* --images: comma list of memory image files (pressure section) */
+	uint32_t slice; /* slices section: bytes per arena_compress_bytes() call */
 };
 
 /* The worst figure per target over the compressible data sets, for the summary. */
@@ -1820,13 +1821,14 @@ static int bench_pressure(const struct opts *o, const char *name, const uint8_t 
 }
 
 /*
- * What memctld's COMPRESS costs the workload: the controller client compresses in
- * slices of 4 MiB (arena_compress_bytes() per slice, coldest first), so a pass's
- * fixed costs (finding and ordering the candidates among every chunk) are paid per
- * 4 MiB however large the arena. Per slice: thread CPU, of it the chosen codec's
- * (the arena's counters), and their ratio; freed MiB per CPU second. Medians of reps.
+ * What memctld's COMPRESS costs the workload: a COMPRESS asks for at most MaxCommand=
+ * (memctld.conf(5)) and the controller client runs it as arena_compress_bytes() calls
+ * of at most 8 MiB, coldest first, so a pass's fixed costs (finding and ordering the
+ * candidates among every chunk) are paid per command however large the arena. The
+ * section does the same in slices of --slice-kb. Per slice: thread CPU, of it the
+ * chosen codec's (the arena's counters), and their ratio; freed MiB per CPU second.
+ * Medians of reps.
  */
-#define SLICE_BYTES (4U << 20)
 static int bench_slices(const struct opts *o, enum ds d, const uint8_t *src, size_t n)
 {
 	double slice_ms[64], codec_ms[64], freed_per_s[64], ratio[64];
@@ -1840,7 +1842,7 @@ static int bench_slices(const struct opts *o, enum ds d, const uint8_t *src, siz
 		struct arena_region *reg;
 		struct arena *a;
 		uint64_t freed_total = 0, codec = 0, all = 0;
-		size_t max = n / SLICE_BYTES * 4 + 16, m = 0;
+		size_t max = n / o->slice * 4 + 16, m = 0;
 		int r;
 
 		cpu = calloc(max, sizeof(*cpu));
@@ -1859,7 +1861,7 @@ static int bench_slices(const struct opts *o, enum ds d, const uint8_t *src, siz
 		while (m < max) {
 			uint64_t got = 0, t0 = cpu_ns();
 
-			r = arena_compress_bytes(a, SLICE_BYTES, ARENA_COLD, NULL, &got);
+			r = arena_compress_bytes(a, o->slice, ARENA_COLD, NULL, &got);
 			cpu[m++] = cpu_ns() - t0;
 			all += cpu[m - 1];
 			freed_total += got;
@@ -1884,7 +1886,7 @@ static int bench_slices(const struct opts *o, enum ds d, const uint8_t *src, siz
 	printf("dataset=%s section=slices bytes=%zu slice_bytes=%u slices=%" PRIu64
 	       " slice_cpu_ms_p50=%.2f codec_cpu_ms_per_slice=%.2f slice_vs_codec_cpu=%.2f"
 	       " freed_mib_per_cpu_s=%.0f\n",
-	       ds_names[d], n, SLICE_BYTES, slices, median(slice_ms, reps), median(codec_ms, reps),
+	       ds_names[d], n, o->slice, slices, median(slice_ms, reps), median(codec_ms, reps),
 	       median(ratio, reps), median(freed_per_s, reps));
 	return 0;
 }
@@ -1930,7 +1932,7 @@ static int bench_images(const struct opts *o)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: arena [--quick] [--mb N] [--reps N] [--seed N] [--chunk-kb N]\n"
+		"Usage: arena [--quick] [--mb N] [--reps N] [--seed N] [--chunk-kb N] [--slice-kb N]\n"
 		"             [--datasets a,b,...] [--sections a,b,...]\n"
 		"libarena benchmark: prints key=value lines per data set; exits non-zero only\n"
 		"when data does not round-trip (or the arena cannot be set up).\n\n"
@@ -1940,6 +1942,8 @@ static void usage(FILE *f)
 		"  --seed N       data seed (default 1)\n"
 		"  --chunk-kb N   chunk size of the throughput, zram and fairness sections\n"
 		"                 (default: the library's ARENA_CHUNK_SIZE_DEFAULT)\n"
+		"  --slice-kb N   bytes per arena_compress_bytes() call in the slices section\n"
+		"                 (default 4096)\n"
 		"  --datasets L   zero-heavy,text-like,mixed,random,repetitive,unique,mixed_50_50,\n"
 		"                 one-value\n"
 		"  --sections L   throughput,zram,latency,fairness,sweep,classify,pressure,\n"
@@ -1984,6 +1988,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "sections", required_argument, NULL, 'S' },
 		{ "chunk-kb", required_argument, NULL, 'c' },
 		{ "images", required_argument, NULL, 'i' },
+		{ "slice-kb", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1998,6 +2003,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		.sections = SEC_ALL,
 		.datasets = (1U << _DS_MAX) - 1,
 		.chunk = ARENA_CHUNK_SIZE_DEFAULT,
+		.slice = 4U << 20,
 	};
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int r = 0;
@@ -2031,6 +2037,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case 'i':
 			o->images = optarg;
+			break;
+		case 'k':
+			r = wl_parse_u64(optarg, 4, 1U << 20, &v);
+			o->slice = (uint32_t)v << 10;
 			break;
 		case 'S':
 			r = parse_list(optarg, section_names, ELEMENTSOF(section_names),
