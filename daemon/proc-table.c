@@ -264,7 +264,11 @@ static int entry_read_proc(struct proc_table *t, struct proc_entry *e)
 		identity_forget(e);
 	e->ppid = st.ppid;
 	snprintf(e->comm, sizeof(e->comm), "%.15s", st.comm);
-	e->start_time_usec = stat_start_usec(t, &st);
+	/* a fork record's time is exact; /proc's is truncated to clock ticks:
+	 * a resync keeps the exact one (resctrl units, among others, are keyed
+	 * by (pid, start time) and would be re-made otherwise) */
+	if (e->start_time_usec == 0 || !entry_same_process(t, e, &st))
+		e->start_time_usec = stat_start_usec(t, &st);
 	entry_set_faults(e, &st);
 
 	r = read_file(t, e->pid, "status", buf, sizeof(buf));

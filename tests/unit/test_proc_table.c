@@ -120,6 +120,24 @@ static void test_proc_table_unpinned_exit_and_remove(void **state)
 	proc_table_free(t);
 }
 
+static void test_proc_table_resync_keeps_exact_start_time(void **state)
+{
+	struct proc_table *t = table_with_kids(100);
+	struct proc_entry *e = proc_table_get(t, kids[0]);
+	uint64_t exact;
+
+	/* as a fork record would set it: later than /proc's clock-tick figure,
+	 * by less than a tick */
+	assert_true(e->start_time_usec > 0);
+	exact = e->start_time_usec + 3457;
+	e->start_time_usec = exact;
+	assert_true(proc_table_resync(t) >= 0);
+	e = proc_table_get(t, kids[0]);
+	assert_non_null(e);
+	assert_int_equal(e->start_time_usec, exact);
+	proc_table_free(t);
+}
+
 static void test_proc_table_refresh_faults_all_budget(void **state)
 {
 	struct proc_table *t = table_with_kids(100);
@@ -181,6 +199,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_table_repin_drops_stale_identity, spawn,
 						reap),
 		cmocka_unit_test_setup_teardown(test_proc_table_unpinned_exit_and_remove, spawn,
+						reap),
+		cmocka_unit_test_setup_teardown(test_proc_table_resync_keeps_exact_start_time, spawn,
 						reap),
 		cmocka_unit_test_setup_teardown(test_proc_table_refresh_faults_all_budget, spawn,
 						reap),
