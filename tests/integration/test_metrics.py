@@ -163,7 +163,7 @@ class MetricsTest(DaemonTestCase):
             self.assertIn(fam, helps, n)
         self.assertEqual(value(s, "memctl_cgroup_memory_limit_bytes", cgroup=name), 256 << 20)
         self.assertEqual(value(s, "memctl_build_info", version=d.status()["version"]), 1)
-        self.assertGreater(value(s, "memctl_processes_tracked"), 10)
+        self.assertGreaterEqual(value(s, "memctl_processes_tracked"), 3)
         self.assertEqual(value(s, "memctl_bpf_program_loaded", program="lifecycle"), 1)
         # the hostile name, escaped: quote and backslash and newline, U+FFFD
         esc = 'ev\\"il\\\\\\nx\ufffd'
