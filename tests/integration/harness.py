@@ -146,21 +146,26 @@ class Daemon:
         self.notify_thread.start()
 
     def _read_notify(self):
+        # the only reader of the socket while it runs: a second one (drain_notify
+        # once made the socket non-blocking under it) turned a recv() into
+        # BlockingIOError, this thread ended, the queue filled, and a restarted
+        # daemon's READY=1 was lost (test_control_loop's restart, in CI)
         self.notify.settimeout(0.1)
         while not self.notify_stop:
             try:
-                self.notify_msgs.append(self.notify.recv(4096).decode())
-            except socket.timeout:
-                pass
+                msg = self.notify.recv(4096)
+            except (socket.timeout, BlockingIOError, InterruptedError):
+                continue
             except OSError:
                 return
+            self.notify_msgs.append(msg.decode(errors="backslashreplace"))
 
     def restart(self, sig=signal.SIGKILL):
         """Kill memctld (SIGKILL: a crash) and start it again on the same socket
         directory and config, as systemd's Restart= would; waits for READY=1."""
         self.proc.send_signal(sig)
         self.proc.wait()
-        self.notify_msgs = []
+        self.notify_msgs.clear()  # the reader thread appends to this very list
         self.proc = subprocess.Popen(self.args, env=self.env, stderr=self.stderr,
                                      stdout=self.stderr)
         self.wait_notify("READY=1")
@@ -189,7 +194,10 @@ class Daemon:
     def drain_notify(self):
         """Keep what the daemon sent to NOTIFY_SOCKET so far. Its queue holds
         net.unix.max_dgram_qlen datagrams (10 by default): a STATUS= per tick
-        left unread blocks the daemon in sd_notify() within seconds."""
+        left unread blocks the daemon in sd_notify() within seconds. While the
+        reader thread runs, it does this itself: a no-op."""
+        if self.notify_thread.is_alive():
+            return
         timeout = self.notify.gettimeout()
         self.notify.setblocking(False)  # a timeout would make recv() wait for it
         try:
