@@ -99,6 +99,20 @@ class Memctld:
                     out.append(int(cols[12]))
         return out
 
+    def ack_to_next_usec(self):
+        """Per workload, from each compress-ack to the next compress command
+        sent to it: how long an ack waits for its next round."""
+        out, pending = [], {}
+        with open(self.csv) as f:
+            for row in f.read().splitlines()[1:]:
+                cols = row.split(",")
+                t = float(cols[0])
+                if cols[4] == '"compress-ack"':
+                    pending[cols[1]] = t
+                elif cols[4] == '"compress"' and cols[1] in pending:
+                    out.append(int((t - pending.pop(cols[1])) * 1e6))
+        return out
+
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
         self.p.wait(timeout=20)
@@ -183,10 +197,12 @@ def main():
             limit = int(footprint(args, w) * args.limit_pct / 100)
             runs = {"unlimited": [], "memctld": [], "zram": []}
             before = len(daemon.ack_latencies_usec())
+            before_next = len(daemon.ack_to_next_usec())
             for _ in range(args.reps):
                 for mode in ("unlimited", "memctld", "zram"):
                     runs[mode].append(run_one(args, w, mode, limit, daemon))
             lat = sorted(daemon.ack_latencies_usec()[before:])
+            nxt = sorted(daemon.ack_to_next_usec()[before_next:])
             base = statistics.median(r["thr"] for r in runs["unlimited"])
             med = {m: statistics.median(r["thr"] for r in runs[m]) for m in runs}
             mc = runs["memctld"]
@@ -200,14 +216,15 @@ def main():
                 "yes" if any(r["oom"] for r in runs["zram"]) else "no"), flush=True)
             print("squeeze_%s: memctld_vs_unlimited=%.3f zram_vs_unlimited=%.3f "
                   "memctld_vs_zram=%.3f peak_bytes=%d limit_bytes=%d oom=%d verified=%d "
-                  "acks=%d ack_p50_usec=%d ack_p99_usec=%d" % (
+                  "acks=%d ack_p50_usec=%d ack_p99_usec=%d ack_to_next_p50_usec=%d" % (
                       w, med["memctld"] / base if base else 0,
                       med["zram"] / base if base else 0,
                       med["memctld"] / med["zram"] if med["zram"] else 0,
                       max(r["peak"] for r in mc), limit, sum(r["oom"] for r in mc),
                       all(r["verified"] for r in mc), len(lat),
                       lat[len(lat) // 2] if lat else 0,
-                      lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0), flush=True)
+                      lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0,
+                      nxt[len(nxt) // 2] if nxt else 0), flush=True)
     finally:
         if daemon:
             daemon.stop()
