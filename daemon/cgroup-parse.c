@@ -252,6 +252,9 @@ enum stat_field {
 	STAT_REFAULT_FILE,
 	STAT_HIERARCHICAL_LIMIT,
 	STAT_KERNEL,
+	STAT_SLAB,
+	STAT_SOCK,
+	STAT_PAGETABLES,
 	_STAT_MAX,
 };
 
@@ -283,6 +286,11 @@ static const struct {
 				      CGROUP_STAT_HAS_HIERARCHICAL_LIMIT },
 	/* v2 since Linux 5.18; v1 has memory.kmem.usage_in_bytes instead */
 	[STAT_KERNEL] = { "kernel", NULL, NULL, CGROUP_STAT_HAS_KERNEL },
+	/* v2 parts of kernel memory; v1 memory.stat has none of them (v1 has
+	 * memory.kmem.tcp.usage_in_bytes for sockets, cgroup-read.c) */
+	[STAT_SLAB] = { "slab", NULL, NULL, CGROUP_STAT_HAS_SLAB },
+	[STAT_SOCK] = { "sock", NULL, NULL, CGROUP_STAT_HAS_SOCK },
+	[STAT_PAGETABLES] = { "pagetables", NULL, NULL, CGROUP_STAT_HAS_PAGETABLES },
 };
 
 int cgroup_stat_parse(const char *buf, size_t len, enum cgroup_hierarchy hierarchy,
@@ -342,6 +350,9 @@ int cgroup_stat_parse(const char *buf, size_t len, enum cgroup_hierarchy hierarc
 	st.workingset_refault_anon = v[STAT_REFAULT_ANON];
 	st.workingset_refault_file = v[STAT_REFAULT_FILE];
 	st.kernel_bytes = v[STAT_KERNEL];
+	st.slab_bytes = v[STAT_SLAB];
+	st.sock_bytes = v[STAT_SOCK];
+	st.pagetables_bytes = v[STAT_PAGETABLES];
 	st.hierarchical_limit_bytes = (st.present & CGROUP_STAT_HAS_HIERARCHICAL_LIMIT) ?
 					      v1_limit_normalize(v[STAT_HIERARCHICAL_LIMIT]) :
 					      CGROUP_LIMIT_MAX;

@@ -115,6 +115,9 @@ int cgroup_pressure_parse(const char *buf, size_t len, struct cgroup_pressure *r
  *   swap_bytes            -               swap (with swap accounting)
  *   workingset_refault_anon, workingset_refault_file (both, v5.9+)
  *   kernel_bytes          kernel (5.18+)  -
+ *   slab_bytes            slab (5.9+)     -
+ *   sock_bytes            sock            -
+ *   pagetables_bytes      pagetables      -
  *   hierarchical_limit_bytes  -           hierarchical_memory_limit
  *                                         (>= CGROUP_V1_UNLIMITED_MIN_BYTES
  *                                         -> CGROUP_LIMIT_MAX)
@@ -126,6 +129,9 @@ enum {
 	CGROUP_STAT_HAS_REFAULT_FILE = 1 << 2,
 	CGROUP_STAT_HAS_HIERARCHICAL_LIMIT = 1 << 3,
 	CGROUP_STAT_HAS_KERNEL = 1 << 4,
+	CGROUP_STAT_HAS_SLAB = 1 << 5,
+	CGROUP_STAT_HAS_SOCK = 1 << 6,
+	CGROUP_STAT_HAS_PAGETABLES = 1 << 7,
 };
 
 struct cgroup_mem_stat {
@@ -148,6 +154,9 @@ struct cgroup_mem_stat {
 	uint64_t hierarchical_limit_bytes;
 	uint32_t present; /* CGROUP_STAT_HAS_* */
 	uint64_t kernel_bytes; /* v2 "kernel": slab, stacks, page tables, sockets, ... */
+	uint64_t slab_bytes; /* v2 "slab" */
+	uint64_t sock_bytes; /* v2 "sock": socket buffers */
+	uint64_t pagetables_bytes; /* v2 "pagetables" */
 };
 
 int cgroup_stat_parse(const char *buf, size_t len, enum cgroup_hierarchy hierarchy,

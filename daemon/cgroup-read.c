@@ -78,6 +78,7 @@ enum file_kind {
 	FILE_OOM_CONTROL,
 	FILE_STAT,
 	FILE_KMEM,
+	FILE_KMEM_TCP,
 };
 
 struct file_spec {
@@ -94,6 +95,7 @@ static const struct file_spec v1_files[] = {
 	{ "memory.failcnt", FILE_COUNT, CGROUP_MEM_HAS_FAILCNT, false },
 	{ "memory.oom_control", FILE_OOM_CONTROL, CGROUP_MEM_HAS_OOM_CONTROL, false },
 	{ "memory.kmem.usage_in_bytes", FILE_KMEM, CGROUP_MEM_HAS_KERNEL, false },
+	{ "memory.kmem.tcp.usage_in_bytes", FILE_KMEM_TCP, CGROUP_MEM_HAS_KERNEL_SOCK, false },
 	{ "memory.stat", FILE_STAT, CGROUP_MEM_HAS_STAT, true },
 };
 
@@ -142,6 +144,8 @@ static int file_parse(const struct file_spec *f, const char *buf, size_t len, st
 		return cgroup_stat_parse(buf, len, m->hierarchy, &m->stat);
 	case FILE_KMEM:
 		return cgroup_bytes_parse(buf, len, &m->kernel_bytes);
+	case FILE_KMEM_TCP:
+		return cgroup_bytes_parse(buf, len, &m->kernel_sock_bytes);
 	}
 	return -EINVAL;
 }
@@ -222,6 +226,10 @@ int cgroup_mem_read(const char *root, const char *path, struct cgroup_mem *ret)
 	if (m.stat.present & CGROUP_STAT_HAS_KERNEL) {
 		m.kernel_bytes = m.stat.kernel_bytes;
 		m.present |= CGROUP_MEM_HAS_KERNEL;
+	}
+	if (m.stat.present & CGROUP_STAT_HAS_SOCK) {
+		m.kernel_sock_bytes = m.stat.sock_bytes;
+		m.present |= CGROUP_MEM_HAS_KERNEL_SOCK;
 	}
 	*ret = m;
 	return 0;

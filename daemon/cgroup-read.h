@@ -24,6 +24,9 @@ enum {
 	/* kernel memory charged to it: v1 memory.kmem.usage_in_bytes, v2 memory.stat
 	 * "kernel" (Linux 5.18+) */
 	CGROUP_MEM_HAS_KERNEL = 1 << 10,
+	/* socket buffers charged to it: v1 memory.kmem.tcp.usage_in_bytes, v2
+	 * memory.stat "sock" */
+	CGROUP_MEM_HAS_KERNEL_SOCK = 1 << 11,
 };
 
 struct cgroup_mem {
@@ -40,6 +43,7 @@ struct cgroup_mem {
 	struct cgroup_pressure pressure; /* v2 */
 	struct cgroup_mem_stat stat;
 	uint64_t kernel_bytes; /* CGROUP_MEM_HAS_KERNEL */
+	uint64_t kernel_sock_bytes; /* CGROUP_MEM_HAS_KERNEL_SOCK */
 };
 
 /*

@@ -398,6 +398,20 @@ static void fill_cgroup(const struct manager *m, const struct cgroup_entry *c,
 		out->psi_some_avg10_permyriad = c->mem.pressure.some.avg10_permyriad;
 		out->psi_full_avg10_permyriad = c->mem.pressure.full.avg10_permyriad;
 	}
+	if (c->mem.present & CGROUP_MEM_HAS_KERNEL) {
+		out->flags |= IPC_CGROUP_HAS_KERNEL;
+		out->kernel_bytes = c->mem.kernel_bytes;
+	}
+	if (c->mem.present & CGROUP_MEM_HAS_KERNEL_SOCK) {
+		out->flags |= IPC_CGROUP_HAS_KERNEL_SOCK;
+		out->kernel_sock_bytes = c->mem.kernel_sock_bytes;
+	}
+	if ((c->mem.stat.present & (CGROUP_STAT_HAS_SLAB | CGROUP_STAT_HAS_PAGETABLES)) ==
+	    (CGROUP_STAT_HAS_SLAB | CGROUP_STAT_HAS_PAGETABLES)) {
+		out->flags |= IPC_CGROUP_HAS_KERNEL_DETAIL;
+		out->slab_bytes = c->mem.stat.slab_bytes;
+		out->pagetables_bytes = c->mem.stat.pagetables_bytes;
+	}
 }
 
 /* Largest first by the key, then by pid; on the entries as they are sent, so

@@ -1209,7 +1209,33 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 			       json_object_new_double(c->leak_confidence_permyriad / 10000.0));
 	json_object_object_add(o, "growth_detected", json_object_new_boolean(c->growth_detected));
 	json_object_object_add(o, "seconds_to_limit", seconds_json(c->time_to_limit_usec));
+	/* null where the cgroup's files do not say (no kmem accounting, old v2) */
+	json_object_object_add(o, "kernel_bytes",
+			       c->flags & IPC_CGROUP_HAS_KERNEL ?
+				       json_object_new_uint64(c->kernel_bytes) :
+				       NULL);
+	json_object_object_add(o, "kernel_sock_bytes",
+			       c->flags & IPC_CGROUP_HAS_KERNEL_SOCK ?
+				       json_object_new_uint64(c->kernel_sock_bytes) :
+				       NULL);
+	json_object_object_add(o, "slab_bytes",
+			       c->flags & IPC_CGROUP_HAS_KERNEL_DETAIL ?
+				       json_object_new_uint64(c->slab_bytes) :
+				       NULL);
+	json_object_object_add(o, "pagetables_bytes",
+			       c->flags & IPC_CGROUP_HAS_KERNEL_DETAIL ?
+				       json_object_new_uint64(c->pagetables_bytes) :
+				       NULL);
 	return o;
+}
+
+/* "12.0M" or "-" where the cgroup's files do not say */
+static void format_kernel(const struct ipc_cgroup_entry *c, char *buf, size_t size)
+{
+	if (c->flags & IPC_CGROUP_HAS_KERNEL)
+		format_bytes(c->kernel_bytes, buf, size);
+	else
+		snprintf(buf, size, "-");
 }
 
 static const char *const sort_names[] = { [IPC_SORT_PID] = "pid",
@@ -1709,12 +1735,13 @@ static int cmd_cgroups(int argc, char **argv)
 	if (arg_json)
 		arr = json_object_new_array();
 	else
-		printf("%4s %2s %6s %9s %9s %9s %8s %5s %7s %8s %9s %10s %8s %11s %-12s %10s  %s\n",
-		       "ID", "V", "PROCS", "USAGE", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10",
+		printf("%4s %2s %6s %9s %9s %9s %9s %8s %5s %7s %8s %9s %10s %8s %11s %-12s %10s  "
+		       "%s\n",
+		       "ID", "V", "PROCS", "USAGE", "KERNEL", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10",
 		       "RECLAIMS", "STALL", "MBM", "LLC", "GROWTH", "PATTERN", "LIMIT IN", "PATH");
 	for (uint32_t i = 0; i < cg.n; i++) {
 		const struct ipc_cgroup_entry *c = &cg.v[i];
-		char use[16], lim[16], soft[16], psi[16], mbm[24], llc[24], gr[32], tl[32];
+		char use[16], kmem[16], lim[16], soft[16], psi[16], mbm[24], llc[24], gr[32], tl[32];
 		const struct ipc_bandwidth_figures *bw = cgroup_bw(bwe, bwn, c->id) ?: &none;
 
 		if (arr) {
@@ -1734,6 +1761,7 @@ static int cmd_cgroups(int argc, char **argv)
 		else
 			format_duration(c->time_to_limit_usec, tl, sizeof(tl));
 		format_bytes(c->usage_bytes, use, sizeof(use));
+		format_kernel(c, kmem, sizeof(kmem));
 		format_bytes(c->limit_bytes, lim, sizeof(lim));
 		format_bytes(c->soft_limit_bytes, soft, sizeof(soft));
 		if (c->flags & IPC_CGROUP_HAS_PSI)
@@ -1741,9 +1769,10 @@ static int cmd_cgroups(int argc, char **argv)
 				 (double)c->psi_some_avg10_permyriad / 100);
 		else
 			snprintf(psi, sizeof(psi), "n/a");
-		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %8" PRIu64 " %5" PRIu64
-		       " %7s %8" PRIu64 " %7.1fms %10s %8s %11s %-12s %10s  %s\n",
-		       c->id, c->hierarchy, c->nr_procs, use, lim, soft, c->failcnt, c->oom_events,
+		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %9s %8" PRIu64
+		       " %5" PRIu64 " %7s %8" PRIu64 " %7.1fms %10s %8s %11s %-12s %10s  %s\n",
+		       c->id, c->hierarchy, c->nr_procs, use, kmem, lim, soft, c->failcnt,
+		       c->oom_events,
 		       psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, mbm, llc, gr,
 		       growth_pattern_to_string(c->pattern), tl, esc(c->path));
 	}
@@ -2124,6 +2153,14 @@ static int cmd_show(int argc, char **argv)
 		printf("cgroup:       %s (v%" PRIu32 ")\n", esc(s->cgroup.path),
 		       s->cgroup.hierarchy);
 		printf("usage/limit:  %s / %s\n", a, b);
+		if (s->cgroup.flags & IPC_CGROUP_HAS_KERNEL) {
+			format_kernel(&s->cgroup, a, sizeof(a));
+			if (s->cgroup.flags & IPC_CGROUP_HAS_KERNEL_SOCK)
+				format_bytes(s->cgroup.kernel_sock_bytes, b, sizeof(b));
+			else
+				snprintf(b, sizeof(b), "-");
+			printf("kernel:       %s of the usage (sockets %s)\n", a, b);
+		}
 		if (s->time_to_limit_usec != UINT64_MAX) {
 			format_duration(s->time_to_limit_usec, a, sizeof(a));
 			printf("limit in:     %s at the current growth\n", a);

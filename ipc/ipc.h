@@ -419,7 +419,15 @@ struct ipc_enrolled_entry {
 /* ipc_cgroup_entry.flags. HAS_PSI: psi_* were read; without it they are 0 and
  * mean "no PSI here" (v1 has none), not "no pressure". */
 #define IPC_CGROUP_HAS_PSI (1U << 0)
-#define IPC_CGROUP_FLAGS_ALL IPC_CGROUP_HAS_PSI
+/* kernel_bytes was read (v1 memory.kmem.usage_in_bytes, v2 memory.stat kernel) */
+#define IPC_CGROUP_HAS_KERNEL (1U << 1)
+/* kernel_sock_bytes was read (v1 memory.kmem.tcp.usage_in_bytes, v2 sock) */
+#define IPC_CGROUP_HAS_KERNEL_SOCK (1U << 2)
+/* slab_bytes and pagetables_bytes were read (v2 memory.stat) */
+#define IPC_CGROUP_HAS_KERNEL_DETAIL (1U << 3)
+#define IPC_CGROUP_FLAGS_ALL                                                        \
+	(IPC_CGROUP_HAS_PSI | IPC_CGROUP_HAS_KERNEL | IPC_CGROUP_HAS_KERNEL_SOCK | \
+	 IPC_CGROUP_HAS_KERNEL_DETAIL)
 
 struct ipc_cgroup_entry {
 	char path[IPC_PATH_MAX]; /* relative to the memory hierarchy root */
@@ -444,6 +452,11 @@ struct ipc_cgroup_entry {
 	uint32_t leak_confidence_permyriad; /* <= 10000 */
 	uint32_t growth_detected; /* 0 or 1 */
 	uint32_t growth_reserved; /* must be 0 */
+	/* kernel memory charged to it (part of usage_bytes), per IPC_CGROUP_HAS_KERNEL* */
+	uint64_t kernel_bytes;
+	uint64_t kernel_sock_bytes;
+	uint64_t slab_bytes;
+	uint64_t pagetables_bytes;
 };
 
 struct ipc_ctl_show_reply {

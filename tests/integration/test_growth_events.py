@@ -27,7 +27,7 @@ FAST = "[Growth]\nMinHistorySec=0\nMinDurationSec=2s\n"
 
 def ctl_show_raw(socket_dir, pid):
     """CTL_SHOW (36) on the control socket itself: the reply's own pattern and
-    leak_confidence_permyriad (offsets 792, 796; docs/protocol.md), which
+    leak_confidence_permyriad (offsets 824, 828; docs/protocol.md), which
     memctl does not print (it prints proc's), beside proc's (248, 252)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
@@ -38,12 +38,12 @@ def ctl_show_raw(socket_dir, pid):
     finally:
         s.close()
     _, _, mtype, length, _ = HDR.unpack_from(buf)
-    if mtype != 37 or length != HDR.size + 896:
+    if mtype != 37 or length != HDR.size + 928:
         raise AssertionError("CTL_SHOW answered type %d, %d bytes" % (mtype, length))
     body = buf[HDR.size:]
     rpid, = struct.unpack_from("=I", body, 0)
     ppat, pconf = struct.unpack_from("=II", body, 248)
-    pat, conf = struct.unpack_from("=II", body, 792)
+    pat, conf = struct.unpack_from("=II", body, 824)
     return {"pid": rpid, "pattern": pat, "leak_confidence_permyriad": conf,
             "proc_pattern": ppat, "proc_leak_confidence_permyriad": pconf}
 

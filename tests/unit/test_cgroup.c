@@ -393,7 +393,8 @@ static const char stat_v2[] = "anon 100663296\nfile 218103808\nkernel 8650752\n"
 			      "active_anon 96468992\ninactive_file 167772160\n"
 			      "active_file 50331648\nunevictable 8192\n"
 			      "workingset_refault_anon 7\nworkingset_refault_file 1234\n"
-			      "pgfault 1301864\npgmajfault 753\n";
+			      "pgfault 1301864\npgmajfault 753\n"
+			      "slab 5242880\nsock 4096\npagetables 2097152\n";
 
 static void test_cgroup_stat_parse_v2(void **state)
 {
@@ -416,8 +417,12 @@ static void test_cgroup_stat_parse_v2(void **state)
 	assert_int_equal(st.workingset_refault_anon, 7);
 	assert_int_equal(st.workingset_refault_file, 1234);
 	assert_int_equal(st.present, CGROUP_STAT_HAS_REFAULT_ANON | CGROUP_STAT_HAS_REFAULT_FILE |
-					     CGROUP_STAT_HAS_KERNEL);
+					     CGROUP_STAT_HAS_KERNEL | CGROUP_STAT_HAS_SLAB |
+					     CGROUP_STAT_HAS_SOCK | CGROUP_STAT_HAS_PAGETABLES);
 	assert_int_equal(st.kernel_bytes, 8650752);
+	assert_int_equal(st.slab_bytes, 5242880);
+	assert_int_equal(st.sock_bytes, 4096);
+	assert_int_equal(st.pagetables_bytes, 2097152);
 	assert_int_equal(st.swap_bytes, 0);
 	assert_int_equal(st.hierarchical_limit_bytes, CGROUP_LIMIT_MAX);
 }
@@ -584,8 +589,11 @@ static void test_cgroup_mem_read_v2_fixture(void **state)
 	assert_int_equal(m.present, CGROUP_MEM_HAS_LIMIT | CGROUP_MEM_HAS_HIGH |
 					    CGROUP_MEM_HAS_USAGE | CGROUP_MEM_HAS_EVENTS |
 					    CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT |
-					    CGROUP_MEM_HAS_KERNEL);
+					    CGROUP_MEM_HAS_KERNEL | CGROUP_MEM_HAS_KERNEL_SOCK);
 	assert_int_equal(m.kernel_bytes, 8650752);
+	assert_int_equal(m.kernel_sock_bytes, 0); /* "sock 0" */
+	assert_int_equal(m.stat.slab_bytes, 5242880);
+	assert_int_equal(m.stat.pagetables_bytes, 2097152);
 	assert_int_equal(m.limit_bytes, 536870912);
 	assert_int_equal(m.high_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.soft_limit_bytes, CGROUP_LIMIT_MAX);
@@ -627,7 +635,8 @@ static void test_cgroup_mem_read_v2_no_trailing_newline(void **state)
 	/* no memory.pressure in this one */
 	assert_int_equal(m.present, CGROUP_MEM_HAS_LIMIT | CGROUP_MEM_HAS_HIGH |
 					    CGROUP_MEM_HAS_USAGE | CGROUP_MEM_HAS_EVENTS |
-					    CGROUP_MEM_HAS_STAT | CGROUP_MEM_HAS_KERNEL);
+					    CGROUP_MEM_HAS_STAT | CGROUP_MEM_HAS_KERNEL |
+					    CGROUP_MEM_HAS_KERNEL_SOCK);
 	assert_int_equal(m.limit_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.high_bytes, 268435456);
 	assert_int_equal(m.usage_bytes, 4096);
@@ -644,7 +653,8 @@ static void test_cgroup_mem_read_v2_root(void **state)
 	assert_int_equal(cgroup_mem_read(root, "/", &m), 0);
 	assert_int_equal(m.hierarchy, CGROUP_HIERARCHY_V2);
 	assert_int_equal(m.present,
-			 CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT | CGROUP_MEM_HAS_KERNEL);
+			 CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT | CGROUP_MEM_HAS_KERNEL |
+				 CGROUP_MEM_HAS_KERNEL_SOCK);
 	assert_int_equal(m.limit_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.high_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.usage_bytes, 0);
@@ -661,7 +671,11 @@ static void test_cgroup_mem_read_v1_fixture(void **state)
 	assert_int_equal(m.hierarchy, CGROUP_HIERARCHY_V1);
 	assert_int_equal(m.present, CGROUP_MEM_HAS_LIMIT | CGROUP_MEM_HAS_SOFT_LIMIT |
 					    CGROUP_MEM_HAS_USAGE | CGROUP_MEM_HAS_FAILCNT |
-					    CGROUP_MEM_HAS_OOM_CONTROL | CGROUP_MEM_HAS_STAT);
+					    CGROUP_MEM_HAS_OOM_CONTROL | CGROUP_MEM_HAS_STAT |
+					    CGROUP_MEM_HAS_KERNEL | CGROUP_MEM_HAS_KERNEL_SOCK);
+	/* memory.kmem.usage_in_bytes, memory.kmem.tcp.usage_in_bytes */
+	assert_int_equal(m.kernel_bytes, 12582912);
+	assert_int_equal(m.kernel_sock_bytes, 65536);
 	assert_int_equal(m.limit_bytes, 536870912);
 	assert_int_equal(m.soft_limit_bytes, 268435456);
 	assert_int_equal(m.high_bytes, CGROUP_LIMIT_MAX);

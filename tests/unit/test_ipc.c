@@ -719,12 +719,12 @@ static void test_ipc_body_size_known(void **state)
 	assert_int_equal(ipc_body_size(IPC_ENROLL_ACK), 32);
 	assert_int_equal(ipc_body_size(IPC_COMPRESS), 40);
 	assert_int_equal(ipc_body_size(IPC_CTL_STATUS_REPLY), 640);
-	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 896);
+	assert_int_equal(ipc_body_size(IPC_CTL_SHOW_REPLY), 928);
 	assert_int_equal(ipc_body_size(IPC_CTL_BANDWIDTH_REPLY), 672);
 	assert_int_equal(ipc_entry_size(IPC_CTL_BANDWIDTH_REPLY), 448);
 	assert_int_equal(ipc_entry_size(IPC_CTL_ENROLLED_REPLY), 336);
 	assert_int_equal(ipc_entry_size(IPC_CTL_LIST_REPLY), 264);
-	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 384);
+	assert_int_equal(ipc_entry_size(IPC_CTL_CGROUPS_REPLY), 416);
 	assert_int_equal(ipc_entry_size(IPC_CTL_EVENTS_REPLY), 440);
 	assert_int_equal(ipc_body_size(IPC_CTL_RECORDS), 16);
 	assert_int_equal(ipc_body_size(IPC_CTL_RECORDS_REPLY), 24);
@@ -736,7 +736,7 @@ static void test_ipc_body_size_known(void **state)
 static void test_ipc_entries_max_fits(void **state)
 {
 	assert_int_equal(ipc_entries_max(IPC_CTL_LIST_REPLY), 248);
-	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 170);
+	assert_int_equal(ipc_entries_max(IPC_CTL_CGROUPS_REPLY), 157);
 	assert_int_equal(ipc_entries_max(IPC_CTL_EVENTS_REPLY), 148);
 	assert_int_equal(ipc_entries_max(IPC_CTL_RECORDS_REPLY), 1169);
 	assert_int_equal(ipc_entries_max(IPC_CTL_METRICS_REPLY), 65488);
@@ -1449,7 +1449,8 @@ static const struct range_row range_rows[] = {
 	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, hierarchy, 2),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, psi_some_avg10_permyriad, 10001),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, psi_full_avg10_permyriad, 10001),
-	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 2),
+	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 16),
+	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 15),
 	BAD_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 0x80000000U),
 	OK_E(IPC_CTL_CGROUPS_REPLY, struct ipc_cgroup_entry, flags, 0),
 	BAD(IPC_CTL_SHOW, struct ipc_ctl_pid, pid, 0),
