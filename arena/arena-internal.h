@@ -238,6 +238,23 @@ int codec_decompress(struct codec_ctx *ctx, uint32_t codec, const void *src, siz
 uint32_t crc32c(uint32_t crc, const void *buf, size_t n);
 uint32_t crc32c_portable(uint32_t crc, const void *buf, size_t n);
 
+/* ---- fill objects (fill.c) ---- */
+
+/* struct chunk's cand for a fill object: one 8-byte word repeated but for at most
+ * FILL_EXCEPTIONS_MAX words, stored as the word and the exceptions, no codec */
+#define CAND_FILL 0xffU
+#define FILL_EXCEPTIONS_MAX 4U
+#define FILL_EXCEPTION_BYTES 12U /* u32 word index, u64 word */
+#define FILL_BYTES_MAX (8U + FILL_EXCEPTIONS_MAX * FILL_EXCEPTION_BYTES)
+_Static_assert(FAIR_CANDIDATES_MAX < CAND_FILL, "CAND_FILL is no candidate index");
+
+/* Encode n bytes of src (n a multiple of 64) as a fill object into dst (room for
+ * FILL_BYTES_MAX). Returns the payload size, or 0 when src is not one. */
+long fill_encode(const uint8_t *src, size_t n, uint8_t *dst);
+/* Decode a fill payload of size bytes into n bytes at dst. Checks the whole payload
+ * before writing: -EBADMSG (nothing written) for one fill_encode() cannot make. */
+int fill_decode(const uint8_t *payload, uint32_t size, uint8_t *dst, size_t n);
+
 /* ---- arena ---- */
 
 #define STALL_HIST_BUCKETS (64 * 8)
@@ -444,7 +461,7 @@ int arena_test_stored_payload(struct arena_region *region, size_t offset, uint8_
 			      uint32_t *ret_size);
 /* The codec setting a COMPRESSED chunk was stored with (the bench's fairness section
  * needs it: LZ4 fast 4 and 16 often emit identical bytes). Returns 0, -ENODATA (not
- * compressed), -EINVAL. */
+ * compressed), -ENOMSG (a fill object: no codec), -EINVAL. */
 int arena_test_chunk_codec(struct arena_region *region, size_t offset, uint32_t *ret_codec,
 			   int32_t *ret_level);
 /* The incompressibility probe the arena runs on chunks fair_classify() finds

@@ -587,7 +587,8 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	size_t n = a->cfg.chunk_size_bytes;
 	uint8_t *dst = chunk_ptr(a, r, idx);
 	uint8_t *payload = store_obj_payload(c->obj);
-	const struct fair_candidate *cand = &a->model.cand[c->cand];
+	bool fill = c->cand == CAND_FILL;
+	const struct fair_candidate *cand = fill ? NULL : &a->model.cand[c->cand];
 	uint64_t t0 = demand ? clock_nsec(CLOCK_MONOTONIC) : 0, c0, c1;
 	uint32_t comp_hot, timed;
 	struct codec_ctx *ctx;
@@ -623,10 +624,14 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 		cnt_add(&a->cnt.errors_nomem, 1);
 		return -ENOMEM;
 	}
-	timed = cpu_timed(a);
+	/* a fill object is not a codec's: nothing to time for the model */
+	timed = fill ? 0 : cpu_timed(a);
 	c0 = cpu_now(timed);
-	ret = codec_decompress(ctx, cand->codec, payload, c->obj_size,
-			       uffd ? codec_ctx_scratch2(ctx) : dst, n);
+	if (fill)
+		ret = fill_decode(payload, c->obj_size, uffd ? codec_ctx_scratch2(ctx) : dst, n);
+	else
+		ret = codec_decompress(ctx, cand->codec, payload, c->obj_size,
+				       uffd ? codec_ctx_scratch2(ctx) : dst, n);
 	c1 = cpu_now(timed);
 	if (ret == 0 && uffd)
 		ret = arena_uffd_copy(a, dst, codec_ctx_scratch2(ctx), n);
@@ -1126,6 +1131,36 @@ static bool probe_incompressible(struct codec_ctx *ctx, const uint8_t *src, size
 			      codec_ctx_scratch(ctx), cap) == -E2BIG;
 }
 
+/* Put sz bytes of payload into a store object for c (locked) as candidate cand (or
+ * CAND_FILL) and publish it: c is COMPRESSED, its pages still there. Returns 0,
+ * -ENOSPC (the store is full, counted), -ENOMEM. */
+static int chunk_store_locked(struct arena *a, struct chunk *c, uint8_t cand, uint32_t cls,
+			      enum arena_hotness hot, const uint8_t *payload, uint32_t sz)
+{
+	void *obj;
+	int ret;
+
+	ret = store_alloc(&a->store, c, sz, &obj);
+	if (ret == -ENOSPC) {
+		cnt_add(&a->cnt.compress_store_full, 1);
+		return -ENOSPC;
+	}
+	if (ret < 0)
+		return ret;
+	/* store_alloc() pointed c->obj and c->obj_size at the object */
+	memcpy(store_obj_payload(obj), payload, sz);
+	c->obj_crc = obj_crc(cand, store_obj_payload(obj), sz);
+	c->cand = cand;
+	c->cls = (uint8_t)cls;
+	c->readbacks /= 2;
+	chunk_update(a, c, CHUNK_COMPRESSED,
+		     (uint8_t)((c->flags & ~(CF_REJECTED | CF_ADMITTED_ZERO | CF_COMP_HOT_MASK)) |
+			       ((unsigned)hot << CF_COMP_HOT_SHIFT)));
+	cnt_add(&a->cnt.compress_admitted, 1);
+	cnt_add(&a->cnt.comp_at[hot], 1);
+	return 0;
+}
+
 static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32_t idx,
 				 enum arena_hotness hot, const struct compress_req *req,
 				 uint64_t *freed)
@@ -1142,7 +1177,6 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	uint64_t c0, c1;
 	bool full;
 	int probe, ret;
-	void *obj;
 	long sz;
 
 	if (c->state != CHUNK_RAW || c->pins > 0 || (c->flags & CF_REJECTED))
@@ -1181,6 +1215,20 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 		.bandwidth_factor = fair_bandwidth_factor_from_permyriad(
 			atomic_load_explicit(&a->readback_cost_permyriad, memory_order_relaxed)),
 	};
+	/* one word repeated (the classifier's sampled words said so): a fill object,
+	 * if the whole chunk agrees, with no codec and no model (see fill.c) */
+	if (cls == FAIR_CLASS_UNIFORM) {
+		sz = fill_encode(src, n, codec_ctx_scratch(ctx));
+		need = (uint32_t)((uint64_t)n * fair_min_savings_permyriad(&a->model, &in) / 10000);
+		if (sz > 0 && store_obj_bytes((uint32_t)sz) + MAX(need, 1U) <= n) {
+			ret = chunk_store_locked(a, c, CAND_FILL, cls, hot, codec_ctx_scratch(ctx),
+						 (uint32_t)sz);
+			if (ret < 0)
+				return ret;
+			*freed = n - store_obj_bytes((uint32_t)sz);
+			return COMPRESS_STORED;
+		}
+	}
 	full = false;
 	probe = -1;
 	if (cls == FAIR_CLASS_HIGH_ENTROPY && probe_incompressible(ctx, src, n)) {
@@ -1244,25 +1292,10 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	if (sz <= 0)
 		goto reject;
 
-	ret = store_alloc(&a->store, c, (uint32_t)sz, &obj);
-	if (ret == -ENOSPC) {
-		cnt_add(&a->cnt.compress_store_full, 1);
-		return -ENOSPC;
-	}
+	ret = chunk_store_locked(a, c, (uint8_t)d.candidate, cls, hot, codec_ctx_scratch(ctx),
+				 (uint32_t)sz);
 	if (ret < 0)
 		return ret;
-	/* store_alloc() pointed c->obj and c->obj_size at the object */
-	memcpy(store_obj_payload(obj), codec_ctx_scratch(ctx), (size_t)sz);
-	c->obj_crc = obj_crc((uint8_t)d.candidate, store_obj_payload(obj), (uint32_t)sz);
-	c->cand = (uint8_t)d.candidate;
-	c->cls = (uint8_t)cls;
-	c->readbacks /= 2;
-	chunk_update(a, c, CHUNK_COMPRESSED,
-		     (uint8_t)((c->flags & ~(CF_REJECTED | CF_ADMITTED_ZERO | CF_COMP_HOT_MASK)) |
-			       ((unsigned)hot << CF_COMP_HOT_SHIFT)));
-
-	cnt_add(&a->cnt.compress_admitted, 1);
-	cnt_add(&a->cnt.comp_at[hot], 1);
 	cnt_add(&a->cnt.compress_in_by_codec[fc->codec], n);
 	cnt_add(&a->cnt.compress_out_by_codec[fc->codec], (uint64_t)sz);
 	*freed = n - store_obj_bytes((uint32_t)sz);
@@ -1964,6 +1997,8 @@ int arena_test_chunk_codec(struct arena_region *r, size_t offset, uint32_t *ret_
 	chunk_lock(c);
 	if (c->state != CHUNK_COMPRESSED) {
 		ret = -ENODATA;
+	} else if (c->cand == CAND_FILL) {
+		ret = -ENOMSG;
 	} else {
 		*ret_codec = r->arena->model.cand[c->cand].codec;
 		*ret_level = r->arena->model.cand[c->cand].level;

@@ -511,7 +511,9 @@ struct arena_stats {
 	uint64_t chunks_zero;
 	uint64_t chunks_rejected; /* subset of chunks_raw */
 	uint64_t chunks_pinned; /* arena_stats_scan() only */
-	uint64_t chunks_by_codec[_ARENA_CODEC_MAX]; /* COMPRESSED chunks per codec */
+	/* COMPRESSED chunks per codec; fill objects (one word repeated, no codec: see
+	 * docs/arena.md) count in none, so the sum may be below the COMPRESSED chunks */
+	uint64_t chunks_by_codec[_ARENA_CODEC_MAX];
 
 	/* the compressed store */
 	uint64_t store_capacity_bytes; /* the cap; 0 = none */

@@ -59,6 +59,7 @@ struct result {
 	uint64_t stall_p50, stall_p99; /* touches that decompressed, ns */
 	uint64_t decompressed; /* touches that found their page compressed */
 	uint64_t chunks_raw, chunks_by_codec[_ARENA_CODEC_MAX];
+	uint64_t chunks_fill; /* compressed chunks in no codec's count: fill objects */
 };
 
 static uint64_t now_ns(void)
@@ -196,6 +197,9 @@ static int run_arena(const struct opts *o, enum pattern p, bool lz4_only, const 
 	res->ratio_e2e = st.ratio_e2e_post_comp;
 	res->chunks_raw = st.chunks_raw;
 	memcpy(res->chunks_by_codec, st.chunks_by_codec, sizeof(res->chunks_by_codec));
+	res->chunks_fill = st.chunks_total - st.chunks_raw - st.chunks_zero;
+	for (unsigned c = 0; c < _ARENA_CODEC_MAX; c++)
+		res->chunks_fill -= st.chunks_by_codec[c];
 	compressed = malloc(pages);
 	if (!compressed) {
 		r = -ENOMEM;
@@ -395,10 +399,11 @@ out:
 
 /* ---- driver ---- */
 
-#define N_FIG 12
+#define N_FIG 13
 static const char *const fig_names[N_FIG] = {
-	"ratio_e2e",	"compress_ms",	"seq_p50_ns", "seq_p99_ns",   "rand_p50_ns", "rand_p99_ns",
-	"stall_p50_ns", "stall_p99_ns", "reread_ms",  "decompressed", "chunks_raw",  "chunks_zstd",
+	"ratio_e2e",   "compress_ms",  "seq_p50_ns",   "seq_p99_ns", "rand_p50_ns",
+	"rand_p99_ns", "stall_p50_ns", "stall_p99_ns", "reread_ms",  "decompressed",
+	"chunks_raw",  "chunks_zstd",  "chunks_fill",
 };
 
 static void result_figs(const struct result *r, double *f)
@@ -415,6 +420,7 @@ static void result_figs(const struct result *r, double *f)
 	f[9] = (double)r->decompressed;
 	f[10] = (double)r->chunks_raw;
 	f[11] = (double)r->chunks_by_codec[ARENA_CODEC_ZSTD];
+	f[12] = (double)r->chunks_fill;
 }
 
 static void usage(FILE *f)

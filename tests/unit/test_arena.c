@@ -425,6 +425,205 @@ static void test_arena_region_compress_all_zero(void **state)
 	free(zero);
 }
 
+/* ---- fill objects (arena/fill.c) ---- */
+
+static void put_word(uint8_t *p, size_t i, uint64_t w)
+{
+	memcpy(p + i * 8, &w, 8);
+}
+
+/* pages of one repeated word with a few words different: stored as fill objects
+ * (the word and the exceptions, no codec) and read back exactly; with one exception
+ * too many, or the reference word itself an exception, a codec takes them */
+static void test_arena_region_compress_fill_objects(void **state)
+{
+	const uint32_t chunk = 4096;
+	const size_t n = 8 * chunk, words = chunk / 8;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+	uint8_t *data = malloc(n), *payload;
+	struct arena_region *r;
+	struct arena_stats s;
+	uint32_t size, codec;
+	int32_t level;
+	void *p;
+
+	assert_non_null(data);
+	/* 0: bench/peer_shape's "one": one byte, byte 0 flipped: 1 exception */
+	memset(data, 0x5a, chunk);
+	data[0] ^= 0xff;
+	/* 1: an 8-byte pattern, 4 exceptions (the first and last words among them; the
+	 * classifier's sampled words allow one to differ) */
+	for (size_t i = 0; i < words; i++)
+		put_word(data + chunk, i, 0x0123456789abcdefULL);
+	put_word(data + chunk, 0, 1);
+	put_word(data + chunk, 3, 2);
+	put_word(data + chunk, 300, 3);
+	put_word(data + chunk, words - 1, 4);
+	/* 2: the same with 5 exceptions: a codec's */
+	memcpy(data + 2 * chunk, data + chunk, chunk);
+	put_word(data + 2 * chunk, 100, 5);
+	/* 3: one value with the middle word (the encoder's reference) different */
+	memset(data + 3 * chunk, 0x77, chunk);
+	data[3 * chunk + (words / 2) * 8 + 3] = 0;
+	/* 4: a 4-byte pattern, no exception: 0 exceptions */
+	for (size_t i = 0; i < chunk; i += 4)
+		memcpy(data + 4 * chunk + i, "\x11\x22\x33\x44", 4);
+	/* 5: all zero but for one word (zero-heavy: a codec's) */
+	memset(data + 5 * chunk, 0, chunk);
+	put_word(data + 5 * chunk, 9, 0xffULL);
+	/* 6, 7: one value, a single byte different in the last word */
+	memset(data + 6 * chunk, 0xee, 2 * chunk);
+	data[7 * chunk - 1] = 0;
+	data[8 * chunk - 2] = 1;
+
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	region_put(r, 0, data, n);
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	for (unsigned c = 0; c < 8; c++) {
+		static const uint32_t fill_size[8] = { 8 + 12, 8 + 4 * 12, 0, 0, 8, 0, 20, 20 };
+
+		assert_int_equal(arena_test_chunk_state(r, c * chunk), CHUNK_COMPRESSED);
+		assert_int_equal(arena_test_stored_payload(r, c * chunk, &payload, &size), 0);
+		if (fill_size[c]) {
+			if (arena_test_chunk_codec(r, c * chunk, &codec, &level) != -ENOMSG ||
+			    size != fill_size[c])
+				fail_msg("chunk %u: not a fill object of %u bytes (%u)", c,
+					 fill_size[c], size);
+		} else {
+			if (arena_test_chunk_codec(r, c * chunk, &codec, &level) != 0)
+				fail_msg("chunk %u: no codec's", c);
+		}
+	}
+	s = stats(a);
+	/* fill objects count as compressed, in no codec's figures */
+	assert_int_equal(s.compressed_logical_bytes, n);
+	assert_int_equal(s.chunks_by_codec[0] + s.chunks_by_codec[1] + s.chunks_by_codec[2], 3);
+	{
+		uint64_t sum = 0;
+
+		for (unsigned c = 0; c < 8; c++) {
+			assert_int_equal(arena_test_stored_payload(r, c * chunk, &payload, &size),
+					 0);
+			sum += size;
+		}
+		assert_int_equal(s.compressed_payload_bytes, sum);
+	}
+	region_check(r, data, n, 512);
+	/* read back, written, compressed again: the new bytes */
+	assert_int_equal(arena_pin(r, 6 * chunk, chunk, ARENA_PIN_WRITE, &p), 0);
+	((uint8_t *)p)[17] = 0x42;
+	assert_int_equal(arena_unpin(r, 6 * chunk, chunk), 0);
+	data[6 * chunk + 17] = 0x42;
+	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+	assert_int_equal(arena_test_stored_payload(r, 6 * chunk, &payload, &size), 0);
+	assert_int_equal(size, 8 + 2 * 12);
+	region_check(r, data, n, 4096);
+	s = stats(a);
+	assert_int_equal(s.errors_checksum, 0);
+	arena_region_free(r);
+	arena_free(a);
+	free(data);
+}
+
+/* a damaged fill object is caught (its CRC32C, as for a codec's): the pin fails,
+ * nothing is handed out, the chunk stays compressed; repaired, it reads right */
+static void test_arena_pin_fill_object_damaged(void **state)
+{
+	const uint32_t chunk = 4096;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+	uint8_t data[4096], sentinel[4096], *payload;
+	struct arena_region *r;
+	uint32_t size;
+	void *p;
+
+	memset(data, 0x5a, sizeof(data));
+	data[0] ^= 0xff;
+	assert_int_equal(arena_region_alloc(a, chunk, 0, &r), 0);
+	region_put(r, 0, data, chunk);
+	assert_int_equal(arena_region_compress(r, 0, chunk, NULL, NULL), ARENA_COMPRESS_DONE);
+	assert_int_equal(arena_test_stored_payload(r, 0, &payload, &size), 0);
+	assert_int_equal(size, 20);
+	for (uint32_t b = 0; b < size; b++) {
+		payload[b] ^= 0x10; /* the fill word, an index, an exception's value */
+		memset(sentinel, 0xa5, sizeof(sentinel));
+		assert_int_equal(arena_pin(r, 0, 1, ARENA_PIN_READ, &p), -EBADMSG);
+		assert_int_equal(arena_read(r, 0, sentinel, chunk), -EBADMSG);
+		for (size_t i = 0; i < chunk; i++)
+			assert_int_equal(sentinel[i], 0xa5);
+		assert_int_equal(arena_test_chunk_state(r, 0), CHUNK_COMPRESSED);
+		payload[b] ^= 0x10;
+	}
+	assert_int_equal(stats(a).errors_checksum, 2 * size);
+	region_check(r, data, chunk, 4096);
+	arena_region_free(r);
+	arena_free(a);
+}
+
+/* fill_decode() on payloads fill_encode() cannot make (as if one passed its
+ * checksum): -EBADMSG and not a byte written; and encode/decode round trips */
+static void test_fill_decode_hostile(void **state)
+{
+	enum { N = 4096, WORDS = N / 8 };
+	struct {
+		const char *what;
+		uint32_t size;
+		uint32_t idx[6];
+	} bad[] = {
+		{ "empty", 0, {} },
+		{ "short word", 7, {} },
+		{ "partial exception", 8 + 11, { 1 } },
+		{ "partial exception (2)", 8 + 13, { 1, 2 } },
+		{ "too many exceptions", 8 + 5 * 12, { 1, 2, 3, 4, 5 } },
+		{ "index past the end", 8 + 12, { WORDS } },
+		{ "index far past the end", 8 + 12, { UINT32_MAX } },
+		{ "indexes descending", 8 + 2 * 12, { 9, 3 } },
+		{ "index repeated", 8 + 2 * 12, { 3, 3 } },
+		{ "last index past the end", 8 + 3 * 12, { 1, 2, WORDS + 7 } },
+	};
+	uint8_t payload[128], dst[N], src[N];
+	uint64_t seed = 7;
+
+	for (size_t t = 0; t < ELEMENTSOF(bad); t++) {
+		memset(payload, 0x33, sizeof(payload));
+		for (uint32_t e = 0; e < 6 && 8 + e * 12 + 4 <= sizeof(payload); e++)
+			memcpy(payload + 8 + e * 12, &bad[t].idx[e], 4);
+		memset(dst, 0xa5, sizeof(dst));
+		if (fill_decode(payload, bad[t].size, dst, N) != -EBADMSG)
+			fail_msg("%s: accepted", bad[t].what);
+		for (size_t i = 0; i < N; i++)
+			if (dst[i] != 0xa5)
+				fail_msg("%s: byte %zu written", bad[t].what, i);
+	}
+	/* a chunk size that is not a multiple of 64 is refused both ways */
+	assert_int_equal(fill_decode(payload, 8, dst, 100), -EBADMSG);
+	assert_int_equal(fill_encode(src, 100, payload), 0);
+
+	/* round trips: 0..4 exceptions anywhere (5 is refused) */
+	for (unsigned round = 0; round < 200; round++) {
+		unsigned k = round % 6;
+		uint64_t w = rng_next(&seed);
+		long sz;
+
+		for (size_t i = 0; i < WORDS; i++)
+			memcpy(src + i * 8, &w, 8);
+		for (unsigned e = 0; e < k; e++) {
+			size_t i = rng_next(&seed) % WORDS;
+
+			if (i == WORDS / 2) /* the reference: an exception there fails */
+				i++;
+			src[i * 8 + rng_next(&seed) % 8] ^= (uint8_t)(1 + e);
+		}
+		sz = fill_encode(src, N, payload);
+		/* two exceptions may land on one word: at most k distinct */
+		if (k == 5 && sz == 0)
+			continue;
+		assert_true(sz >= 8 && sz <= 8 + 4 * 12);
+		assert_int_equal((sz - 8) % 12, 0);
+		assert_int_equal(fill_decode(payload, (uint32_t)sz, dst, N), 0);
+		assert_memory_equal(dst, src, N);
+	}
+}
+
 static void test_arena_region_compress_incompressible(void **state)
 {
 	struct arena *a = arena_make(64U << 10, ARENA_CODECS_ALL, 0);
@@ -1802,6 +2001,9 @@ int main(void)
 		cmocka_unit_test(test_arena_region_compress_round_trip_chunk_sizes),
 		cmocka_unit_test(test_arena_region_compress_all_zero),
 		cmocka_unit_test(test_arena_region_compress_incompressible),
+		cmocka_unit_test(test_arena_region_compress_fill_objects),
+		cmocka_unit_test(test_arena_pin_fill_object_damaged),
+		cmocka_unit_test(test_fill_decode_hostile),
 		cmocka_unit_test(test_arena_region_compress_single_codec_recovers),
 		cmocka_unit_test(test_arena_region_compress_single_codec_all_admitted),
 		cmocka_unit_test(test_arena_region_compress_multi_codec_recovers),
@@ -1835,6 +2037,8 @@ int main(void)
 		cmocka_unit_test(test_arena_region_compress_round_trip_codecs_kinds),
 		cmocka_unit_test(test_arena_region_compress_round_trip_chunk_sizes),
 		cmocka_unit_test(test_arena_region_compress_all_zero),
+		cmocka_unit_test(test_arena_region_compress_fill_objects),
+		cmocka_unit_test(test_arena_pin_fill_object_damaged),
 		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
 		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
 		cmocka_unit_test(test_arena_region_discard_partial),
