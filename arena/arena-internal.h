@@ -248,6 +248,9 @@ uint32_t crc32c_portable(uint32_t crc, const void *buf, size_t n);
 #define FILL_BYTES_MAX (8U + FILL_EXCEPTIONS_MAX * FILL_EXCEPTION_BYTES)
 _Static_assert(FAIR_CANDIDATES_MAX < CAND_FILL, "CAND_FILL is no candidate index");
 
+/* Words 1..7 of src's first 64 bytes are one word (word 0 may differ: a header):
+ * worth a fill_encode() before classifying. */
+bool fill_line_uniform(const uint8_t *src);
 /* Encode n bytes of src (n a multiple of 64) as a fill object into dst (room for
  * FILL_BYTES_MAX). Returns the payload size, or 0 when src is not one. */
 long fill_encode(const uint8_t *src, size_t n, uint8_t *dst);
@@ -468,6 +471,10 @@ int arena_test_chunk_codec(struct arena_region *region, size_t offset, uint32_t 
  * random-looking (bench/arena's classify section times it): true when the chunk
  * would be rejected without a codec call on all of it. */
 bool arena_test_probe_incompressible(const void *src, size_t n);
+/* What a compression runs before the classifier: the first-line check and, if it
+ * holds, fill_encode() into dst (FILL_BYTES_MAX). Returns the fill payload's size,
+ * or 0 (no fill object: the classifier and a codec take the chunk). */
+long arena_test_fill_try(const void *src, size_t n, void *dst);
 /* What a compression pass prefetches for the chunk after the one it compresses. */
 void arena_test_compress_prefetch(const void *src, size_t n);
 /* The chunk state (enum chunk_state) of the chunk holding offset, or -EINVAL. */

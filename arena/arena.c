@@ -1161,6 +1161,26 @@ static int chunk_store_locked(struct arena *a, struct chunk *c, uint8_t cand, ui
 	return 0;
 }
 
+/* Store c (locked) as a fill object if it is one, with no codec and no model.
+ * Returns COMPRESS_STORED (*freed set), 1 when it is not one, or -errno. */
+static int try_fill_locked(struct arena *a, struct chunk *c, enum arena_hotness hot,
+			   const struct compress_req *req, struct codec_ctx *ctx,
+			   const uint8_t *src, size_t n, uint64_t *freed)
+{
+	uint8_t *buf = codec_ctx_scratch(ctx);
+	uint64_t need = (uint64_t)n * req->min_savings_permyriad / 10000;
+	long sz = fill_encode(src, n, buf);
+	int ret;
+
+	if (sz <= 0 || store_obj_bytes((uint32_t)sz) + MAX(need, (uint64_t)1) > n)
+		return 1;
+	ret = chunk_store_locked(a, c, CAND_FILL, FAIR_CLASS_UNIFORM, hot, buf, (uint32_t)sz);
+	if (ret < 0)
+		return ret;
+	*freed = n - store_obj_bytes((uint32_t)sz);
+	return COMPRESS_STORED;
+}
+
 static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32_t idx,
 				 enum arena_hotness hot, const struct compress_req *req,
 				 uint64_t *freed)
@@ -1175,7 +1195,7 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	struct fair_input in;
 	struct codec_ctx *ctx;
 	uint64_t c0, c1;
-	bool full;
+	bool full, tried_fill;
 	int probe, ret;
 	long sz;
 
@@ -1198,6 +1218,12 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 	if (!ctx)
 		return -ENOMEM;
 
+	/* a fill object (see fill.c) before the classifier when the first line is one
+	 * word repeated (its word 0 may be a header): then the classifier never runs on
+	 * such a chunk, and a miss costs the few lines the scan read */
+	tried_fill = fill_line_uniform(src);
+	if (tried_fill && (ret = try_fill_locked(a, c, hot, req, ctx, src, n, freed)) <= 0)
+		return ret;
 	cls = fair_classify(src, n);
 	in = (struct fair_input){
 		.bytes = n,
@@ -1215,20 +1241,11 @@ static int chunk_compress_locked(struct arena *a, struct arena_region *r, uint32
 		.bandwidth_factor = fair_bandwidth_factor_from_permyriad(
 			atomic_load_explicit(&a->readback_cost_permyriad, memory_order_relaxed)),
 	};
-	/* one word repeated (the classifier's sampled words said so): a fill object,
-	 * if the whole chunk agrees, with no codec and no model (see fill.c) */
-	if (cls == FAIR_CLASS_UNIFORM) {
-		sz = fill_encode(src, n, codec_ctx_scratch(ctx));
-		need = (uint32_t)((uint64_t)n * fair_min_savings_permyriad(&a->model, &in) / 10000);
-		if (sz > 0 && store_obj_bytes((uint32_t)sz) + MAX(need, 1U) <= n) {
-			ret = chunk_store_locked(a, c, CAND_FILL, cls, hot, codec_ctx_scratch(ctx),
-						 (uint32_t)sz);
-			if (ret < 0)
-				return ret;
-			*freed = n - store_obj_bytes((uint32_t)sz);
-			return COMPRESS_STORED;
-		}
-	}
+	/* the classifier's sampled words are one word repeated (the first line may be
+	 * a header) */
+	if (cls == FAIR_CLASS_UNIFORM && !tried_fill &&
+	    (ret = try_fill_locked(a, c, hot, req, ctx, src, n, freed)) <= 0)
+		return ret;
 	full = false;
 	probe = -1;
 	if (cls == FAIR_CLASS_HIGH_ENTROPY && probe_incompressible(ctx, src, n)) {
@@ -2005,6 +2022,11 @@ int arena_test_chunk_codec(struct arena_region *r, size_t offset, uint32_t *ret_
 	}
 	chunk_unlock(c);
 	return ret;
+}
+
+long arena_test_fill_try(const void *src, size_t n, void *dst)
+{
+	return fill_line_uniform(src) ? fill_encode(src, n, dst) : 0;
 }
 
 void arena_test_compress_prefetch(const void *src, size_t n)

@@ -22,6 +22,7 @@ int arena_test_chunk_codec(struct arena_region *region, size_t offset, uint32_t 
 /* and the probe the arena runs on chunks the classifier finds random-looking */
 bool arena_test_probe_incompressible(const void *src, size_t n);
 void arena_test_compress_prefetch(const void *src, size_t n);
+long arena_test_fill_try(const void *src, size_t n, void *dst);
 /* and the state of a chunk (2: compressed) */
 int arena_test_chunk_state(struct arena_region *region, size_t offset);
 
@@ -1596,20 +1597,25 @@ next:
  *                     finds the chunk random-looking (what rejecting costs);
  *   lz4_fast4, lz4    LZ4 fast 4 (the default baseline) and LZ4 default with the
  *                     arena's output cap;
- *   classify_lz4_fast4  the pipelined classifier followed by LZ4 fast 4.
+ *   classify_lz4_fast4  the pipelined classifier followed by LZ4 fast 4;
+ *   fill_try          what runs before the classifier: the first-line check and,
+ *                     where it holds, the fill scan (arena_test_fill_try()); a chunk
+ *                     it stores as a fill object (fills=) is never classified nor
+ *                     given to a codec.
  * classify_vs_lz4 = classify / lz4_fast4 (target <= 0.10), classify_added_vs_lz4 =
  * (classify_lz4_fast4 - lz4_fast4) / lz4_fast4, what classifying adds to a
  * compression; verdict_speedup = lz4 / verdict, printed where the verdict rejects most
- * chunks (>= 90%; target >= 3).
+ * chunks (>= 90%; target >= 3); fill_vs_lz4 = fill_try / lz4_fast4.
  */
-enum { CL_ALONE, CL_CLASSIFY, CL_VERDICT, CL_LZ4F4, CL_LZ4, CL_BOTH, _CL_MAX };
+enum { CL_ALONE, CL_CLASSIFY, CL_VERDICT, CL_LZ4F4, CL_LZ4, CL_BOTH, CL_FILL, _CL_MAX };
 
 static void bench_classify(const struct opts *o, enum ds d, const uint8_t *src, size_t n)
 {
 	const size_t chunk = WL_PAGE_BYTES, chunks = n / chunk,
 		     cap = chunk - chunk * 5 / 100 - STORE_OVERHEAD_BYTES;
 	double per[_CL_MAX][64] = {}, med[_CL_MAX];
-	uint64_t classes[_FAIR_CLASS_MAX] = {}, rejected = 0;
+	uint64_t classes[_FAIR_CLASS_MAX] = {}, rejected = 0, fills = 0;
+	uint8_t fill_buf[64];
 	void *st = malloc((size_t)LZ4_sizeofState());
 	char *out = malloc((size_t)LZ4_compressBound((int)chunk));
 	volatile uint64_t sink = 0;
@@ -1620,6 +1626,7 @@ static void bench_classify(const struct opts *o, enum ds d, const uint8_t *src, 
 		enum fair_class c = fair_classify(src + i * chunk, chunk);
 
 		classes[c]++;
+		fills += arena_test_fill_try(src + i * chunk, chunk, fill_buf) > 0;
 		rejected += c == FAIR_CLASS_HIGH_ENTROPY &&
 			    arena_test_probe_incompressible(src + i * chunk, chunk);
 	}
@@ -1632,7 +1639,8 @@ static void bench_classify(const struct opts *o, enum ds d, const uint8_t *src, 
 				const uint8_t *p = src + i * chunk;
 				enum fair_class c;
 
-				if (i + 1 < chunks && k != CL_ALONE && k != CL_LZ4F4 && k != CL_LZ4)
+				if (i + 1 < chunks && k != CL_ALONE && k != CL_LZ4F4 &&
+				    k != CL_LZ4 && k != CL_FILL)
 					arena_test_compress_prefetch(p + chunk, chunk);
 				switch (k) {
 				case CL_ALONE:
@@ -1649,6 +1657,9 @@ static void bench_classify(const struct opts *o, enum ds d, const uint8_t *src, 
 					sink += (uint64_t)LZ4_compress_fast_extState(
 						st, (const char *)p, out, (int)chunk, (int)cap,
 						k == CL_LZ4 ? 1 : 4);
+					break;
+				case CL_FILL:
+					sink += (uint64_t)arena_test_fill_try(p, chunk, fill_buf);
 					break;
 				default:
 					sink += fair_classify(p, chunk);
@@ -1668,6 +1679,8 @@ static void bench_classify(const struct opts *o, enum ds d, const uint8_t *src, 
 	       ds_names[d], chunk, chunks, med[CL_ALONE], med[CL_CLASSIFY], med[CL_VERDICT],
 	       med[CL_LZ4F4], med[CL_LZ4], med[CL_BOTH], med[CL_CLASSIFY] / med[CL_LZ4F4],
 	       (med[CL_BOTH] - med[CL_LZ4F4]) / med[CL_LZ4F4], rejected);
+	printf(" fill_try_ns=%.0f fill_vs_lz4=%.3f fills=%" PRIu64, med[CL_FILL],
+	       med[CL_FILL] / med[CL_LZ4F4], fills);
 	if (rejected * 10 >= chunks * 9)
 		printf(" verdict_speedup=%.2f", med[CL_LZ4] / med[CL_VERDICT]);
 	printf(" classes=");

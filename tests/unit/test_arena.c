@@ -468,7 +468,8 @@ static void test_arena_region_compress_fill_objects(void **state)
 	/* 4: a 4-byte pattern, no exception: 0 exceptions */
 	for (size_t i = 0; i < chunk; i += 4)
 		memcpy(data + 4 * chunk + i, "\x11\x22\x33\x44", 4);
-	/* 5: all zero but for one word (zero-heavy: a codec's) */
+	/* 5: all zero but for one word (a header): its first line is uniform, so it is
+	 * tried before the classifier (which would call it zero-heavy) */
 	memset(data + 5 * chunk, 0, chunk);
 	put_word(data + 5 * chunk, 9, 0xffULL);
 	/* 6, 7: one value, a single byte different in the last word */
@@ -480,7 +481,7 @@ static void test_arena_region_compress_fill_objects(void **state)
 	region_put(r, 0, data, n);
 	assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
 	for (unsigned c = 0; c < 8; c++) {
-		static const uint32_t fill_size[8] = { 8 + 12, 8 + 4 * 12, 0, 0, 8, 0, 20, 20 };
+		static const uint32_t fill_size[8] = { 8 + 12, 8 + 4 * 12, 0, 0, 8, 20, 20, 20 };
 
 		assert_int_equal(arena_test_chunk_state(r, c * chunk), CHUNK_COMPRESSED);
 		assert_int_equal(arena_test_stored_payload(r, c * chunk, &payload, &size), 0);
@@ -497,7 +498,7 @@ static void test_arena_region_compress_fill_objects(void **state)
 	s = stats(a);
 	/* fill objects count as compressed, in no codec's figures */
 	assert_int_equal(s.compressed_logical_bytes, n);
-	assert_int_equal(s.chunks_by_codec[0] + s.chunks_by_codec[1] + s.chunks_by_codec[2], 3);
+	assert_int_equal(s.chunks_by_codec[0] + s.chunks_by_codec[1] + s.chunks_by_codec[2], 2);
 	{
 		uint64_t sum = 0;
 
