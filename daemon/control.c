@@ -2,6 +2,7 @@
 /* daemon/control.c: serve memctl on the SOCK_SEQPACKET control socket. One
  * request record in, one reply record out; peers identified by SO_PEERCRED. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -15,11 +16,13 @@
 #include "daemon/cgroup-table.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
+#include "common/pidfd-util.h"
 #include "common/time-util.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/metrics.h"
 #include "daemon/proc-table.h"
+#include "daemon/profiler.h"
 #include "daemon/resctrl-table.h"
 #include "ipc/ipc.h"
 
@@ -734,6 +737,83 @@ static void handle_metrics(struct control_conn *c, const struct ipc_msg *msg)
 	      rep.count);
 }
 
+/* A reply with an fd (SCM_RIGHTS); the fd stays the caller's. */
+static int reply_fd(struct control_conn *c, uint16_t type, uint32_t seq, const void *body,
+		    size_t body_len, int fd)
+{
+	ssize_t n = ipc_encode(c->server->wbuf, sizeof(c->server->wbuf), type, seq, body, body_len,
+			       NULL, 0);
+	int r;
+
+	if (n < 0)
+		return log_error_errno((int)n, "Failed to encode %s reply: %m",
+				       ipc_type_to_string(type) ?: "?");
+	r = ipc_dgram_send_fd(c->fd, c->server->wbuf, (size_t)n, NULL, 0, fd);
+	if (r < 0)
+		return log_debug_errno(r, "Failed to send control reply: %m");
+	return 0;
+}
+
+static const char *profile_error_text(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "no such profile (it ended)";
+	case -EPERM:
+		return "permission denied: only root or the user who started it may do that";
+	default:
+		return strerror(-r);
+	}
+}
+
+/* `memctl profile`: start one (the ring's fd comes with the reply), map another
+ * client onto a running one, or stop one. */
+static void handle_profile(struct control_conn *c, const struct ipc_msg *msg)
+{
+	struct manager *m = c->server->m;
+	const struct ipc_header *h = &msg->hdr;
+	struct ipc_ctl_profile_reply rep;
+	const char *why = NULL;
+	int fd = -1, r;
+
+	if (!m->profiler) {
+		reply_error(c, -ENODEV, h, "the profiler is not set up");
+		return;
+	}
+	if (h->type == IPC_CTL_PROFILE) {
+		/* the profile ends when the process that asked for it does */
+		int client = c->pidfd >= 0 ? fcntl(c->pidfd, F_DUPFD_CLOEXEC, 3) :
+					     pidfd_open_pid(c->cred.pid);
+
+		r = profiler_start(m->profiler, msg->body, c->cred.uid, client < 0 ? -1 : client,
+				   &rep, &fd, &why);
+		if (r < 0) {
+			reply_error(c, r, h, why ?: strerror(-r));
+			return;
+		}
+	} else {
+		const struct ipc_ctl_profile_id *q = msg->body;
+
+		if (h->type == IPC_CTL_PROFILE_STOP) {
+			struct ipc_ctl_ok ok = {};
+
+			r = profiler_stop(m->profiler, q->profile_id, c->cred.uid);
+			if (r < 0)
+				reply_error(c, r, h, profile_error_text(r));
+			else
+				reply(c, IPC_CTL_OK, h->seq, &ok, sizeof(ok), NULL, 0);
+			return;
+		}
+		r = profiler_attach(m->profiler, q->profile_id, c->cred.uid, &rep, &fd);
+		if (r < 0) {
+			reply_error(c, r, h, profile_error_text(r));
+			return;
+		}
+	}
+	reply_fd(c, IPC_CTL_PROFILE_REPLY, h->seq, &rep, sizeof(rep), fd);
+	close(fd);
+}
+
 static const char *enroll_error_text(int r)
 {
 	switch (r) {
@@ -823,6 +903,11 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		return;
 	case IPC_CTL_METRICS:
 		handle_metrics(c, msg);
+		return;
+	case IPC_CTL_PROFILE:
+	case IPC_CTL_PROFILE_ATTACH:
+	case IPC_CTL_PROFILE_STOP:
+		handle_profile(c, msg);
 		return;
 	default:
 		reply_error(c, -EBADRQC, h, "not a control request");

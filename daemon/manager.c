@@ -27,6 +27,7 @@
 #include "daemon/planner.h"
 #include "daemon/proc-parse.h"
 #include "daemon/proc-table.h"
+#include "daemon/profiler.h"
 #include "daemon/decision-log.h"
 #include "daemon/resctrl-table.h"
 #include "daemon/socket-dir.h"
@@ -861,6 +862,7 @@ struct manager *manager_free(struct manager *m)
 	if (!m)
 		return NULL;
 	m->metrics = metrics_free(m->metrics);
+	m->profiler = profiler_free(m->profiler);
 	if (m->metrics_fd >= 0)
 		close(m->metrics_fd);
 	m->planner = planner_free(m->planner);
@@ -951,6 +953,9 @@ int manager_run(struct manager *m)
 	r = resctrl_table_new(&m->config, &m->eventlog, &m->resctrl);
 	if (r < 0)
 		return r;
+	r = profiler_new(m, &m->profiler);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the profiler: %m");
 	/* after every table: a scrape may come at once */
 	r = metrics_new(m, TAKE_FD(m->metrics_fd), &m->metrics);
 	if (r < 0)

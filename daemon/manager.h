@@ -20,6 +20,7 @@ struct decision_log;
 struct enroll_table;
 struct metrics;
 struct proc_table;
+struct profiler;
 struct resctrl_table;
 
 /* The most recent coalesced RSS records, for `memctl record` (CTL_RECORDS). */
@@ -90,6 +91,7 @@ struct manager {
 	uint64_t records_next_seq; /* seq of the next record; the first is 1 */
 	bool journal; /* stderr is the journal (JOURNAL_STREAM): events go to it structured */
 	struct metrics *metrics; /* [Metrics]: HTTP endpoint, textfile, CTL_METRICS */
+	struct profiler *profiler; /* `memctl profile`: rings of registered processes */
 	int metrics_fd; /* a listening TCP socket from systemd (memctld-metrics.socket), or -1 */
 };
 

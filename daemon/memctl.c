@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +106,11 @@ static void help(void)
 	       "                       libarena process in arena mode, any other monitor-only\n"
 	       "  list                 enrolled processes: mode, arena figures, commands, acks\n"
 	       "  unenroll PID         unenroll a process\n"
+	       "  profile PID... [--hz N] [--duration SEC] [--output FILE]\n"
+	       "                       sample faults, CPU, RSS and swap N times a second (20)\n"
+	       "                       from a ring shared with memctld, until the duration\n"
+	       "                       ends, the processes exit or Ctrl-C; --attach ID maps\n"
+	       "                       a running profile\n"
 	       "\n"
 	       "Options:\n"
 	       "  -s, --socket-dir=DIR  where memctld's sockets are (default " IPC_DEFAULT_SOCKET_DIR
@@ -420,6 +426,8 @@ static const char *event_kind_name(uint32_t kind)
 		[IPC_EVENT_RESCTRL_GROUP_LOST] = "resctrl-group-lost",
 		[IPC_EVENT_GROWTH_ENDED] = "growth-ended",
 		[IPC_EVENT_METRICS_FAILED] = "metrics-failed",
+		[IPC_EVENT_PROFILE_STARTED] = "profile-started",
+		[IPC_EVENT_PROFILE_ENDED] = "profile-ended",
 	};
 	return kind < _IPC_EVENT_MAX && names[kind] ? names[kind] : "unknown";
 }
@@ -2184,6 +2192,279 @@ static int cmd_show(int argc, char **argv)
 	return 0;
 }
 
+/* ---- memctl profile ---- */
+
+static volatile sig_atomic_t profile_signalled;
+
+static void profile_signal(int sig)
+{
+	profile_signalled = sig;
+}
+
+static const char *ring_end_name(uint32_t reason)
+{
+	static const char *const names[] = {
+		[IPC_RING_END_NONE] = "running",
+		[IPC_RING_END_STOPPED] = "stopped",
+		[IPC_RING_END_DURATION] = "duration",
+		[IPC_RING_END_EXITED] = "exited",
+		[IPC_RING_END_CLIENT] = "client-exited",
+		[IPC_RING_END_SHUTDOWN] = "shutdown",
+	};
+	return reason < ELEMENTSOF(names) ? names[reason] : "unknown";
+}
+
+/* The seed's profile format: time minor major utilization, one line a sample
+ * (deltas over the interval; utilization 1.0 = one CPU), and the pid. */
+static void profile_print(FILE *f, const struct ipc_ring_sample *s)
+{
+	double t = (double)s->time_nsec / 1e9;
+
+	if (!arg_json) {
+		fprintf(f, "%.6f %" PRIu64 " %" PRIu64 " %.4f %" PRIu32 "\n", t, s->minor_faults,
+			s->major_faults, s->util_permyriad / 10000.0, s->pid);
+		return;
+	}
+	fprintf(f,
+		"{\"time\":%.6f,\"time_nsec\":%" PRIu64 ",\"pid\":%" PRIu32
+		",\"minor_faults\":%" PRIu64 ",\"major_faults\":%" PRIu64 ",\"minor_total\":%" PRIu64
+		",\"major_total\":%" PRIu64 ",\"util\":%.4f,\"cpu_nsec\":%" PRIu64
+		",\"interval_nsec\":%" PRIu64 ",\"rss_bytes\":%" PRIu64 ",\"swap_bytes\":%" PRIu64
+		",\"last\":%s}\n",
+		t, s->time_nsec, s->pid, s->minor_faults, s->major_faults, s->minor_total,
+		s->major_total, s->util_permyriad / 10000.0, s->cpu_nsec, s->interval_nsec,
+		s->rss_bytes, s->swap_bytes, s->flags & IPC_SAMPLE_LAST ? "true" : "false");
+}
+
+static int profile_stop(uint64_t id)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	struct ipc_ctl_profile_id q = { .profile_id = id };
+	struct ipc_msg msg;
+
+	return call(IPC_CTL_PROFILE_STOP, &q, sizeof(q), IPC_CTL_OK, buf, sizeof(buf), &msg);
+}
+
+/* Start (or attach to) a profile: one control round trip that brings the
+ * ring's fd. */
+static int profile_open(uint16_t type, const void *body, size_t len,
+			struct ipc_ctl_profile_reply *ret, int *ret_fd)
+{
+	static uint8_t buf[IPC_MSG_MAX];
+	_cleanup_close_ int fd = connect_daemon();
+	struct ipc_msg msg;
+	int r, rfd = -1;
+
+	if (fd < 0)
+		return fd;
+	r = ipc_control_call_fd(fd, type, body, len, buf, sizeof(buf), &msg, &rfd);
+	if (r == -ETIMEDOUT)
+		return log_error_errno(r, "memctld did not answer within %u ms", CALL_TIMEOUT_MS);
+	if (r < 0)
+		return log_error_errno(r, "Failed to talk to memctld: %m");
+	if (msg.hdr.type == IPC_ERROR) {
+		const struct ipc_error *e = msg.body;
+
+		if (rfd >= 0)
+			close(rfd);
+		return log_error_errno(e->code, "profile: %s", esc(e->message));
+	}
+	if (msg.hdr.type != IPC_CTL_PROFILE_REPLY || rfd < 0) {
+		if (rfd >= 0)
+			close(rfd);
+		return log_error_errno(-EPROTO, "Unexpected reply %s from memctld",
+				       ipc_type_to_string(msg.hdr.type) ?: "?");
+	}
+	memcpy(ret, msg.body, sizeof(*ret));
+	*ret_fd = rfd;
+	return 0;
+}
+
+static int parse_profile_seconds(const char *s, uint64_t *ret_usec)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) ||
+	    v * USEC_PER_SEC > (double)IPC_PROFILE_DURATION_MAX_USEC)
+		return log_error_errno(-EINVAL, "Invalid --duration: %s (seconds, at most 86400)",
+				       esc(s));
+	*ret_usec = (uint64_t)(v * USEC_PER_SEC);
+	return 0;
+}
+
+static int cmd_profile(int argc, char **argv)
+{
+	static const struct option opts[] = { { "hz", required_argument, NULL, 'H' },
+					      { "duration", required_argument, NULL, 'd' },
+					      { "output", required_argument, NULL, 'o' },
+					      { "attach", required_argument, NULL, 'a' },
+					      { "json", no_argument, NULL, 'j' },
+					      {} };
+	const char *usage = "profile PID... [--hz N] [--duration SEC] [--output FILE] [--json] "
+			    "| profile --attach ID";
+	struct ipc_ctl_profile req = { .hz = IPC_PROFILE_HZ_DEFAULT };
+	struct ipc_ctl_profile_reply rep;
+	struct ipc_ring_reader rd;
+	struct ipc_ring_sample s;
+	struct sigaction sa = { .sa_handler = profile_signal }, old[3];
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	const char *output = NULL;
+	uint64_t attach = 0, samples = 0, quiet_usec = 0, v;
+	const struct ipc_ring_header *h;
+	bool stop_sent = false;
+	uint32_t why = 0;
+	FILE *out = stdout;
+	void *map;
+	int c, r, fd;
+
+	while ((c = cmd_getopt(argc, argv, "", opts)) >= 0) {
+		switch (c) {
+		case 'H':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > IPC_PROFILE_HZ_MAX)
+				return log_error_errno(-EINVAL, "Invalid --hz: %s (1 .. %u)",
+						       esc(optarg), IPC_PROFILE_HZ_MAX);
+			req.hz = (uint32_t)v;
+			break;
+		case 'd':
+			r = parse_profile_seconds(optarg, &req.duration_usec);
+			if (r < 0)
+				return r;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'a':
+			if (parse_u64(optarg, &attach) < 0 || attach == 0)
+				return log_error_errno(-EINVAL, "Invalid --attach: %s (a profile id)",
+						       esc(optarg));
+			break;
+		}
+	}
+	if (c < -1)
+		return c;
+	if (attach ? argc > optind : argc == optind)
+		return log_error_errno(-EINVAL, "profile: %s (usage: memctl %s)",
+				       attach ? "--attach takes no PID" : "missing PID", usage);
+	if (argc - optind > IPC_PROFILE_PIDS_MAX)
+		return log_error_errno(-E2BIG, "profile: at most %u processes",
+				       IPC_PROFILE_PIDS_MAX);
+	for (int i = optind; i < argc; i++) {
+		r = parse_pid(argv[i], &req.pids[req.n_pids]);
+		if (r < 0)
+			return r;
+		req.n_pids++;
+	}
+	if (output) {
+		out = fopen(output, "we");
+		if (!out)
+			return log_error_errno(negative_errno(), "Cannot open %s: %m", esc(output));
+	}
+	if (attach) {
+		struct ipc_ctl_profile_id q = { .profile_id = attach };
+
+		r = profile_open(IPC_CTL_PROFILE_ATTACH, &q, sizeof(q), &rep, &fd);
+	} else {
+		r = profile_open(IPC_CTL_PROFILE, &req, sizeof(req), &rep, &fd);
+	}
+	if (r < 0)
+		goto done;
+	map = mmap(NULL, rep.ring_bytes, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		r = log_error_errno(negative_errno(), "Cannot map the profile's ring: %m");
+		goto done;
+	}
+	r = ipc_ring_reader_init(&rd, map, rep.ring_bytes);
+	if (r < 0) {
+		log_error_errno(r, "The profile's ring is not one this memctl reads: %m");
+		goto unmap;
+	}
+	h = map;
+	fprintf(stderr, "memctl: profile %" PRIu64 ": %" PRIu32 " processes at %" PRIu32
+			" Hz (another client: memctl profile --attach %" PRIu64 ")\n",
+		rep.profile_id, rep.n_pids, rep.hz, rep.profile_id);
+	if (!arg_json)
+		fprintf(out, "# time minor major util pid\n");
+	/* no SA_RESTART: the sleep below wakes at once */
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigaction(sigs[i], &sa, &old[i]);
+
+	for (;;) {
+		bool ended = ipc_ring_state(&rd, &why) == IPC_RING_ENDED;
+		uint64_t before = samples;
+		struct timespec nap = { 0, (long)(NSEC_PER_SEC / rep.hz / 2) };
+
+		/* ENDED read first: every sample written before it is readable now */
+		while (ipc_ring_read(&rd, &s) == 1) {
+			profile_print(out, &s);
+			samples++;
+		}
+		fflush(out);
+		if (ended)
+			break;
+		if (profile_signalled) {
+			if (attach)
+				break; /* a second client leaves the profile running */
+			if (!stop_sent) {
+				stop_sent = true;
+				/* unregister; the ring then says ENDED and we drain it */
+				if (profile_stop(rep.profile_id) < 0)
+					break;
+				continue;
+			}
+		}
+		/* a daemon that went away leaves the ring RUNNING forever: check it
+		 * is still there after 2 s without a sample */
+		if (samples == before) {
+			quiet_usec += (uint64_t)nap.tv_nsec / NSEC_PER_USEC;
+			if (quiet_usec >= 2 * USEC_PER_SEC) {
+				int cfd = connect_daemon_quiet();
+
+				quiet_usec = 0;
+				if (cfd < 0) {
+					r = log_error_errno(cfd, "memctld went away mid-profile");
+					break;
+				}
+				close(cfd);
+			}
+		} else {
+			quiet_usec = 0;
+		}
+		nanosleep(&nap, NULL);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (r >= 0) {
+		if (arg_json)
+			fprintf(out,
+				"{\"event\":\"end\",\"profile_id\":%" PRIu64
+				",\"reason\":\"%s\",\"samples\":%" PRIu64 ",\"lost\":%" PRIu64
+				",\"ticks\":%" PRIu64 ",\"missed_ticks\":%" PRIu64
+				",\"max_lateness_usec\":%" PRIu64 "}\n",
+				rep.profile_id,
+				attach && profile_signalled ? "detached" : ring_end_name(why),
+				samples, rd.lost, h->ticks, h->missed_ticks,
+				h->max_lateness_nsec / NSEC_PER_USEC);
+		fprintf(stderr,
+			"memctl: profile %" PRIu64 " %s: %" PRIu64 " samples read, %" PRIu64
+			" lost; %" PRIu64 " ticks, %" PRIu64 " missed, max lateness %" PRIu64
+			" us\n",
+			rep.profile_id, attach && profile_signalled ? "detached" : ring_end_name(why),
+			samples, rd.lost, h->ticks, h->missed_ticks,
+			h->max_lateness_nsec / NSEC_PER_USEC);
+		r = 0;
+	}
+unmap:
+	munmap(map, rep.ring_bytes);
+done:
+	if (out != stdout && fclose(out) != 0 && r >= 0)
+		r = log_error_errno(negative_errno(), "Cannot write %s: %m", esc(output));
+	return r;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -2194,6 +2475,7 @@ static const struct {
 	{ "unenroll", cmd_enroll }, { "list", cmd_list },
 	{ "top", cmd_top },	    { "bandwidth", cmd_bandwidth },
 	{ "record", cmd_record },   { "metrics", cmd_metrics },
+	{ "profile", cmd_profile },
 };
 
 /* --json or -j among the arguments, before any "--": known before the options

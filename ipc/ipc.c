@@ -508,6 +508,44 @@ static int validate_metrics_byte(const void *p)
 	return *(const char *)p ? 0 : -ERANGE;
 }
 
+static int validate_ctl_profile(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_profile m;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.hz == 0 || m.hz > IPC_PROFILE_HZ_MAX || m.n_pids == 0 ||
+	    m.n_pids > IPC_PROFILE_PIDS_MAX || m.duration_usec > IPC_PROFILE_DURATION_MAX_USEC ||
+	    m.flags != 0 || m.reserved != 0)
+		return -ERANGE;
+	for (uint32_t i = 0; i < IPC_PROFILE_PIDS_MAX; i++)
+		if (i < m.n_pids ? !pid_ok(m.pids[i]) : m.pids[i] != 0)
+			return -ERANGE;
+	return 0;
+}
+
+static int validate_profile_reply(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_profile_reply m;
+	uint32_t c;
+
+	memcpy(&m, p, sizeof(m));
+	c = m.capacity;
+	if (m.profile_id == 0 || c < IPC_RING_CAPACITY_MIN || c > IPC_RING_CAPACITY_MAX ||
+	    (c & (c - 1)) != 0 || m.sample_bytes != sizeof(struct ipc_ring_sample) ||
+	    m.ring_bytes != ipc_ring_bytes(c) || m.hz == 0 || m.hz > IPC_PROFILE_HZ_MAX ||
+	    m.n_pids == 0 || m.n_pids > IPC_PROFILE_PIDS_MAX)
+		return -ERANGE;
+	return 0;
+}
+
+static int validate_profile_id(const struct ipc_type_info *t, const void *p)
+{
+	struct ipc_ctl_profile_id m;
+
+	memcpy(&m, p, sizeof(m));
+	return m.profile_id == 0 ? -ERANGE : 0;
+}
+
 static const struct ipc_string_field enroll_strings[] = {
 	STRING_FIELD(struct ipc_enroll, name),
 };
@@ -627,6 +665,14 @@ static const struct ipc_type_info ipc_types[] = {
 	      .validate = validate_ctl_metrics),
 	LIST(IPC_CTL_METRICS_REPLY, "CTL_METRICS_REPLY", struct ipc_ctl_metrics_reply, char,
 	     .validate = validate_metrics_reply, .validate_entry = validate_metrics_byte),
+	FIXED(IPC_CTL_PROFILE, "CTL_PROFILE", struct ipc_ctl_profile,
+	      .validate = validate_ctl_profile),
+	FIXED(IPC_CTL_PROFILE_REPLY, "CTL_PROFILE_REPLY", struct ipc_ctl_profile_reply,
+	      .validate = validate_profile_reply),
+	FIXED(IPC_CTL_PROFILE_ATTACH, "CTL_PROFILE_ATTACH", struct ipc_ctl_profile_id,
+	      .validate = validate_profile_id),
+	FIXED(IPC_CTL_PROFILE_STOP, "CTL_PROFILE_STOP", struct ipc_ctl_profile_id,
+	      .validate = validate_profile_id),
 };
 
 static const struct ipc_type_info *type_lookup(uint16_t type)

@@ -83,6 +83,11 @@ enum ipc_type {
 	/* issue 10 (69..72) */
 	IPC_CTL_RECORDS = 69, /* struct ipc_ctl_records */
 	IPC_CTL_RECORDS_REPLY = 70, /* ipc_ctl_records_reply + count * ipc_rss_record */
+	/* issue 13 (profiler): 73..76 */
+	IPC_CTL_PROFILE = 73, /* struct ipc_ctl_profile: register processes, start a profile */
+	IPC_CTL_PROFILE_REPLY = 74, /* struct ipc_ctl_profile_reply, with the ring's memfd */
+	IPC_CTL_PROFILE_ATTACH = 75, /* struct ipc_ctl_profile_id: map a running profile */
+	IPC_CTL_PROFILE_STOP = 76, /* struct ipc_ctl_profile_id: unregister; CTL_OK */
 };
 
 /* ---- workload messages ---- */
@@ -565,6 +570,9 @@ enum ipc_event_kind {
 	/* issue 12 (resctrl): 23..24 */
 	IPC_EVENT_RMIDS_EXHAUSTED = 23, /* value: units left unmonitored */
 	IPC_EVENT_RESCTRL_GROUP_LOST = 24, /* a monitoring group vanished under memctld */
+	/* issue 13 (profiler): 25..26; value = processes (STARTED) or samples (ENDED) */
+	IPC_EVENT_PROFILE_STARTED = 25,
+	IPC_EVENT_PROFILE_ENDED = 26,
 	/* issue 14 (metrics): 27 */
 	IPC_EVENT_METRICS_FAILED =
 		27, /* the HTTP endpoint or the textfile failed; value = -errno */
@@ -591,6 +599,165 @@ struct ipc_event_entry {
 	uint32_t leak_confidence_permyriad; /* <= 10000 */
 	uint64_t time_to_limit_usec; /* at value bytes/s; UINT64_MAX = never / no limit */
 };
+
+/* ---- the profiler (`memctl profile`) ---- */
+
+#define IPC_PROFILE_PIDS_MAX 64 /* processes in one profile */
+#define IPC_PROFILE_HZ_DEFAULT 20
+#define IPC_PROFILE_HZ_MAX 100
+#define IPC_PROFILE_DURATION_MAX_USEC (24 * 3600 * UINT64_C(1000000))
+
+/* CTL_PROFILE: register pids[0 .. n_pids) and sample them hz times a second until
+ * duration_usec passes (0 = no end), they all exit, the requesting process exits or
+ * CTL_PROFILE_STOP. Each pid: root or its owner, as for CTL_ENROLL. */
+struct ipc_ctl_profile {
+	uint32_t hz; /* 1 .. IPC_PROFILE_HZ_MAX */
+	uint32_t n_pids; /* 1 .. IPC_PROFILE_PIDS_MAX */
+	uint64_t duration_usec; /* <= IPC_PROFILE_DURATION_MAX_USEC; 0 = until stopped */
+	uint32_t flags; /* none defined; must be 0 */
+	uint32_t reserved; /* must be 0 */
+	uint32_t pids[IPC_PROFILE_PIDS_MAX]; /* 1 .. 2^31-1 each; unused ones 0 */
+};
+
+/* The answer to CTL_PROFILE and CTL_PROFILE_ATTACH, sent with a read-only fd of the
+ * ring's memfd (SCM_RIGHTS): map ring_bytes of it with PROT_READ, MAP_SHARED. */
+struct ipc_ctl_profile_reply {
+	uint64_t profile_id; /* > 0, never reused while the daemon runs */
+	uint64_t ring_bytes; /* IPC_RING_HEADER_BYTES + capacity * sample_bytes */
+	uint32_t capacity; /* samples the ring holds: a power of two */
+	uint32_t sample_bytes; /* sizeof(struct ipc_ring_sample) */
+	uint32_t hz;
+	uint32_t n_pids;
+};
+
+struct ipc_ctl_profile_id {
+	uint64_t profile_id; /* > 0 */
+};
+
+/*
+ * The ring, in a memfd sealed against shrinking and growing (F_SEAL_SHRINK,
+ * F_SEAL_GROW, F_SEAL_FUTURE_WRITE, F_SEAL_SEAL): struct ipc_ring_header at 0,
+ * sample slot i at IPC_RING_HEADER_BYTES + i * sample_bytes. memctld is the one
+ * writer; readers never write and never make the writer wait.
+ *
+ * Sample n (n = 0, 1, ...) goes to slot n % capacity. Its slot's seq is 2n + 1
+ * while it is written and 2n + 2 once complete (a seqlock per slot); then
+ * write_index becomes n + 1. A reader wanting sample n reads seq, the sample,
+ * then seq again: both 2n + 2 means a whole sample n; greater means it was
+ * overwritten (the reader fell behind: overrun); a change between the two
+ * reads means a torn read. ipc_ring_read() does all of that.
+ */
+#define IPC_RING_MAGIC 0x5250434dU /* "MCPR" in memory on little-endian */
+#define IPC_RING_VERSION 1
+#define IPC_RING_HEADER_BYTES 4096
+#define IPC_RING_CAPACITY_MIN 256
+#define IPC_RING_CAPACITY_MAX 65536
+
+enum ipc_ring_state {
+	IPC_RING_RUNNING = 0,
+	IPC_RING_ENDED = 1, /* no more samples: read what is left and stop */
+};
+
+enum ipc_ring_end {
+	IPC_RING_END_NONE = 0, /* still running */
+	IPC_RING_END_STOPPED = 1, /* CTL_PROFILE_STOP */
+	IPC_RING_END_DURATION = 2, /* duration_usec passed */
+	IPC_RING_END_EXITED = 3, /* every process exited */
+	IPC_RING_END_CLIENT = 4, /* the process that asked for it exited */
+	IPC_RING_END_SHUTDOWN = 5, /* memctld stopped */
+};
+
+enum ipc_ring_proc_state {
+	IPC_RING_PROC_RUNNING = 0,
+	IPC_RING_PROC_EXITED = 1, /* its last sample is in the ring */
+};
+
+struct ipc_ring_proc {
+	uint32_t pid;
+	uint32_t state; /* enum ipc_ring_proc_state */
+	uint64_t samples; /* of it written so far */
+};
+
+struct ipc_ring_header {
+	uint32_t magic; /* IPC_RING_MAGIC */
+	uint16_t version; /* IPC_RING_VERSION */
+	uint16_t reserved0;
+	uint32_t header_bytes; /* IPC_RING_HEADER_BYTES: offset of slot 0 */
+	uint32_t sample_bytes; /* sizeof(struct ipc_ring_sample) */
+	uint32_t capacity; /* slots, a power of two */
+	uint32_t hz;
+	uint64_t profile_id;
+	uint64_t interval_nsec; /* 1e9 / hz */
+	uint64_t start_realtime_nsec; /* CLOCK_REALTIME of deadline 0 */
+	uint64_t write_index; /* samples complete so far (read with acquire) */
+	uint32_t state; /* enum ipc_ring_state (read with acquire, after write_index) */
+	uint32_t end_reason; /* enum ipc_ring_end */
+	uint64_t ticks; /* timer deadlines served */
+	uint64_t missed_ticks; /* deadlines skipped because the daemon was late by one or more */
+	uint64_t max_lateness_nsec; /* worst timer lateness seen (jitter) */
+	uint32_t n_procs;
+	uint32_t reserved1;
+	uint64_t reserved[5];
+	struct ipc_ring_proc procs[IPC_PROFILE_PIDS_MAX];
+};
+
+#define IPC_SAMPLE_LAST (1U << 0) /* the process exited: no more samples of it */
+
+struct ipc_ring_sample {
+	uint64_t seq; /* 2n + 2 when complete (see above) */
+	uint64_t time_nsec; /* CLOCK_REALTIME when read */
+	uint32_t pid;
+	uint32_t proc_index; /* into ipc_ring_header.procs */
+	uint64_t minor_faults; /* since its previous sample */
+	uint64_t major_faults;
+	uint64_t minor_total; /* lifetime, /proc/PID/stat minflt */
+	uint64_t major_total; /* majflt */
+	uint64_t cpu_nsec; /* utime + stime since its previous sample */
+	uint64_t interval_nsec; /* since its previous sample (CLOCK_MONOTONIC) */
+	uint32_t util_permyriad; /* cpu_nsec / interval_nsec; 10000 = one CPU busy */
+	uint32_t flags; /* IPC_SAMPLE_* */
+	uint64_t rss_bytes; /* anon + file + shmem */
+	uint64_t swap_bytes;
+};
+
+/* A reader of a mapped ring; no system call per sample. */
+struct ipc_ring_reader {
+	const uint8_t *base;
+	size_t size;
+	uint32_t capacity;
+	uint32_t sample_bytes;
+	uint64_t next; /* index of the next sample wanted */
+	uint64_t lost; /* samples overwritten before they were read (overrun) */
+	uint64_t torn; /* reads a concurrent write spoiled (counted in lost too) */
+};
+
+/* Bytes a ring of capacity samples takes. */
+size_t ipc_ring_bytes(uint32_t capacity);
+/*
+ * Lay out an empty ring in base (size >= ipc_ring_bytes(capacity), zeroed):
+ * capacity a power of two within IPC_RING_CAPACITY_MIN/MAX. -EINVAL otherwise.
+ */
+int ipc_ring_init(void *base, size_t size, uint32_t capacity, uint32_t hz, uint64_t profile_id);
+/* The writer (one thread): publish s as the next sample (s->seq is ignored). */
+void ipc_ring_write(void *base, const struct ipc_ring_sample *s);
+/* The writer: say the ring ends (reason: enum ipc_ring_end); readers see it after
+ * every sample written before. */
+void ipc_ring_end(void *base, uint32_t reason);
+/*
+ * Check the header of a mapped ring (size bytes at base) and start reading at its
+ * oldest sample still held. 0, or -EBADMSG (magic), -EPROTO (version), -EINVAL
+ * (sizes disagree with size or with this build's structs).
+ */
+int ipc_ring_reader_init(struct ipc_ring_reader *r, const void *base, size_t size);
+/*
+ * The next sample: 1 and *ret filled with a whole sample (never a torn or
+ * overwritten one), 0 when there is none yet. Overwritten samples are skipped
+ * and counted in r->lost.
+ */
+int ipc_ring_read(struct ipc_ring_reader *r, struct ipc_ring_sample *ret);
+/* state (enum ipc_ring_state) with acquire: after ENDED, every sample written is
+ * visible to ipc_ring_read(). */
+uint32_t ipc_ring_state(const struct ipc_ring_reader *r, uint32_t *ret_end_reason);
 
 /* ---- encode / decode ---- */
 
@@ -761,3 +928,7 @@ int ipc_peer_cred(int fd, struct ipc_cred *ret);
  */
 int ipc_control_call(int fd, uint16_t type, const void *body, size_t body_len, void *reply_buf,
 		     size_t reply_buf_size, struct ipc_msg *ret);
+/* The same, keeping the first fd the reply brought (SCM_RIGHTS, CLOEXEC) in
+ * *ret_fd (-1 if none; the caller closes it). */
+int ipc_control_call_fd(int fd, uint16_t type, const void *body, size_t body_len,
+			void *reply_buf, size_t reply_buf_size, struct ipc_msg *ret, int *ret_fd);

@@ -463,21 +463,31 @@ static int timeout_errno(void)
 	return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
 }
 
-int ipc_control_call(int fd, uint16_t type, const void *body, size_t body_len, void *reply_buf,
-		     size_t reply_buf_size, struct ipc_msg *ret)
+int ipc_control_call_fd(int fd, uint16_t type, const void *body, size_t body_len,
+			void *reply_buf, size_t reply_buf_size, struct ipc_msg *ret, int *ret_fd)
 {
 	/* process-wide, so two calls (threads, fds) never share a seq; never 0 */
 	static uint32_t seq_counter;
 	_cleanup_free_ void *req = NULL;
 	struct ipc_msg reply;
 	struct iovec iov = { .iov_base = reply_buf, .iov_len = reply_buf_size };
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(int) * 4)];
+	} control;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int got_fd = -1;
 	uint32_t seq;
 	ssize_t len, n;
 	int r;
 
 	if (!reply_buf || !ret)
 		return -EINVAL;
+	if (ret_fd) {
+		*ret_fd = -1;
+		mh.msg_control = &control;
+		mh.msg_controllen = sizeof(control);
+	}
 	if (body_len > IPC_MSG_MAX)
 		return -EMSGSIZE;
 
@@ -505,17 +515,48 @@ int ipc_control_call(int fd, uint16_t type, const void *body, size_t body_len, v
 		return timeout_errno();
 	if (n == 0)
 		return -ECONNRESET; /* the daemon closed the connection */
-	if (mh.msg_flags & MSG_TRUNC)
+	/* keep the first fd passed, close any others */
+	for (struct cmsghdr *c = ret_fd ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (got_fd < 0)
+				got_fd = f;
+			else
+				close(f);
+		}
+	}
+	if (mh.msg_flags & MSG_TRUNC) {
+		if (got_fd >= 0)
+			close(got_fd);
 		return -EMSGSIZE;
+	}
 
 	r = ipc_decode(reply_buf, (size_t)n, &reply);
-	if (r < 0)
+	if (r < 0) {
+		if (got_fd >= 0)
+			close(got_fd);
 		return r;
+	}
 	/* A reply echoes our seq; only an IPC_ERROR about a request the daemon
 	 * could not parse may carry 0. */
-	if (reply.hdr.seq != seq && !(reply.hdr.type == IPC_ERROR && reply.hdr.seq == 0))
+	if (reply.hdr.seq != seq && !(reply.hdr.type == IPC_ERROR && reply.hdr.seq == 0)) {
+		if (got_fd >= 0)
+			close(got_fd);
 		return -EBADMSG;
+	}
 
 	*ret = reply;
+	if (ret_fd)
+		*ret_fd = got_fd;
 	return 0;
+}
+
+int ipc_control_call(int fd, uint16_t type, const void *body, size_t body_len, void *reply_buf,
+		     size_t reply_buf_size, struct ipc_msg *ret)
+{
+	return ipc_control_call_fd(fd, type, body, body_len, reply_buf, reply_buf_size, ret, NULL);
 }

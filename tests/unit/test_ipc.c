@@ -66,6 +66,10 @@ static const uint16_t all_types[] = {
 	IPC_CTL_RECORDS_REPLY,
 	IPC_CTL_METRICS,
 	IPC_CTL_METRICS_REPLY,
+	IPC_CTL_PROFILE,
+	IPC_CTL_PROFILE_REPLY,
+	IPC_CTL_PROFILE_ATTACH,
+	IPC_CTL_PROFILE_STOP,
 };
 
 static const uint16_t list_types[] = {
@@ -497,6 +501,28 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}
+	case IPC_CTL_PROFILE: {
+		struct ipc_ctl_profile m = { .hz = 20, .n_pids = 2, .duration_usec = 3000000,
+					     .pids = { 42, 43 } };
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
+	case IPC_CTL_PROFILE_REPLY: {
+		struct ipc_ctl_profile_reply m = { .profile_id = 1,
+						   .ring_bytes = ipc_ring_bytes(1024),
+						   .capacity = 1024,
+						   .sample_bytes = sizeof(struct ipc_ring_sample),
+						   .hz = 20,
+						   .n_pids = 2 };
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
+	case IPC_CTL_PROFILE_ATTACH:
+	case IPC_CTL_PROFILE_STOP: {
+		struct ipc_ctl_profile_id m = { .profile_id = 7 };
+		memcpy(p, &m, sizeof(m));
+		return sizeof(m);
+	}
 	}
 	fail_msg("no sample for type %u", type);
 	return 0;
@@ -637,6 +663,10 @@ static void test_ipc_type_to_string_known(void **state)
 		{ IPC_CTL_RECORDS_REPLY, "CTL_RECORDS_REPLY" },
 		{ IPC_CTL_METRICS, "CTL_METRICS" },
 		{ IPC_CTL_METRICS_REPLY, "CTL_METRICS_REPLY" },
+		{ IPC_CTL_PROFILE, "CTL_PROFILE" },
+		{ IPC_CTL_PROFILE_REPLY, "CTL_PROFILE_REPLY" },
+		{ IPC_CTL_PROFILE_ATTACH, "CTL_PROFILE_ATTACH" },
+		{ IPC_CTL_PROFILE_STOP, "CTL_PROFILE_STOP" },
 	};
 
 	assert_int_equal(ELEMENTSOF(names), ELEMENTSOF(all_types));
@@ -1438,6 +1468,32 @@ static const struct range_row range_rows[] = {
 	OK(IPC_CTL_METRICS_REPLY, struct ipc_ctl_metrics_reply, offset, (1 << 20) - 3),
 	BAD_E(IPC_CTL_METRICS_REPLY, struct metrics_byte, c, 0),
 	OK_E(IPC_CTL_METRICS_REPLY, struct metrics_byte, c, 0xff),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, hz, 0),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, hz, 101),
+	OK(IPC_CTL_PROFILE, struct ipc_ctl_profile, hz, 100),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, n_pids, 0),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, n_pids, 3), /* pids[2] is 0 */
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, n_pids, 65),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, n_pids, 1), /* pids[1] is not 0 */
+	OK(IPC_CTL_PROFILE, struct ipc_ctl_profile, n_pids, 2),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, duration_usec, 86400000001ULL),
+	OK(IPC_CTL_PROFILE, struct ipc_ctl_profile, duration_usec, 86400000000ULL),
+	OK(IPC_CTL_PROFILE, struct ipc_ctl_profile, duration_usec, 0),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, flags, 1),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, reserved, 1),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, pids[0], 0),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, pids[1], 0x80000000U),
+	BAD(IPC_CTL_PROFILE, struct ipc_ctl_profile, pids[63], 5), /* beyond n_pids */
+	BAD(IPC_CTL_PROFILE_REPLY, struct ipc_ctl_profile_reply, profile_id, 0),
+	BAD(IPC_CTL_PROFILE_REPLY, struct ipc_ctl_profile_reply, capacity, 1000),
+	BAD(IPC_CTL_PROFILE_REPLY, struct ipc_ctl_profile_reply, capacity, 2048), /* bytes */
+	BAD(IPC_CTL_PROFILE_REPLY, struct ipc_ctl_profile_reply, ring_bytes, 4096),
+	BAD(IPC_CTL_PROFILE_REPLY, struct ipc_ctl_profile_reply, sample_bytes, 88),
+	BAD(IPC_CTL_PROFILE_REPLY, struct ipc_ctl_profile_reply, hz, 0),
+	BAD(IPC_CTL_PROFILE_REPLY, struct ipc_ctl_profile_reply, n_pids, 65),
+	BAD(IPC_CTL_PROFILE_ATTACH, struct ipc_ctl_profile_id, profile_id, 0),
+	BAD(IPC_CTL_PROFILE_STOP, struct ipc_ctl_profile_id, profile_id, 0),
+	OK(IPC_CTL_PROFILE_STOP, struct ipc_ctl_profile_id, profile_id, UINT64_MAX),
 	BAD(IPC_CTL_RECORDS, struct ipc_ctl_records, pid, 0x80000000U),
 	OK(IPC_CTL_RECORDS, struct ipc_ctl_records, pid, 0),
 	BAD(IPC_CTL_RECORDS_REPLY, struct ipc_ctl_records_reply, reserved, 1),

@@ -62,6 +62,12 @@ static const struct {
 	S(ipc_rss_record),
 	S(ipc_ctl_metrics),
 	S(ipc_ctl_metrics_reply),
+	S(ipc_ctl_profile),
+	S(ipc_ctl_profile_reply),
+	S(ipc_ctl_profile_id),
+	S(ipc_ring_header),
+	S(ipc_ring_proc),
+	S(ipc_ring_sample),
 };
 #undef S
 
