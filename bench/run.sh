@@ -26,6 +26,7 @@ benches=(
 	"eventlog_flood|bench/eventlog_flood.sh"
 	"squeeze|bench/squeeze.py"
 	"metrics|$BUILD/bench/metrics"
+	"profile_overhead|$BUILD/bench/profile_overhead"
 )
 
 only=${BENCH:-}

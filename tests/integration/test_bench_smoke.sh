@@ -167,6 +167,13 @@ for k in tracked_processes exposition_bytes render_cpu_ms_median cached_scrape_c
 	has "$k" metrics
 done
 
+# --- profile_overhead: every sample written is read back (it exits non-zero if not)
+run profile_overhead --quick --seconds 1
+for k in none_daemon_cpu_pct p10_20hz_daemon_cpu_pct p10_20hz_samples_per_s \
+	p100_100hz_daemon_cpu_pct p100_100hz_samples_per_s p100_100hz_max_lateness_us; do
+	has "$k" profile_overhead
+done
+
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1
