@@ -23,6 +23,7 @@
 #include "daemon/metrics.h"
 #include "daemon/planner.h"
 #include "daemon/proc-table.h"
+#include "daemon/profiler.h"
 #include "daemon/resctrl-table.h"
 #include "ipc/ipc.h"
 
@@ -725,6 +726,84 @@ static void render_procs(struct manager *m, const struct proc_sel *sel, struct m
 	}
 }
 
+/* ---- profiled processes (`memctl profile`) ---- */
+
+struct prof_sel {
+	struct prof_row {
+		struct ipc_ring_sample last;
+		uint64_t profile_id;
+		uint32_t hz;
+	} v[PROFILER_MAX * IPC_PROFILE_PIDS_MAX];
+	size_t n;
+};
+
+static void prof_collect(const struct ipc_ring_sample *last, uint64_t profile_id, uint32_t hz,
+			 void *userdata)
+{
+	struct prof_sel *sel = userdata;
+
+	if (sel->n < ELEMENTSOF(sel->v))
+		sel->v[sel->n++] = (struct prof_row){ .last = *last, .profile_id = profile_id, .hz = hz };
+}
+
+/* Each profiled process as of its latest sample: a series per process and
+ * profile, so at most PROFILER_MAX x IPC_PROFILE_PIDS_MAX (2,048) per family. */
+static void render_profiles(struct manager *m, struct metrics_text *t)
+{
+	static const struct {
+		const char *name;
+		enum metrics_type type;
+		const char *help;
+	} fam[] = {
+		{ "memctl_profiled_minor_faults_total", METRICS_COUNTER,
+		  "Minor page faults of a profiled process (lifetime, /proc/PID/stat), at its "
+		  "latest sample." },
+		{ "memctl_profiled_major_faults_total", METRICS_COUNTER,
+		  "Major page faults of a profiled process (lifetime), at its latest sample." },
+		{ "memctl_profiled_cpu_utilization_ratio", METRICS_GAUGE,
+		  "CPU time of a profiled process over its latest sample interval (1 = one CPU)." },
+		{ "memctl_profiled_minor_faults_per_second", METRICS_GAUGE,
+		  "Minor page faults per second over the latest sample interval." },
+		{ "memctl_profiled_major_faults_per_second", METRICS_GAUGE,
+		  "Major page faults per second over the latest sample interval." },
+	};
+	static struct prof_sel sel; /* 2,048 rows: off the stack; one thread renders */
+
+	gauge_u64(t, "memctl_profiles_running", "Profiles memctld is sampling (memctl profile).",
+		  profiler_count(m->profiler));
+	sel.n = 0;
+	profiler_visit(m->profiler, prof_collect, &sel);
+	for (size_t f = 0; f < ELEMENTSOF(fam); f++) {
+		metrics_text_family(t, fam[f].name, fam[f].type, fam[f].help);
+		for (size_t i = 0; i < sel.n; i++) {
+			const struct ipc_ring_sample *s = &sel.v[i].last;
+			double secs = (double)s->interval_nsec / (double)NSEC_PER_SEC;
+			char pid[16], prof[24];
+			struct metrics_label l[] = { LBL("pid", pid), LBL("profile", prof) };
+
+			snprintf(pid, sizeof(pid), "%" PRIu32, s->pid);
+			snprintf(prof, sizeof(prof), "%" PRIu64, sel.v[i].profile_id);
+			switch (f) {
+			case 0:
+				metrics_text_u64(t, l, 2, s->minor_total);
+				break;
+			case 1:
+				metrics_text_u64(t, l, 2, s->major_total);
+				break;
+			case 2:
+				metrics_text_double(t, l, 2, s->util_permyriad / 10000.0);
+				break;
+			case 3:
+				metrics_text_double(t, l, 2, secs > 0 ? s->minor_faults / secs : 0);
+				break;
+			default:
+				metrics_text_double(t, l, 2, secs > 0 ? s->major_faults / secs : 0);
+				break;
+			}
+		}
+	}
+}
+
 /* ---- enrolled workloads ---- */
 
 enum wl_value {
@@ -983,6 +1062,7 @@ int metrics_render(struct manager *m, struct metrics *x, struct metrics_text *t)
 	render_process(m, t);
 	render_cgroups(m, &cs, t);
 	render_procs(m, &ps, t);
+	render_profiles(m, t);
 	render_workloads(m, t);
 	render_resctrl(m, t);
 	free(cs.v);

@@ -167,6 +167,32 @@ class ProfileTest(DaemonTestCase):
                                     if e["kind"] == "profile-ended"], 5)
         self.assertIn("client exited", ended[0]["text"])
 
+    def test_metrics_series_while_profiled(self):
+        d = self.start()
+        f = self.faulter(30)
+        p = self.profile(str(f.pid), "--json")
+        pid = self.profile_id(p)
+        key = 'memctl_profiled_minor_faults_total{pid="%d",profile="%d"} ' % (f.pid, pid)
+
+        def series():
+            text = d.ctl("metrics").stdout
+            return next((int(float(l.split()[-1])) for l in text.splitlines()
+                         if l.startswith(key)), None), text
+        v = wait_until(lambda: series()[0], 5, 0.2)
+        self.assertIsNotNone(v, series()[1][-2000:])
+        self.assertGreater(v, 0)
+        self.assertLessEqual(v, stat_faults(f.pid)[0])  # a sample's total, not ahead of /proc
+        text = series()[1]
+        self.assertIn("\nmemctl_profiles_running 1\n", text)
+        self.assertIn('memctl_profiled_cpu_utilization_ratio{pid="%d",profile="%d"} ' %
+                      (f.pid, pid), text)
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=10)
+        # unregistered: its series go with it (the rendering is redone each tick)
+        gone = wait_until(lambda: key not in series()[1], 5, 0.2)
+        self.assertTrue(gone)
+        self.assertIn("\nmemctl_profiles_running 0\n", series()[1])
+
     def test_nobody_cannot_profile_root(self):
         d = self.start()
         os.chmod(d.dir, 0o755)  # nobody reaches the control socket
