@@ -6,6 +6,7 @@
 #                   sockets in $(BUILD)/run, built-in defaults (CONFIG=file for one)
 #   make test       install deps, build, run every test (tests/run.sh)
 #   make bench      run the benchmarks in bench/ (figures, never asserts)
+#   make profile-report  the profiler seed's experiments: profiles, plots, report
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format     clang-format (kernel style) on every C file
 #   make clean
@@ -81,7 +82,8 @@ fuzzobj = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
 LIBARENA_SO := $(BUILD)/libarena.so.$(ARENA_SOVERSION)
 LIBARENA_A := $(BUILD)/libarena.a
 
-.PHONY: all run demo test unit fuzz bench install format clean deps check-config clang-check
+.PHONY: all run demo test unit fuzz bench install format clean deps check-config clang-check \
+	profile-report
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -252,6 +254,12 @@ clang-check:
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) bench/run.sh
+
+# the profiler seed's three experiments (root: a memory cgroup, zram swap); the
+# report and its plots land in $(BUILD)/profile-report (REPORT_ARGS="--quick" to try)
+profile-report: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/profile-report --out $(BUILD)/profile-report $(REPORT_ARGS)
 
 check-config: $(BUILD)/memctld
 	$(BUILD)/memctld --check-config --config units/memctld.conf

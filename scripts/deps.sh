@@ -39,6 +39,9 @@ cmds=(
 	"prometheus:prometheus"
 	# the metrics socket-activation test checks memctld's socket() calls
 	"strace:strace"
+	# make profile-report plots the profiles (PNG), without X
+	"gnuplot:gnuplot-nox"
+	"mkswap:util-linux"
 )
 
 # header-only libraries (no pkg-config file): header -> Debian package
