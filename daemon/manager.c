@@ -459,7 +459,7 @@ static unsigned count_open_fds(void)
 static void manager_update_fd_budget(struct manager *m)
 {
 	uint64_t reserve = (uint64_t)m->fd_base + 2 * (uint64_t)m->config.control_max_connections +
-			   m->config.metrics_max_connections + FD_RESERVE_SLACK;
+			   m->config.metrics_max_connections + PROFILER_FDS_MAX + FD_RESERVE_SLACK;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)

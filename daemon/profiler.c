@@ -45,6 +45,7 @@ struct profile {
 	uid_t uid;
 	uint32_t hz;
 	uint32_t n_procs;
+	uint32_t n_reserved; /* counted in profiler.n_procs */
 	uint32_t n_running;
 	uint64_t interval_nsec;
 	uint64_t start_mono_nsec; /* deadline k is start + (k + 1) * interval */
@@ -65,6 +66,7 @@ struct profiler {
 	struct manager *m;
 	struct profile *profiles;
 	unsigned n_profiles;
+	unsigned n_procs; /* in all profiles */
 	uint64_t next_id;
 };
 
@@ -118,6 +120,7 @@ static void profile_free(struct profile *pr, uint32_t reason)
 		if (*l == pr) {
 			*l = pr->next;
 			p->n_profiles--;
+			p->n_procs -= pr->n_reserved;
 			break;
 		}
 	if (pr->ring) {
@@ -304,12 +307,17 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static unsigned count_uid(const struct profiler *p, uid_t uid)
+/* uid's profiles, and the samples per second they take */
+static unsigned count_uid(const struct profiler *p, uid_t uid, uint64_t *ret_rate)
 {
 	unsigned n = 0;
 
+	*ret_rate = 0;
 	for (const struct profile *pr = p->profiles; pr; pr = pr->next)
-		n += pr->uid == uid;
+		if (pr->uid == uid) {
+			n++;
+			*ret_rate += (uint64_t)pr->hz * pr->n_procs;
+		}
 	return n;
 }
 
@@ -439,17 +447,25 @@ int profiler_start(struct profiler *p, const struct ipc_ctl_profile *req, uid_t 
 {
 	struct manager *m = p->m;
 	struct profile *pr;
-	uint64_t start;
+	uint64_t start, rate;
+	unsigned mine;
 	int r, fd;
 
 	*ret_why = NULL;
-	if (p->n_profiles >= PROFILER_MAX) {
-		*ret_why = "too many profiles running";
+	mine = count_uid(p, requester, &rate);
+	if (p->n_profiles >= PROFILER_MAX || p->n_procs + req->n_pids > PROFILER_PROCS_MAX) {
+		*ret_why = "too many profiles or profiled processes running";
 		r = -EBUSY;
 		goto fail_pidfd;
 	}
-	if (requester != 0 && count_uid(p, requester) >= PROFILER_MAX_PER_UID) {
-		*ret_why = "too many profiles for this user";
+	if (requester != 0 && mine >= PROFILER_MAX_PER_UID) {
+		*ret_why = "too many profiles for this user (4)";
+		r = -EUSERS;
+		goto fail_pidfd;
+	}
+	if (requester != 0 &&
+	    rate + (uint64_t)req->hz * req->n_pids > PROFILER_USER_SAMPLES_PER_SEC) {
+		*ret_why = "over this user's sample budget (processes x hz <= 2000)";
 		r = -EUSERS;
 		goto fail_pidfd;
 	}
@@ -478,6 +494,8 @@ int profiler_start(struct profiler *p, const struct ipc_ctl_profile *req, uid_t 
 	pr->next = p->profiles;
 	p->profiles = pr;
 	p->n_profiles++;
+	pr->n_reserved = req->n_pids;
+	p->n_procs += pr->n_reserved;
 
 	for (uint32_t i = 0; i < req->n_pids; i++) {
 		struct profile_proc *pp = &pr->procs[i];

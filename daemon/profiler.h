@@ -14,9 +14,18 @@ struct profiler;
 
 /* Profiles at once, all users; a user other than root holds at most
  * PROFILER_MAX_PER_UID of them. Each one costs a ring (at most 6 MiB: 65,536
- * samples) and two fds per process. */
+ * samples), two fds (the memfd, the client's pidfd) and two per process. */
 #define PROFILER_MAX 32
 #define PROFILER_MAX_PER_UID 4
+/* Processes in all profiles together: the fds they take are reserved out of the
+ * process table's pidfd budget (PROFILER_FDS_MAX). */
+#define PROFILER_PROCS_MAX 256
+#define PROFILER_FDS_MAX (2 * PROFILER_PROCS_MAX + 2 * PROFILER_MAX)
+/* What one user other than root may have sampled, processes x hz summed over its
+ * profiles: 2,000 samples/s cost memctld about 2% of a core (docs/benchmarks.md,
+ * bench/profile_overhead: ~9.5 us a sample). Root is bounded by PROFILER_PROCS_MAX
+ * x IPC_PROFILE_HZ_MAX only. */
+#define PROFILER_USER_SAMPLES_PER_SEC 2000
 /* A ring holds this long of samples, so a reader may sleep that long. */
 #define PROFILER_RING_SEC 10
 
@@ -29,8 +38,9 @@ struct profiler *profiler_free(struct profiler *p);
  * a pidfd of the requesting process (taken over; -1 = none): the profile ends
  * when that process exits. On success 0, *ret filled, *ret_fd a read-only fd
  * of the ring for the caller to pass and close. Errors: -ESRCH (a process does
- * not exist), -EPERM (not root and not a process's owner), -EUSERS/-EBUSY
- * (PROFILER_MAX_PER_UID / PROFILER_MAX), -EINVAL (a pid twice), -errno;
+ * not exist), -EPERM (not root and not a process's owner), -EUSERS
+ * (PROFILER_MAX_PER_UID or PROFILER_USER_SAMPLES_PER_SEC), -EBUSY (PROFILER_MAX
+ * or PROFILER_PROCS_MAX), -EINVAL (a pid twice), -errno;
  * *ret_why says which process where that helps.
  */
 int profiler_start(struct profiler *p, const struct ipc_ctl_profile *req, uid_t requester,

@@ -209,6 +209,26 @@ class ProfileTest(DaemonTestCase):
         out, err = p.communicate(timeout=10)
         self.assertEqual(p.returncode, 0, err)
         self.assertEqual(lines_of(out)[-1]["samples"], 10)
+        # bounded per user: 21 processes at 100 Hz are over its 2,000 samples/s
+        many = [self.spawn(NOBODY + ["sleep", "30"]) for _ in range(21)]
+        time.sleep(0.3)
+        p = self.profile(*[str(x.pid) for x in many], "--hz", "100", "--duration", "1",
+                         user=NOBODY)
+        out, err = p.communicate(timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("sample budget", err)
+        # and 4 profiles at once, not 5; root is not held to that
+        holders = [self.profile(str(mine.pid), user=NOBODY) for _ in range(4)]
+        for h in holders:
+            self.profile_id(h)
+        p = self.profile(str(mine.pid), "--duration", "1", user=NOBODY)
+        out, err = p.communicate(timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("too many profiles for this user", err)
+        self.assertEqual(d.ctl("profile", str(mine.pid), "--duration", "0.3").returncode, 0)
+        for h in holders:
+            h.send_signal(signal.SIGINT)
+            self.assertEqual(h.wait(10), 0)
         # and hostile requests leave the daemon answering
         for args in (["0"], ["--hz", "101", "1"], ["--hz", "0", "1"], ["--attach", "999"],
                      ["--duration", "-1", "1"]):
