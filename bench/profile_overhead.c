@@ -135,7 +135,8 @@ static int run_one(struct bench_daemon *d, const struct scenario *s, const pid_t
 		r = profile_start(d, pids + (s->n - left), k, s->hz, &rings[n_rings]);
 		if (r < 0)
 			return r;
-		if (ipc_ring_reader_init(&rd[n_rings], rings[n_rings].map, rings[n_rings].bytes) < 0)
+		if (ipc_ring_reader_init(&rd[n_rings], rings[n_rings].map, rings[n_rings].bytes) <
+		    0)
 			return -EBADMSG;
 		n_rings++;
 		left -= k;

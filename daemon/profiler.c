@@ -208,8 +208,8 @@ static void proc_sample(struct profile_proc *pp, bool last)
 	if (cpu_valid && pp->cpu_valid && cpu >= pp->cpu_nsec)
 		s.cpu_nsec = cpu - pp->cpu_nsec;
 	if (s.interval_nsec)
-		s.util_permyriad = (uint32_t)MIN(s.cpu_nsec * 10000 / s.interval_nsec,
-						 (uint64_t)UINT32_MAX);
+		s.util_permyriad =
+			(uint32_t)MIN(s.cpu_nsec * 10000 / s.interval_nsec, (uint64_t)UINT32_MAX);
 	s.flags = last ? IPC_SAMPLE_LAST : 0;
 	/* RSS and swap as the process table has them (BPF rss_stat, coalesced) */
 	e = proc_table_get(m->procs, pp->pid);
@@ -239,8 +239,7 @@ static void proc_exited(struct profile_proc *pp)
 	/* the last figures, while /proc still has the zombie */
 	proc_sample(pp, true);
 	pp->exited = true;
-	__atomic_store_n(&pr->hdr->procs[pp->index].state, IPC_RING_PROC_EXITED,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&pr->hdr->procs[pp->index].state, IPC_RING_PROC_EXITED, __ATOMIC_RELEASE);
 	proc_done(pp);
 	pr->n_running--;
 }

@@ -177,8 +177,9 @@ static void test_ipc_ring_read_concurrent_writer(void **state)
 
 		if (k == 0) {
 			if (__atomic_load_n(&x.done, __ATOMIC_ACQUIRE) &&
-			    r.next >= __atomic_load_n(&((struct ipc_ring_header *)x.ring)->write_index,
-						      __ATOMIC_ACQUIRE))
+			    r.next >= __atomic_load_n(
+					      &((struct ipc_ring_header *)x.ring)->write_index,
+					      __ATOMIC_ACQUIRE))
 				break;
 			continue;
 		}

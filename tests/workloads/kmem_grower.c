@@ -80,14 +80,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "mb", required_argument, NULL, 'm' },
-		{ "step-mb", required_argument, NULL, 's' },
-		{ "step-sec", required_argument, NULL, 'i' },
-		{ "hold-sec", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option opts[] = { { "mb", required_argument, NULL, 'm' },
+					      { "step-mb", required_argument, NULL, 's' },
+					      { "step-sec", required_argument, NULL, 'i' },
+					      { "hold-sec", required_argument, NULL, 'H' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
 	double mb = 64, step_mb = 0, step_sec = 1, hold = -1;
 	struct rlimit rl;
 	char page[4096];

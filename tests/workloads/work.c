@@ -46,9 +46,10 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 
 	if (argc != 4 || (argv[2][0] != 'R' && argv[2][0] != 'L') || argv[2][1]) {
-		fprintf(stderr, "Usage: work MB R|L ITERATIONS\n"
-				"Touch MB MiB randomly (R) or with locality (L), ITERATIONS x %d "
-				"accesses.\n",
+		fprintf(stderr,
+			"Usage: work MB R|L ITERATIONS\n"
+			"Touch MB MiB randomly (R) or with locality (L), ITERATIONS x %d "
+			"accesses.\n",
 			WORK_ACCESSES);
 		return 2;
 	}
