@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -622,6 +623,59 @@ static void test_fill_decode_hostile(void **state)
 		assert_int_equal((sz - 8) % 12, 0);
 		assert_int_equal(fill_decode(payload, (uint32_t)sz, dst, N), 0);
 		assert_memory_equal(dst, src, N);
+	}
+}
+
+/* pages of the region the kernel holds (mincore) */
+static size_t pages_resident(struct arena_region *r, size_t off, size_t len)
+{
+	unsigned char vec[64];
+	size_t n = 0;
+
+	assert_true(len / 4096 <= sizeof(vec));
+	assert_int_equal(mincore((uint8_t *)arena_region_base(r) + off, len, vec), 0);
+	for (size_t i = 0; i < len / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* a readback gives the chunk its pages back whether they come from a fault (a chunk
+ * of one page: the decode's first store) or from MADV_POPULATE_WRITE (several), and
+ * a readback that fails leaves none of them */
+static void test_arena_pin_readback_pages(void **state)
+{
+	for (uint32_t chunk = 4096; chunk <= 16384; chunk *= 4) {
+		const size_t n = 4 * (size_t)chunk, pages = chunk / 4096;
+		struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+		uint8_t *data = malloc(n), *payload;
+		struct arena_region *r;
+		uint32_t size;
+		void *p;
+
+		assert_non_null(data);
+		fill(data, n, DATA_TEXT, 3);
+		assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+		region_put(r, 0, data, n);
+		assert_int_equal(pages_resident(r, 0, n), n / 4096);
+		assert_int_equal(arena_region_compress(r, 0, n, NULL, NULL), ARENA_COMPRESS_DONE);
+		assert_int_equal(pages_resident(r, 0, n), 0);
+		/* a pin of one byte brings its whole chunk back, and only it */
+		assert_int_equal(arena_pin(r, chunk + 1, 1, ARENA_PIN_READ, &p), 0);
+		assert_int_equal(pages_resident(r, chunk, chunk), pages);
+		assert_int_equal(pages_resident(r, 0, n), pages);
+		assert_memory_equal((uint8_t *)arena_region_base(r) + chunk, data + chunk, chunk);
+		assert_int_equal(arena_unpin(r, chunk + 1, 1), 0);
+		/* a damaged copy: the pin fails and no page comes back */
+		assert_int_equal(arena_test_stored_payload(r, 2 * chunk, &payload, &size), 0);
+		payload[size / 3] ^= 0x08;
+		assert_int_equal(arena_pin(r, 2 * chunk, 1, ARENA_PIN_READ, &p), -EBADMSG);
+		assert_int_equal(pages_resident(r, 2 * chunk, chunk), 0);
+		payload[size / 3] ^= 0x08;
+		region_check(r, data, n, 1024);
+		assert_int_equal(pages_resident(r, 0, n), n / 4096);
+		arena_region_free(r);
+		arena_free(a);
+		free(data);
 	}
 }
 
@@ -2005,6 +2059,7 @@ int main(void)
 		cmocka_unit_test(test_arena_region_compress_fill_objects),
 		cmocka_unit_test(test_arena_pin_fill_object_damaged),
 		cmocka_unit_test(test_fill_decode_hostile),
+		cmocka_unit_test(test_arena_pin_readback_pages),
 		cmocka_unit_test(test_arena_region_compress_single_codec_recovers),
 		cmocka_unit_test(test_arena_region_compress_single_codec_all_admitted),
 		cmocka_unit_test(test_arena_region_compress_multi_codec_recovers),
@@ -2040,6 +2095,7 @@ int main(void)
 		cmocka_unit_test(test_arena_region_compress_all_zero),
 		cmocka_unit_test(test_arena_region_compress_fill_objects),
 		cmocka_unit_test(test_arena_pin_fill_object_damaged),
+		cmocka_unit_test(test_arena_pin_readback_pages),
 		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
 		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
 		cmocka_unit_test(test_arena_region_discard_partial),
