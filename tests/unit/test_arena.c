@@ -497,8 +497,16 @@ static void test_arena_region_compress_fill_objects(void **state)
 		}
 	}
 	s = stats(a);
-	/* fill objects count as compressed, in no codec's figures */
+	/* fill objects count as compressed, in no codec's figures; on the wire, with
+	 * LZ4's (the planner divides the store's bytes by those chunks) */
 	assert_int_equal(s.compressed_logical_bytes, n);
+	{
+		struct ipc_arena_stats ipc;
+
+		arena_stats_to_ipc(&s, &ipc);
+		assert_int_equal(ipc.chunks_lz4 + ipc.chunks_zstd, 8);
+		assert_int_equal(ipc.compressed_bytes, s.store_resident_bytes);
+	}
 	assert_int_equal(s.chunks_by_codec[0] + s.chunks_by_codec[1] + s.chunks_by_codec[2], 2);
 	{
 		uint64_t sum = 0;
@@ -1872,6 +1880,8 @@ static void test_arena_stats_to_json_and_ipc(void **state)
 	assert_int_equal(ipc.chunks_zero, s.chunks_zero);
 	assert_int_equal(ipc.chunks_lz4 + ipc.chunks_zstd,
 			 s.chunks_by_codec[0] + s.chunks_by_codec[1] + s.chunks_by_codec[2]);
+	assert_int_equal(ipc.chunks_lz4 + ipc.chunks_zstd,
+			 s.chunks_total - s.chunks_raw - s.chunks_zero);
 	assert_int_equal(ipc.admit_rate_permyriad,
 			 (uint32_t)(s.admit_rate_post_comp * 10000.0 + 0.5));
 	assert_true(ipc.admit_rate_permyriad <= 10000);
