@@ -616,16 +616,14 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 		return -EBADMSG;
 	}
 	uffd = region_uffd(r);
-	/* plain path, chunks of several pages: allocate the pages up front (one call
-	 * instead of one fault per page; a failure is -ENOMEM here, not the OOM killer
-	 * in the middle of a decode) and decode into them. A chunk of one page: the
-	 * decode's first store faults it in, as any first write does: the madvise
-	 * cost 2.6 us where the fault costs 1.5 (a 4 KiB page filled, p50, this host),
-	 * most of a sequential readback (bench/peer_shape). userfaultfd path: decode
-	 * into the thread's scratch buffer, then have the kernel fill the missing pages
-	 * from it. */
-	if (!uffd && n > PAGE_BYTES && madvise(dst, n, MADV_POPULATE_WRITE) < 0 &&
-	    errno != EINVAL) {
+	/* plain path: allocate the pages up front (a failure is -ENOMEM here, not the
+	 * OOM killer in the middle of a decode; one call instead of one fault per
+	 * page) and decode into them. Tried for one-page chunks and taken back: a
+	 * plain fault instead cut bench/peer_shape's sequential reread p50 by 12-21%
+	 * and raised its p99 by 18-28% (docs/benchmarks.md, issue 15).
+	 * userfaultfd path: decode into the thread's scratch buffer, then have the
+	 * kernel fill the missing pages from it. */
+	if (!uffd && madvise(dst, n, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
 		cnt_add(&a->cnt.errors_nomem, 1);
 		return -ENOMEM;
 	}
