@@ -311,6 +311,7 @@ struct arena_counters {
 	_Atomic uint64_t sample_cpu_ns, samples;
 	_Atomic uint64_t readbacks, prefetches, prefetch_dropped, zero_fills;
 	_Atomic uint64_t unpinned_faults;
+	_Atomic uint64_t assist_passes, assist_freed_bytes;
 	_Atomic uint64_t errors_checksum, errors_nomem;
 	_Atomic uint64_t stall_max_ns;
 	/* readback accounting per hotness at compression time */
@@ -327,6 +328,10 @@ struct arena {
 	_Atomic uint32_t pressure_permyriad; /* arena_pressure_set() */
 	_Atomic uint32_t readback_weight_permille; /* arena_readback_set() */
 	_Atomic uint32_t readback_cost_permyriad;
+	/* arena_assist_set(): CLOCK_MONOTONIC ns until which pins that make memory
+	 * resident pay for it (0: off), and what they owe so far */
+	_Atomic uint64_t assist_until_ns;
+	_Atomic uint64_t assist_debt_bytes;
 
 	pthread_rwlock_t regions_lock;
 	struct arena_region *regions;

@@ -423,6 +423,58 @@ uint32_t arena_pressure_get(const struct arena *a)
 	return atomic_load_explicit(&a->pressure_permyriad, memory_order_relaxed);
 }
 
+/* ---- writer assist ---- */
+
+int arena_assist_set(struct arena *a, uint32_t window_ms)
+{
+	if (!a || window_ms > ARENA_ASSIST_WINDOW_MAX_MS)
+		return -EINVAL;
+	if (window_ms == 0)
+		atomic_store_explicit(&a->assist_debt_bytes, 0, memory_order_relaxed);
+	atomic_store_explicit(&a->assist_until_ns,
+			      window_ms ? clock_nsec(CLOCK_MONOTONIC) +
+						  (uint64_t)window_ms * NSEC_PER_MSEC :
+					  0,
+			      memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * A pin made `grown` bytes resident: while assisting, add them to the debt, and
+ * once it reaches a batch, this thread pays it: compresses that many bytes' worth
+ * of savings from the coldest unpinned chunks, any hotness, as direct reclaim makes
+ * an allocating task pay at a cgroup's limit. In batches, because each pass scans
+ * the chunks for candidates. Called with no chunk locked (the caller's own chunks
+ * are pinned, so never candidates). Off: one relaxed load.
+ */
+static void assist_pay(struct arena *a, uint64_t grown)
+{
+	uint64_t until = atomic_load_explicit(&a->assist_until_ns, memory_order_relaxed);
+	uint64_t debt, freed = 0;
+	int r;
+
+	if (until == 0 || grown == 0)
+		return;
+	if (clock_nsec(CLOCK_MONOTONIC) >= until) {
+		(void)arena_assist_set(a, 0); /* the window lapsed: no one renewed it */
+		return;
+	}
+	debt = atomic_fetch_add_explicit(&a->assist_debt_bytes, grown, memory_order_relaxed) +
+	       grown;
+	if (debt < MAX((uint64_t)ARENA_ASSIST_BATCH_BYTES, a->cfg.chunk_size_bytes))
+		return;
+	debt = atomic_exchange_explicit(&a->assist_debt_bytes, 0, memory_order_relaxed);
+	if (debt == 0)
+		return; /* another thread took it */
+	r = arena_compress_pass(a, debt, ARENA_HOT, NULL, false, &freed);
+	cnt_add(&a->cnt.assist_passes, 1);
+	cnt_add(&a->cnt.assist_freed_bytes, freed);
+	/* nothing left to take (all pinned, rejected or compressed), or the store is
+	 * full: paying again would only rescan; the next arena_assist_set() decides */
+	if (r < 0 || freed == 0)
+		atomic_store_explicit(&a->assist_until_ns, 0, memory_order_relaxed);
+}
+
 int arena_readback_set(struct arena *a, uint32_t weight_permille, uint32_t cost_permyriad)
 {
 	if (!a || weight_permille > ARENA_READBACK_WEIGHT_MAX ||
@@ -1736,6 +1788,7 @@ int arena_pin_ex(struct arena_region *r, size_t offset, size_t length, uint32_t 
 {
 	struct arena *a;
 	uint32_t first, last, what = 0;
+	uint64_t grown = 0;
 	int ret;
 
 	ret = chunk_range(r, offset, length, &first, &last);
@@ -1753,11 +1806,17 @@ int arena_pin_ex(struct arena_region *r, size_t offset, size_t length, uint32_t 
 		if (c->pins == CHUNK_PINS_MAX) {
 			ret = -EOVERFLOW;
 		} else if (c->state == CHUNK_COMPRESSED) {
+			uint64_t stored = store_obj_bytes(c->obj_size);
+
 			ret = chunk_decompress_locked(a, r, i, true);
 			demand = ret == 0;
+			if (demand)
+				grown += a->cfg.chunk_size_bytes - MIN(stored, a->cfg.chunk_size_bytes);
 			what |= ARENA_PINNED_DECOMPRESSED;
 		} else if (c->state == CHUNK_ZERO) {
 			ret = chunk_unzero_locked(a, r, i, flags & ARENA_PIN_WRITE);
+			if (ret == 0 && (flags & ARENA_PIN_WRITE))
+				grown += a->cfg.chunk_size_bytes; /* a read maps the zero page */
 			what |= ARENA_PINNED_ZERO_FILLED;
 		}
 		if (ret < 0) {
@@ -1779,6 +1838,7 @@ int arena_pin_ex(struct arena_region *r, size_t offset, size_t length, uint32_t 
 				if (CHUNK_PEEK(&r->chunks[i + k], state) == CHUNK_COMPRESSED)
 					arena_prefetch_queue_push(a, r, i + k);
 	}
+	assist_pay(a, grown);
 	*ret_ptr = r->base + offset;
 	if (ret_what)
 		*ret_what = what;

@@ -67,6 +67,10 @@ void arena_controller_config_init(struct arena_controller_config *cfg)
 	*cfg = (struct arena_controller_config){};
 }
 
+/* a COMPRESS at or above this pressure (headroom within 5% of the band's top
+ * from the limit) turns on the writer assist (arena_assist_set()) */
+#define ASSIST_PRESSURE_PERMYRIAD 9500U
+
 static uint32_t next_seq(struct arena_controller *c)
 {
 	if (++c->seq == 0)
@@ -295,6 +299,14 @@ static void on_compress(struct arena_controller *c, const struct ipc_msg *msg)
 	opts.min_savings_permyriad = cmd->min_savings_permyriad;
 	/* the value of a saved byte rises with pressure (cold chunks go to zstd) */
 	(void)arena_pressure_set(c->arena, cmd->pressure_permyriad);
+	/* at the limit (memctld lets HOT data go and the headroom is nearly gone):
+	 * the workload's own pins pay for what they make resident until the next
+	 * command, as direct reclaim would. Not sooner: paying on the workload's
+	 * thread is what the controller's thread is there to spare it */
+	(void)arena_assist_set(c->arena, cmd->max_hotness == IPC_HOT &&
+						 cmd->pressure_permyriad >= ASSIST_PRESSURE_PERMYRIAD ?
+					 ARENA_ASSIST_WINDOW_MS :
+					 0);
 	pthread_mutex_lock(&c->lock);
 	(void)arena_readback_set(c->arena, c->st.readback_factor_permille,
 				 cmd->readback_cost_permyriad);
@@ -337,6 +349,7 @@ static void on_relax(struct arena_controller *c, const struct ipc_msg *msg)
 	struct arena_stats st;
 	int r = 0;
 
+	(void)arena_assist_set(c->arena, 0); /* memory is plentiful again */
 	if (cmd->prefetch_bytes)
 		r = arena_decompress_bytes(c->arena, cmd->prefetch_bytes, ARENA_WARM, &restored);
 	ack.result = r < 0 ? r : 0;

@@ -132,6 +132,8 @@ int arena_stats_get(struct arena *a, struct arena_stats *ret)
 	s.prefetch_dropped = LOAD(a->cnt.prefetch_dropped);
 	s.zero_fills = LOAD(a->cnt.zero_fills);
 	s.unpinned_faults = LOAD(a->cnt.unpinned_faults);
+	s.assist_passes = LOAD(a->cnt.assist_passes);
+	s.assist_freed_bytes = LOAD(a->cnt.assist_freed_bytes);
 	s.readback_userfaultfd = arena_uffd_live(a);
 	s.readback_userfaultfd_errno = (uint32_t)a->uffd_error;
 	s.errors_checksum = LOAD(a->cnt.errors_checksum);
@@ -246,7 +248,8 @@ int arena_stats_to_json(const struct arena_stats *s, char *buf, size_t size)
 		     ",\"stalls\":%" PRIu64 ",\"stall_p50_ns\":%" PRIu64
 		     ",\"stall_p99_ns\":%" PRIu64 ",\"stall_max_ns\":%" PRIu64
 		     ",\"errors_checksum\":%" PRIu64 ",\"errors_nomem\":%" PRIu64
-		     ",\"compress_rejected_probe\":%" PRIu64 ",\"scanned\":%" PRIu32 "}",
+		     ",\"compress_rejected_probe\":%" PRIu64 ",\"scanned\":%" PRIu32
+		     ",\"assist_passes\":%" PRIu64 ",\"assist_freed_bytes\":%" PRIu64 "}",
 		     s->epoch, s->chunk_size_bytes, s->regions, s->logical_bytes, s->resident_bytes,
 		     s->raw_bytes, s->zero_bytes, s->compressed_logical_bytes,
 		     s->compressed_payload_bytes, s->rejected_bytes, s->compressible_cold_bytes,
@@ -269,7 +272,8 @@ int arena_stats_to_json(const struct arena_stats *s, char *buf, size_t size)
 		     s->readbacks, s->prefetches, s->prefetch_dropped, s->zero_fills,
 		     s->unpinned_faults, s->readback_userfaultfd, s->readback_userfaultfd_errno,
 		     s->stalls, s->stall_p50_ns, s->stall_p99_ns, s->stall_max_ns,
-		     s->errors_checksum, s->errors_nomem, s->compress_rejected_probe, s->scanned);
+		     s->errors_checksum, s->errors_nomem, s->compress_rejected_probe, s->scanned,
+		     s->assist_passes, s->assist_freed_bytes);
 	if (n < 0)
 		return -EINVAL;
 	if ((size_t)n >= size)

@@ -1183,6 +1183,104 @@ static void test_arena_compress_bytes_rss_drops(void **state)
 	arena_free(a);
 }
 
+/*
+ * Writer assist (arena_assist_set()): while it is on, pins that make memory resident
+ * pay for it by compressing the coldest unpinned chunks, so resident memory stops
+ * growing with what a writer touches; off, or lapsed, they pay nothing; with nothing
+ * left to compress it stops by itself. Every byte reads back.
+ */
+static void test_arena_assist_writer_pays(void **state)
+{
+	const size_t chunk = 4096, n_old = 1024, n_new = 512, n = (n_old + 2 * n_new) * chunk;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+	struct arena_region *r;
+	struct arena_stats s0, s1, s2;
+	uint8_t *expect = malloc(n);
+
+	assert_non_null(expect);
+	fill(expect, n, DATA_TEXT, 17);
+	assert_int_equal(arena_assist_set(NULL, 10), -EINVAL);
+	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS + 1), -EINVAL);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+
+	/* off: writing the old data compresses nothing */
+	for (size_t i = 0; i < n_old; i++)
+		region_put(r, i * chunk, expect + i * chunk, chunk);
+	age(a, 8); /* the old data is COLD now */
+	s0 = stats_now(a);
+	assert_int_equal(s0.assist_passes, 0);
+	assert_int_equal(s0.compressed_logical_bytes, 0);
+
+	/* on: 2 MiB made resident one chunk at a time pays for itself as it goes */
+	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS), 0);
+	for (size_t i = n_old; i < n_old + n_new; i++)
+		region_put(r, i * chunk, expect + i * chunk, chunk);
+	s1 = stats_now(a);
+	print_message("assist: %" PRIu64 " passes freed %" PRIu64 " KiB; resident %" PRIu64
+		      " KiB of %" PRIu64 " KiB written\n",
+		      s1.assist_passes, s1.assist_freed_bytes >> 10, s1.resident_bytes >> 10,
+		      (uint64_t)((n_old + n_new) * chunk) >> 10);
+	assert_true(s1.assist_passes >= n_new * chunk / ARENA_ASSIST_BATCH_BYTES - 1);
+	/* paid for all but the last batch still owed */
+	assert_true(s1.assist_freed_bytes + ARENA_ASSIST_BATCH_BYTES >= n_new * chunk);
+	assert_true(s1.resident_bytes + s1.assist_freed_bytes / 2 <= (n_old + n_new) * chunk);
+	assert_true(s1.compressed_logical_bytes > 0);
+
+	/* off again: the next writes pay nothing */
+	assert_int_equal(arena_assist_set(a, 0), 0);
+	for (size_t i = n_old + n_new; i < n_old + n_new + n_new / 2; i++)
+		region_put(r, i * chunk, expect + i * chunk, chunk);
+	s2 = stats_now(a);
+	assert_int_equal(s2.assist_passes, s1.assist_passes);
+
+	/* a window lapses by itself */
+	assert_int_equal(arena_assist_set(a, 1), 0);
+	usleep(5000);
+	for (size_t i = n_old + n_new + n_new / 2; i < n_old + 2 * n_new; i++)
+		region_put(r, i * chunk, expect + i * chunk, chunk);
+	s2 = stats_now(a);
+	assert_int_equal(s2.assist_passes, s1.assist_passes);
+
+	/* every byte, compressed by whichever thread, reads back */
+	region_check(r, expect, n, chunk);
+	arena_region_free(r);
+	arena_free(a);
+	free(expect);
+}
+
+/* With nothing it may compress (the only data pinned), assist stops after one
+ * fruitless pass instead of rescanning on every pin. */
+static void test_arena_assist_stops_when_nothing_to_take(void **state)
+{
+	const size_t chunk = 4096, n = 1024 * chunk;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+	struct arena_region *r;
+	struct arena_stats s;
+	uint8_t *p;
+
+	assert_int_equal(arena_region_alloc(a, 2 * n, 0, &r), 0);
+	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS), 0);
+	/* one pin over all of it: its own chunks are pinned, never candidates */
+	assert_int_equal(arena_pin(r, 0, n, ARENA_PIN_WRITE, (void **)&p), 0);
+	fill(p, n, DATA_TEXT, 3);
+	s = stats_now(a);
+	assert_int_equal(s.assist_passes, 1);
+	assert_int_equal(s.assist_freed_bytes, 0);
+	/* off now: more resident memory costs no further pass */
+	for (size_t off = n; off < 2 * n; off += chunk) {
+		uint8_t *q;
+
+		assert_int_equal(arena_pin(r, off, chunk, ARENA_PIN_WRITE, (void **)&q), 0);
+		memset(q, 'x', chunk);
+		assert_int_equal(arena_unpin(r, off, chunk), 0);
+	}
+	s = stats_now(a);
+	assert_int_equal(s.assist_passes, 1);
+	assert_int_equal(arena_unpin(r, 0, n), 0);
+	arena_region_free(r);
+	arena_free(a);
+}
+
 /* ---- hotness and ordering ---- */
 
 static void test_arena_region_hotness_epochs(void **state)
@@ -2079,6 +2177,8 @@ int main(void)
 		cmocka_unit_test(test_arena_compress_bytes_store_full),
 		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
 		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
+		cmocka_unit_test(test_arena_assist_writer_pays),
+		cmocka_unit_test(test_arena_assist_stops_when_nothing_to_take),
 		cmocka_unit_test(test_arena_region_hotness_epochs),
 		cmocka_unit_test(test_arena_compress_bytes_coldest_first),
 		cmocka_unit_test(test_arena_compress_bytes_batches_in_order),
