@@ -137,6 +137,14 @@ class ControlLoopTest(ControlLoopBase):
         self.start()
         sleeper = subprocess.Popen(["sleep", "30"])
         self.addCleanup(lambda: (sleeper.kill(), sleeper.wait()))
+        # Popen returns after fork, maybe before exec: enrolled then, the entry
+        # keeps the name it had (python3), which the listing below is not about
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with open("/proc/%d/comm" % sleeper.pid) as f:
+                if f.read().strip() == "sleep":
+                    break
+            time.sleep(0.01)
         self.d.ctl("enroll", str(sleeper.pid))
         self.assertEqual(self.listed(sleeper.pid)["mode"], "monitor-only")
         p = self.workload("random_touch_heap", "--use-mem-arena", "--region-mb", "8",
