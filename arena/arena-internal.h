@@ -332,6 +332,7 @@ struct arena {
 	 * resident pay for it (0: off), and what they owe so far */
 	_Atomic uint64_t assist_until_ns;
 	_Atomic uint64_t assist_debt_bytes;
+	_Atomic uint32_t assist_share_permyriad;
 
 	pthread_rwlock_t regions_lock;
 	struct arena_region *regions;

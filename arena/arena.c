@@ -425,12 +425,15 @@ uint32_t arena_pressure_get(const struct arena *a)
 
 /* ---- writer assist ---- */
 
-int arena_assist_set(struct arena *a, uint32_t window_ms)
+int arena_assist_set(struct arena *a, uint32_t window_ms, uint32_t share_permyriad)
 {
-	if (!a || window_ms > ARENA_ASSIST_WINDOW_MAX_MS)
+	if (!a || window_ms > ARENA_ASSIST_WINDOW_MAX_MS || share_permyriad > 10000)
 		return -EINVAL;
+	if (share_permyriad == 0)
+		window_ms = 0;
 	if (window_ms == 0)
 		atomic_store_explicit(&a->assist_debt_bytes, 0, memory_order_relaxed);
+	atomic_store_explicit(&a->assist_share_permyriad, share_permyriad, memory_order_relaxed);
 	atomic_store_explicit(&a->assist_until_ns,
 			      window_ms ? clock_nsec(CLOCK_MONOTONIC) +
 						  (uint64_t)window_ms * NSEC_PER_MSEC :
@@ -440,7 +443,7 @@ int arena_assist_set(struct arena *a, uint32_t window_ms)
 }
 
 /*
- * A pin made `grown` bytes resident: while assisting, add them to the debt, and
+ * A pin made `grown` bytes resident: while assisting, add its share of them to the debt, and
  * once it reaches a batch, this thread pays it: compresses that many bytes' worth
  * of savings from the coldest unpinned chunks, any hotness, as direct reclaim makes
  * an allocating task pay at a cgroup's limit. In batches, because each pass scans
@@ -456,9 +459,11 @@ static void assist_pay(struct arena *a, uint64_t grown)
 	if (until == 0 || grown == 0)
 		return;
 	if (clock_nsec(CLOCK_MONOTONIC) >= until) {
-		(void)arena_assist_set(a, 0); /* the window lapsed: no one renewed it */
+		(void)arena_assist_set(a, 0, 0); /* the window lapsed: no one renewed it */
 		return;
 	}
+	grown = grown * atomic_load_explicit(&a->assist_share_permyriad, memory_order_relaxed) /
+		10000;
 	debt = atomic_fetch_add_explicit(&a->assist_debt_bytes, grown, memory_order_relaxed) +
 	       grown;
 	if (debt < MAX((uint64_t)ARENA_ASSIST_BATCH_BYTES, a->cfg.chunk_size_bytes))

@@ -422,25 +422,27 @@ ARENA_EXPORT int arena_pressure_set(struct arena *arena, uint32_t pressure_permy
 /*
  * Writer assist: for the next window_ms milliseconds, a thread whose arena_pin()
  * makes memory resident (decompresses a chunk, or zero-fills one for writing) pays
- * for it before the pin returns: it compresses the coldest unpinned chunks (least
- * recently used first, any hotness) until they have freed as many bytes as its pins
- * made resident, in batches of ARENA_ASSIST_BATCH_BYTES (each a scan for
+ * for share_permyriad / 10000 of it before the pin returns: it compresses the coldest
+ * unpinned chunks (least recently used first, any hotness) until they have freed
+ * that many bytes, in batches of ARENA_ASSIST_BATCH_BYTES (each a scan for
  * candidates). The kernel does the same at a cgroup's limit (direct reclaim: the
- * allocating task reclaims); without it, a thread that writes faster than the
- * compressing one frees runs into its limit and the OOM killer, however fast the
+ * allocating task reclaims, and memory.high throttles it in proportion to the
+ * overage); without it, a thread that writes faster than the compressing one frees
+ * (one starved of CPU, say) runs into its limit and the OOM killer, however fast the
  * controller answers. It stops by itself when nothing is left to compress.
- * window_ms 0 turns it off at once. arena_stats.assist_passes and
- * assist_freed_bytes count the work.
+ * window_ms 0 or share_permyriad 0 turns it off at once. arena_stats.assist_passes
+ * and assist_freed_bytes count the work.
  *
- * The controller client turns it on for ARENA_ASSIST_WINDOW_MS with every COMPRESS
- * that memctld sends as critical (max hotness HOT: the OOM killer is next, in
- * docs/policy.md's terms) and off with any other command, so it lapses if memctld
- * goes quiet. Returns 0, or -EINVAL (NULL, window_ms > ARENA_ASSIST_WINDOW_MAX_MS).
+ * The controller client sets it with every COMPRESS: off unless memctld sends it as
+ * critical (max hotness HOT: the OOM killer is next, in docs/policy.md's terms), and
+ * then a share rising from 0 at pressure 8000 to all at 10000 (the headroom nearly
+ * gone), for ARENA_ASSIST_WINDOW_MS, so it lapses if memctld goes quiet. Returns 0,
+ * or -EINVAL (NULL, window_ms > ARENA_ASSIST_WINDOW_MAX_MS, share > 10000).
  */
 #define ARENA_ASSIST_BATCH_BYTES (512U * 1024)
 #define ARENA_ASSIST_WINDOW_MS 250U
 #define ARENA_ASSIST_WINDOW_MAX_MS 10000U
-ARENA_EXPORT int arena_assist_set(struct arena *arena, uint32_t window_ms);
+ARENA_EXPORT int arena_assist_set(struct arena *arena, uint32_t window_ms, uint32_t share_permyriad);
 
 /* The pressure last set (0 until then). */
 ARENA_EXPORT uint32_t arena_pressure_get(const struct arena *arena);

@@ -69,9 +69,17 @@ void arena_controller_config_init(struct arena_controller_config *cfg)
 	*cfg = (struct arena_controller_config){};
 }
 
-/* a COMPRESS at or above this pressure (headroom within 5% of the band's top
- * from the limit) turns on the writer assist (arena_assist_set()) */
-#define ASSIST_PRESSURE_PERMYRIAD 9500U
+/* a critical COMPRESS above this pressure turns on the writer assist
+ * (arena_assist_set()), for a share rising to all of it at 10000 */
+#define ASSIST_PRESSURE_PERMYRIAD 8000U
+
+static uint32_t assist_share(uint32_t pressure_permyriad)
+{
+	if (pressure_permyriad <= ASSIST_PRESSURE_PERMYRIAD)
+		return 0;
+	return (MIN(pressure_permyriad, 10000U) - ASSIST_PRESSURE_PERMYRIAD) * 10000U /
+	       (10000U - ASSIST_PRESSURE_PERMYRIAD);
+}
 
 /* an ack's hotness split: at most one walk over the chunks this often (ack_stats()) */
 #define ACK_SCAN_MAX_AGE_USEC (50 * USEC_PER_MSEC)
@@ -334,14 +342,14 @@ static void on_compress(struct arena_controller *c, const struct ipc_msg *msg)
 	opts.min_savings_permyriad = cmd->min_savings_permyriad;
 	/* the value of a saved byte rises with pressure (cold chunks go to zstd) */
 	(void)arena_pressure_set(c->arena, cmd->pressure_permyriad);
-	/* at the limit (memctld lets HOT data go and the headroom is nearly gone):
-	 * the workload's own pins pay for what they make resident until the next
-	 * command, as direct reclaim would. Not sooner: paying on the workload's
-	 * thread is what the controller's thread is there to spare it */
-	(void)arena_assist_set(c->arena, cmd->max_hotness == IPC_HOT &&
-						 cmd->pressure_permyriad >= ASSIST_PRESSURE_PERMYRIAD ?
-					 ARENA_ASSIST_WINDOW_MS :
-					 0);
+	/* near the limit (memctld lets HOT data go, and the headroom is nearly
+	 * gone): the workload's own pins pay for a share of what they make resident
+	 * until the next command, as direct reclaim would, all of it at the limit.
+	 * Not sooner: paying on the workload's thread is what this thread is there
+	 * to spare it */
+	(void)arena_assist_set(c->arena, ARENA_ASSIST_WINDOW_MS,
+			       cmd->max_hotness == IPC_HOT ? assist_share(cmd->pressure_permyriad) :
+							     0);
 	pthread_mutex_lock(&c->lock);
 	(void)arena_readback_set(c->arena, c->st.readback_factor_permille,
 				 cmd->readback_cost_permyriad);
@@ -382,7 +390,7 @@ static void on_relax(struct arena_controller *c, const struct ipc_msg *msg)
 	uint64_t restored = 0, start = now_usec(CLOCK_MONOTONIC);
 	int r = 0;
 
-	(void)arena_assist_set(c->arena, 0); /* memory is plentiful again */
+	(void)arena_assist_set(c->arena, 0, 0); /* memory is plentiful again */
 	if (cmd->prefetch_bytes)
 		r = arena_decompress_bytes(c->arena, cmd->prefetch_bytes, ARENA_WARM, &restored);
 	ack.result = r < 0 ? r : 0;

@@ -1199,8 +1199,9 @@ static void test_arena_assist_writer_pays(void **state)
 
 	assert_non_null(expect);
 	fill(expect, n, DATA_TEXT, 17);
-	assert_int_equal(arena_assist_set(NULL, 10), -EINVAL);
-	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS + 1), -EINVAL);
+	assert_int_equal(arena_assist_set(NULL, 10, 10000), -EINVAL);
+	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS + 1, 10000), -EINVAL);
+	assert_int_equal(arena_assist_set(a, 10, 10001), -EINVAL);
 	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
 
 	/* off: writing the old data compresses nothing */
@@ -1212,7 +1213,7 @@ static void test_arena_assist_writer_pays(void **state)
 	assert_int_equal(s0.compressed_logical_bytes, 0);
 
 	/* on: 2 MiB made resident one chunk at a time pays for itself as it goes */
-	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS), 0);
+	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS, 10000), 0);
 	for (size_t i = n_old; i < n_old + n_new; i++)
 		region_put(r, i * chunk, expect + i * chunk, chunk);
 	s1 = stats_now(a);
@@ -1227,14 +1228,14 @@ static void test_arena_assist_writer_pays(void **state)
 	assert_true(s1.compressed_logical_bytes > 0);
 
 	/* off again: the next writes pay nothing */
-	assert_int_equal(arena_assist_set(a, 0), 0);
+	assert_int_equal(arena_assist_set(a, 0, 0), 0);
 	for (size_t i = n_old + n_new; i < n_old + n_new + n_new / 2; i++)
 		region_put(r, i * chunk, expect + i * chunk, chunk);
 	s2 = stats_now(a);
 	assert_int_equal(s2.assist_passes, s1.assist_passes);
 
 	/* a window lapses by itself */
-	assert_int_equal(arena_assist_set(a, 1), 0);
+	assert_int_equal(arena_assist_set(a, 1, 10000), 0);
 	usleep(5000);
 	for (size_t i = n_old + n_new + n_new / 2; i < n_old + 2 * n_new; i++)
 		region_put(r, i * chunk, expect + i * chunk, chunk);
@@ -1242,6 +1243,36 @@ static void test_arena_assist_writer_pays(void **state)
 	assert_int_equal(s2.assist_passes, s1.assist_passes);
 
 	/* every byte, compressed by whichever thread, reads back */
+	region_check(r, expect, n, chunk);
+	arena_region_free(r);
+	arena_free(a);
+	free(expect);
+}
+
+/* A share: the pins pay for that part of what they make resident. */
+static void test_arena_assist_share(void **state)
+{
+	const size_t chunk = 4096, n_old = 1024, n_new = 1024, n = (n_old + n_new) * chunk;
+	struct arena *a = arena_make(chunk, ARENA_CODECS_ALL, 0);
+	struct arena_region *r;
+	struct arena_stats s;
+	uint8_t *expect = malloc(n);
+
+	assert_non_null(expect);
+	fill(expect, n, DATA_TEXT, 23);
+	assert_int_equal(arena_region_alloc(a, n, 0, &r), 0);
+	for (size_t i = 0; i < n_old; i++)
+		region_put(r, i * chunk, expect + i * chunk, chunk);
+	age(a, 8);
+	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS, 2500), 0);
+	for (size_t i = n_old; i < n_old + n_new; i++)
+		region_put(r, i * chunk, expect + i * chunk, chunk);
+	s = stats_now(a);
+	print_message("share 25%%: freed %" PRIu64 " KiB for %zu KiB made resident\n",
+		      s.assist_freed_bytes >> 10, n_new * chunk >> 10);
+	/* a quarter of 4 MiB, give or take the batch still owed and the last chunk */
+	assert_true(s.assist_freed_bytes + ARENA_ASSIST_BATCH_BYTES >= n_new * chunk / 4);
+	assert_true(s.assist_freed_bytes <= n_new * chunk / 4 + ARENA_ASSIST_BATCH_BYTES);
 	region_check(r, expect, n, chunk);
 	arena_region_free(r);
 	arena_free(a);
@@ -1259,7 +1290,7 @@ static void test_arena_assist_stops_when_nothing_to_take(void **state)
 	uint8_t *p;
 
 	assert_int_equal(arena_region_alloc(a, 2 * n, 0, &r), 0);
-	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS), 0);
+	assert_int_equal(arena_assist_set(a, ARENA_ASSIST_WINDOW_MAX_MS, 10000), 0);
 	/* one pin over all of it: its own chunks are pinned, never candidates */
 	assert_int_equal(arena_pin(r, 0, n, ARENA_PIN_WRITE, (void **)&p), 0);
 	fill(p, n, DATA_TEXT, 3);
@@ -2178,6 +2209,7 @@ int main(void)
 		cmocka_unit_test(test_arena_pin_corrupted_store_detected),
 		cmocka_unit_test(test_arena_compress_bytes_rss_drops),
 		cmocka_unit_test(test_arena_assist_writer_pays),
+		cmocka_unit_test(test_arena_assist_share),
 		cmocka_unit_test(test_arena_assist_stops_when_nothing_to_take),
 		cmocka_unit_test(test_arena_region_hotness_epochs),
 		cmocka_unit_test(test_arena_compress_bytes_coldest_first),
