@@ -68,6 +68,7 @@ void config_init_defaults(struct memctld_config *c)
 		/* memctl sends its request at once and waits 5 s for the answer:
 		 * a connection quiet for 10 s has been abandoned or is squatting */
 		.control_idle_timeout_usec = 10 * USEC_PER_SEC,
+		.control_hide_others = CONFIG_AUTO,
 		/* 10% of one core: `memctl ps` of 10,000 processes costs ~12 ms
 		 * (docs/benchmarks.md), far within the 250 ms burst; a loop of
 		 * requests from one user gets a tenth of a core, never the loop */
@@ -326,6 +327,7 @@ static const struct key_desc keys[] = {
 	{ "Resctrl", "Monitor", K_MONITOR, F(resctrl_monitor), 0, 0, false },
 	{ "Resctrl", "PeakBandwidthMin", K_BYTES, F(peak_bandwidth_min_bytes), MIB(1), GIB(16384),
 	  false },
+	{ "Control", "HideOtherUsers", K_AUTOBOOL, F(control_hide_others), 0, 0, false },
 	{ "Control", "MaxConnections", K_U32, F(control_max_connections), 8, 4096, false },
 	{ "Control", "MaxConnectionsPerUser", K_U32, F(control_max_connections_per_uid), 1, 4096,
 	  false },

@@ -42,6 +42,8 @@ struct memctld_config {
 	uint32_t control_max_connections_per_uid; /* MaxConnectionsPerUser=, 1 .. 4096, not root */
 	uint64_t control_idle_timeout_usec; /* IdleTimeoutSec=, 1s .. 1h */
 	uint32_t control_cpu_quota_per_uid_percent; /* CPUQuotaPerUser=, 1 .. 100 (%), not root */
+	/* HideOtherUsers=: CONFIG_AUTO (default: as ProcRoot='s hidepid= says), 1, 0 */
+	int control_hide_others;
 	/* bit i: the file set key i of config.c's table (config_key_set()) */
 	uint64_t keys_set[2];
 	/* [Resctrl] */

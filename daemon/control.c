@@ -282,6 +282,44 @@ static void fill_bw(const struct resctrl_unit *u, struct ipc_bandwidth_figures *
 }
 
 /* `memctl bandwidth`: the pool and domains, then a page of units from offset. */
+/*
+ * May this caller see process p? Root always, and everyone while other users'
+ * processes are not hidden; under HideOtherUsers= (manager_resolve_hide_others(),
+ * as /proc's hidepid= has it) only its own: those whose effective uid is the
+ * caller's, the owner that hidepid='s ptrace check lets in (hidepid's gid=
+ * exemption is not known here: those users see only their own through memctld).
+ * An owner not read yet is read now, once per process and exec; one that cannot
+ * be read hides the process.
+ */
+static bool may_see(struct control_conn *c, struct proc_entry *p)
+{
+	struct manager *m = c->server->m;
+
+	if (c->cred.uid == 0 || !m->hide_others)
+		return true;
+	if (!p)
+		return false;
+	if (p->euid == PROC_UID_UNKNOWN)
+		(void)proc_table_read_identity(m->procs, p);
+	return p->euid != PROC_UID_UNKNOWN && p->euid == c->cred.uid;
+}
+
+static bool may_see_pid(struct control_conn *c, pid_t pid)
+{
+	struct manager *m = c->server->m;
+
+	return c->cred.uid == 0 || !m->hide_others || may_see(c, proc_table_get(m->procs, pid));
+}
+
+/* An event: one about a process (pid) only to who may see the process, or that
+ * the caller caused; one about no process (a cgroup, the daemon) to everyone. */
+static bool may_see_event(struct control_conn *c, const struct ipc_event_entry *e)
+{
+	if (c->cred.uid == 0 || !c->server->m->hide_others || e->uid == c->cred.uid)
+		return true;
+	return e->pid == 0 ? e->uid == IPC_EVENT_UID_SYSTEM : may_see_pid(c, (pid_t)e->pid);
+}
+
 static void handle_bandwidth(struct control_conn *c, const struct ipc_msg *msg)
 {
 	struct manager *m = c->server->m;
@@ -296,9 +334,12 @@ static void handle_bandwidth(struct control_conn *c, const struct ipc_msg *msg)
 		reply_error(c, -ENOMEM, &msg->hdr, "out of memory");
 		return;
 	}
-	for (struct resctrl_unit *u = resctrl_table_first(m->resctrl); u; u = u->hh.next)
+	for (struct resctrl_unit *u = resctrl_table_first(m->resctrl); u; u = u->hh.next) {
+		if (u->key.kind == IPC_BW_UNIT_PROCESS && !may_see_pid(c, (pid_t)u->key.id))
+			continue;
 		if (i++ >= q->offset && rep.count < max)
 			resctrl_table_fill_entry(u, &out[rep.count++]);
+	}
 	rep.total = i;
 	reply(c, IPC_CTL_BANDWIDTH_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
 }
@@ -513,7 +554,8 @@ static void handle_list(struct control_conn *c, const struct ipc_msg *msg, struc
 		return;
 	}
 	for (struct proc_entry *p = proc_table_first(m->procs); p; p = p->hh.next)
-		if (!q->cgroup[0] || (p->cgroup && strcmp(p->cgroup->path, q->cgroup) == 0))
+		if ((!q->cgroup[0] || (p->cgroup && strcmp(p->cgroup->path, q->cgroup) == 0)) &&
+		    may_see(c, p))
 			fill_proc(m, p, &v[n++]);
 	qsort_r(v, n, sizeof(*v), proc_cmp, &key);
 	rep.total = n;
@@ -563,7 +605,7 @@ static void handle_show(struct control_conn *c, const struct ipc_msg *msg, struc
 	struct proc_entry *p;
 
 	p = proc_table_get(m->procs, (pid_t)q->pid);
-	if (!p) {
+	if (!p || !may_see(c, p)) { /* another user's, hidden: as if not there */
 		reply_error(c, -ESRCH, &msg->hdr, "no such process (or not tracked)");
 		return;
 	}
@@ -657,6 +699,8 @@ static void handle_enrolled(struct control_conn *c, const struct ipc_msg *msg)
 			if (!p || !p->cgroup || strcmp(p->cgroup->path, q->cgroup) != 0)
 				continue;
 		}
+		if (!may_see_pid(c, e->pid))
+			continue;
 		if (i++ >= q->offset && rep.count < max)
 			fill_enrolled(m, e, &out[rep.count++]);
 	}
@@ -690,7 +734,7 @@ static void handle_records(struct control_conn *c, const struct ipc_msg *msg)
 		const struct ipc_rss_record *r = &m->records[s % MANAGER_RECORDS];
 
 		rep.next_seq = s;
-		if (!q->pid || r->pid == q->pid)
+		if ((!q->pid || r->pid == q->pid) && may_see_pid(c, (pid_t)r->pid))
 			out[rep.count++] = *r;
 	}
 	reply(c, IPC_CTL_RECORDS_REPLY, msg->hdr.seq, &rep, sizeof(rep), out, rep.count);
@@ -711,6 +755,13 @@ static void handle_metrics(struct control_conn *c, const struct ipc_msg *msg)
 
 	if (!m->metrics) {
 		reply_error(c, -ENODEV, &msg->hdr, "metrics are not set up");
+		return;
+	}
+	if (m->hide_others && c->cred.uid != 0) {
+		/* the exposition names other users' workloads (pid, name labels) */
+		reply_error(c, -EACCES, &msg->hdr,
+			    "other users' processes are hidden here (hidepid= on /proc, "
+			    "HideOtherUsers=): the metrics are root's");
 		return;
 	}
 	if (q->serial) {
@@ -880,6 +931,27 @@ static void handle(struct control_conn *c, const struct ipc_msg *msg)
 		max = MIN(max, (uint32_t)ELEMENTSOF(out));
 		rep.count = eventlog_since(&m->eventlog, q->since_id, out, max);
 		rep.next_id = rep.count ? out[rep.count - 1].id : q->since_id;
+		if (m->hide_others && c->cred.uid != 0) {
+			/* keep what the caller may see, and read on past what it may
+			 * not, so that a page is empty only at the end of the log
+			 * (next_id: the last entry read). Bounded by the log's size. */
+			uint32_t kept = 0, got = rep.count;
+
+			while (got > 0) {
+				uint32_t base = kept;
+
+				for (uint32_t i = 0; i < got; i++)
+					if (may_see_event(c, &out[base + i]))
+						out[kept++] = out[base + i];
+				if (kept == max)
+					break;
+				got = eventlog_since(&m->eventlog, rep.next_id, out + kept,
+						     max - kept);
+				if (got)
+					rep.next_id = out[kept + got - 1].id;
+			}
+			rep.count = kept;
+		}
 		reply(c, IPC_CTL_EVENTS_REPLY, h->seq, &rep, sizeof(rep), out, rep.count);
 		return;
 	}

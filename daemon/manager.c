@@ -84,6 +84,46 @@ uint64_t manager_uptime_usec(const struct manager *m)
 	return now_usec(CLOCK_MONOTONIC) - m->start_usec;
 }
 
+/*
+ * [Control] HideOtherUsers=: with auto (the default), what /proc says. Where /proc
+ * is mounted with hidepid= (users see only their own processes there), memctld
+ * must not be the way around it: its listings carry other users' command lines,
+ * names and memory figures. Read from /proc/self/mountinfo at start and reload.
+ */
+static void manager_resolve_hide_others(struct manager *m)
+{
+	char buf[1 << 16];
+	bool hidden = false, was = m->hide_others;
+	const char *why = NULL;
+	ssize_t n = -1;
+	int fd, r;
+
+	if (m->config.control_hide_others != CONFIG_AUTO) {
+		m->hide_others = m->config.control_hide_others == 1;
+		why = "HideOtherUsers=";
+	} else {
+		fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf));
+			close(fd);
+		}
+		r = n >= 0 ? proc_mountinfo_hidepid(buf, (size_t)n, m->config.proc_root, &hidden) :
+			     -errno;
+		if (r == -ENOENT)
+			hidden = false; /* ProcRoot= is no proc mount (a test fixture) */
+		else if (r < 0)
+			log_warning_errno(r, "Cannot tell whether %s hides processes (%m): "
+					     "showing every user's, as without hidepid=",
+					  m->config.proc_root);
+		m->hide_others = hidden;
+		why = "hidepid= on /proc";
+	}
+	if (m->hide_others && !was)
+		log_info("Unprivileged callers see only their own processes (%s)", why);
+	else if (!m->hide_others && was)
+		log_info("Unprivileged callers see every process again");
+}
+
 /* the control timer's coalescing slack, for its periodic rounds */
 #define CONTROL_ACCURACY_USEC (5 * USEC_PER_MSEC)
 
@@ -689,6 +729,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 	if (strcmp(c.csv_path, m->config.csv_path) != 0)
 		manager_csv_open(m, c.csv_path);
 	m->config = c;
+	manager_resolve_hide_others(m);
 	if (m->planner)
 		planner_set_params(m->planner, &c.plan);
 	log_set_max_level(c.log_level);
@@ -946,6 +987,7 @@ int manager_run(struct manager *m)
 		cgroup_table_set_oom_traced(m->cgroups,
 					    bpf_loader_loaded_mask(m->bpf) & (1U << BPF_PROG_OOM));
 	}
+	manager_resolve_hide_others(m);
 	r = proc_table_new(m->config.proc_root, m->cgroups, &m->procs);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the process table: %m");

@@ -59,6 +59,9 @@ struct manager {
 	bool config_required; /* --config given: the file must exist */
 	char socket_dir[PATH_MAX];
 	bool dry_run_forced; /* --dry-run on the command line wins over the file */
+	/* HideOtherUsers= resolved (manager_resolve_hide_others()): an unprivileged
+	 * caller sees only its own processes, as /proc's hidepid= shows them */
+	bool hide_others;
 	bool log_level_forced; /* so does --log-level */
 	bool dgram_bound, control_bound; /* we created the socket files (not systemd) */
 	int socket_dir_fd; /* the checked socket directory, bound through; -1 if not used */

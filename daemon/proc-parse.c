@@ -329,3 +329,87 @@ int proc_cgroup_parse(const char *buf, size_t len, struct proc_cgroup *ret)
 	c = (struct proc_cgroup){};
 	return 0;
 }
+
+/* the mountinfo field at *p (up to a space or the line's end) as a
+ * NUL-terminated copy, \ooo escapes decoded; -EINVAL when empty or too long */
+static int mi_field(const char **p, const char *end, char *out, size_t size, bool unescape)
+{
+	size_t n = 0;
+
+	while (*p < end && **p == ' ')
+		(*p)++;
+	while (*p < end && **p != ' ' && **p != '\n') {
+		char c = **p;
+
+		if (unescape && c == '\\' && end - *p >= 4 && (*p)[1] >= '0' && (*p)[1] <= '3' &&
+		    (*p)[2] >= '0' && (*p)[2] <= '7' && (*p)[3] >= '0' && (*p)[3] <= '7') {
+			c = (char)(((*p)[1] - '0') << 6 | ((*p)[2] - '0') << 3 | ((*p)[3] - '0'));
+			*p += 3;
+		}
+		if (n + 1 >= size)
+			return -EINVAL;
+		out[n++] = c;
+		(*p)++;
+	}
+	if (n == 0)
+		return -EINVAL;
+	out[n] = '\0';
+	return 0;
+}
+
+int proc_mountinfo_hidepid(const char *buf, size_t len, const char *mount_point,
+			   bool *ret_hidden)
+{
+	const char *p = buf, *end = buf + len;
+	bool found = false, hidden = false;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)) ?: end;
+		char f[4096], point[4096], fstype[64];
+		int r = 0;
+
+		if (eol == p) {
+			p++;
+			continue;
+		}
+		/* ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS */
+		for (int i = 0; i < 4 && r == 0; i++)
+			r = mi_field(&p, eol, f, sizeof(f), false);
+		if (r == 0)
+			r = mi_field(&p, eol, point, sizeof(point), true);
+		if (r == 0)
+			r = mi_field(&p, eol, f, sizeof(f), false);
+		/* optional fields up to the lone "-" */
+		while (r == 0 && (r = mi_field(&p, eol, f, sizeof(f), false)) == 0 &&
+		       strcmp(f, "-") != 0)
+			;
+		if (r == 0)
+			r = mi_field(&p, eol, fstype, sizeof(fstype), false);
+		if (r == 0)
+			r = mi_field(&p, eol, f, sizeof(f), false); /* source */
+		if (r == 0)
+			r = mi_field(&p, eol, f, sizeof(f), false); /* super options */
+		if (r < 0)
+			return -EINVAL;
+		if (strcmp(fstype, "proc") == 0 && strcmp(point, mount_point) == 0) {
+			const char *o = f;
+
+			found = true;
+			hidden = false;
+			while (o && *o) {
+				const char *comma = strchr(o, ',');
+				size_t n = comma ? (size_t)(comma - o) : strlen(o);
+
+				if (n > 8 && strncmp(o, "hidepid=", 8) == 0)
+					hidden = !((n == 9 && o[8] == '0') ||
+						   (n == 11 && strncmp(o + 8, "off", 3) == 0));
+				o = comma ? comma + 1 : NULL;
+			}
+		}
+		p = eol < end ? eol + 1 : end;
+	}
+	if (!found)
+		return -ENOENT;
+	*ret_hidden = hidden;
+	return 0;
+}

@@ -97,3 +97,15 @@ int proc_cgroup_parse(const char *buf, size_t len, struct proc_cgroup *ret);
 
 /* Frees the paths; the struct may then be reused. Accepts a zeroed struct. */
 void proc_cgroup_done(struct proc_cgroup *c);
+
+/*
+ * /proc/self/mountinfo (proc(5)): is procfs mounted at mount_point with hidepid
+ * (1, 2, noaccess, invisible: users see only their own processes)? One line a
+ * mount: "ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE
+ * SOURCE SUPER_OPTIONS"; the last proc mount at mount_point wins (the one on
+ * top). Mount points escape space, tab, newline and backslash as \ooo.
+ * 0 and *ret_hidden set (false when hidepid is absent, 0 or "off"); -ENOENT when
+ * no proc mount is at mount_point; -EINVAL for a line not in that format.
+ */
+int proc_mountinfo_hidepid(const char *buf, size_t len, const char *mount_point,
+			   bool *ret_hidden);

@@ -487,6 +487,55 @@ static void test_proc_cgroup_parse_self(void **state)
 		assert_int_equal(c.v2_path[0], '/');
 }
 
+/* /proc/self/mountinfo: hidepid of the proc mount at a point, the top one winning */
+static void test_proc_mountinfo_hidepid(void **state)
+{
+	static const char mi[] =
+		"22 1 0:5 / /dev rw,nosuid - devtmpfs udev rw,size=4096k\n"
+		"24 1 0:22 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
+		"90 24 0:40 / /proc rw,relatime - proc proc rw,hidepid=invisible\n"
+		"91 1 0:41 / /srv/my\\040proc rw master:3 shared:4 - proc none rw,hidepid=2,gid=27\n"
+		"92 1 0:42 / /p0 rw - proc proc rw,hidepid=0\n"
+		"93 1 0:43 / /poff rw - proc proc rw,hidepid=off\n"
+		"94 1 0:44 / /tmp rw - tmpfs tmpfs rw,hidepid=2\n";
+	bool h = false;
+
+	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/proc", &h), 0);
+	assert_true(h); /* mount 90 is on top of 24 */
+	assert_int_equal(proc_mountinfo_hidepid(mi, (size_t)(strstr(mi, "90 24") - mi), "/proc", &h), 0);
+	assert_false(h); /* the lines before mount 90: only 24 */
+	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/srv/my proc", &h), 0);
+	assert_true(h);
+	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/p0", &h), 0);
+	assert_false(h);
+	h = true;
+	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/poff", &h), 0);
+	assert_false(h);
+	/* not proc, or no mount there */
+	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/tmp", &h), -ENOENT);
+	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/nope", &h), -ENOENT);
+	assert_int_equal(proc_mountinfo_hidepid("", 0, "/proc", &h), -ENOENT);
+	/* malformed: no "-" separator, cut short */
+	assert_int_equal(proc_mountinfo_hidepid("24 1 0:22 / /proc rw shared:12 proc proc rw\n",
+						 45, "/proc", &h),
+			 -EINVAL);
+	assert_int_equal(proc_mountinfo_hidepid("24 1 0:22 /", 11, "/proc", &h), -EINVAL);
+}
+
+/* this machine's own mountinfo parses, and /proc is a proc mount */
+static void test_proc_mountinfo_hidepid_self(void **state)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t n;
+	bool h;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(proc_mountinfo_hidepid(buf, n, "/proc", &h), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_proc_cgroup_parse_variants),
 		cmocka_unit_test(test_proc_cgroup_parse_hostile),
 		cmocka_unit_test(test_proc_cgroup_parse_self),
+		cmocka_unit_test(test_proc_mountinfo_hidepid),
+		cmocka_unit_test(test_proc_mountinfo_hidepid_self),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
