@@ -440,7 +440,7 @@ ARENA_EXPORT int arena_pressure_set(struct arena *arena, uint32_t pressure_permy
  * or -EINVAL (NULL, window_ms > ARENA_ASSIST_WINDOW_MAX_MS, share > 10000).
  */
 #define ARENA_ASSIST_BATCH_BYTES (512U * 1024)
-#define ARENA_ASSIST_WINDOW_MS 250U
+#define ARENA_ASSIST_WINDOW_MS 1000U
 #define ARENA_ASSIST_WINDOW_MAX_MS 10000U
 ARENA_EXPORT int arena_assist_set(struct arena *arena, uint32_t window_ms, uint32_t share_permyriad);
 

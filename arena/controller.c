@@ -214,7 +214,7 @@ static bool from_daemon(const struct ipc_recv_meta *m)
  * between carry arena_stats_get()'s O(1) figures, exact, and the last walk's
  * split less the chunks compressions have taken since, from its compressible
  * COLD bytes first (a pass takes the coldest first). What turned COLD since
- * shows at the next walk, within 50 ms.
+ * shows at the next walk, within 50 ms. An ack short of its target walks.
  */
 static void ack_stats(struct arena_controller *c, bool walk, struct ipc_arena_stats *out)
 {
@@ -233,7 +233,13 @@ static void ack_stats(struct arena_controller *c, bool walk, struct ipc_arena_st
 		memcpy(st.hotness_bytes, c->scan.hotness_bytes, sizeof(st.hotness_bytes));
 		st.compressible_cold_bytes = c->scan.compressible_cold_bytes -
 					     MIN(taken, c->scan.compressible_cold_bytes);
-		st.hotness_bytes[ARENA_COLD] -= MIN(taken, st.hotness_bytes[ARENA_COLD]);
+		/* COLD first, then WARM, then HOT: the order a pass takes them in */
+		for (int h = ARENA_COLD; h >= ARENA_HOT && taken > 0; h--) {
+			uint64_t t = MIN(taken, st.hotness_bytes[h]);
+
+			st.hotness_bytes[h] -= t;
+			taken -= t;
+		}
 	}
 	arena_stats_to_ipc(&st, out);
 }
@@ -370,7 +376,10 @@ static void on_compress(struct arena_controller *c, const struct ipc_msg *msg)
 	}
 	ack.result = r < 0 ? r : 0;
 	ack.bytes_freed = freed;
-	ack_stats(c, false, &ack.stats);
+	/* short of the target: the planner tells "ran out" (no capacity left, ask
+	 * again when there is) from "failed to give" (backed off for seconds) by
+	 * these figures, so they must be the walk's, not an estimate */
+	ack_stats(c, freed < cmd->target_bytes, &ack.stats);
 	pthread_mutex_lock(&c->lock);
 	c->st.commands++;
 	c->st.compress_commands++;
