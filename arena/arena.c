@@ -675,9 +675,10 @@ int chunk_decompress_locked(struct arena *a, struct arena_region *r, uint32_t id
 	uffd = region_uffd(r);
 	/* plain path: allocate the pages up front (a failure is -ENOMEM here, not the
 	 * OOM killer in the middle of a decode; one call instead of one fault per
-	 * page) and decode into them. Tried for one-page chunks and taken back: a
-	 * plain fault instead cut bench/peer_shape's sequential reread p50 by 12-21%
-	 * and raised its p99 by 18-28% (docs/benchmarks.md, issue 15).
+	 * page) and decode into them. A plain fault for one-page chunks was tried
+	 * and taken back: side by side with this path (bench/peer_shape, 4 pairs) its
+	 * sequential reread p50 was within 2% and its p99 up to 10% worse
+	 * (docs/benchmarks.md, issue 15).
 	 * userfaultfd path: decode into the thread's scratch buffer, then have the
 	 * kernel fill the missing pages from it. */
 	if (!uffd && madvise(dst, n, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
