@@ -32,6 +32,12 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
 #define ACCEL_RATIO 1.6
 /* a rise whose second half is this much slower than its first is levelling off */
 #define DECEL_MIN 0.6
+/* a rise whose quadratic bends down this significantly (t statistic), to an
+ * end slope under BEND_MAX of its start, is a warm-up slowing down */
+#define CURV_Z 3.0
+#define BEND_MAX 0.8
+/* ... fitted from the last bucket within this share of the range of its bottom */
+#define BOTTOM_SHARE 0.2
 /* ... and this much faster is speeding up */
 #define RISE_ACCEL 1.3
 /* growth at a finer scale under this share of the coarser scale's recent
@@ -329,6 +335,61 @@ static void segment_fit(const double *x, const double *y, unsigned n, struct gro
 	f->rise_growth = y[n - 1] - y[0];
 }
 
+/* Does the rise bend? Least squares y = a + b u + c u^2 (u centred), and
+ * from it the slope at the rise's end over the slope at its start (bend,
+ * 0 .. 2) and c's t statistic (curv_z; residuals taken at least as large as
+ * the 1 MiB record threshold's rounding, sd 1 MiB / sqrt(12)): a cache or a
+ * heap filling up slows down significantly, a leak's rise does not. */
+static void curvature_fit(const double *x, const double *y, unsigned n, struct growth_features *f)
+{
+	double m = 0, s[5] = { 0 }, t[3] = { 0 }, det, a, b, c, sse = 0, var, i00, se, u0, u1;
+	double q = 2 * QUANTUM_BYTES / sqrt(12);
+
+	f->bend = 1;
+	f->curv_z = 0;
+	if (n < 5)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		m += x[i];
+	m /= n;
+	for (unsigned i = 0; i < n; i++) {
+		double u = x[i] - m, p = 1;
+
+		for (unsigned k = 0; k < 5; k++, p *= u)
+			s[k] += p;
+		t[0] += y[i];
+		t[1] += u * y[i];
+		t[2] += u * u * y[i];
+	}
+	/* the normal equations [s0 s1 s2; s1 s2 s3; s2 s3 s4] (a b c) = t */
+	det = s[0] * (s[2] * s[4] - s[3] * s[3]) - s[1] * (s[1] * s[4] - s[3] * s[2]) +
+	      s[2] * (s[1] * s[3] - s[2] * s[2]);
+	if (!(fabs(det) > 0))
+		return;
+	a = (t[0] * (s[2] * s[4] - s[3] * s[3]) - s[1] * (t[1] * s[4] - s[3] * t[2]) +
+	     s[2] * (t[1] * s[3] - s[2] * t[2])) /
+	    det;
+	b = (s[0] * (t[1] * s[4] - s[3] * t[2]) - t[0] * (s[1] * s[4] - s[3] * s[2]) +
+	     s[2] * (s[1] * t[2] - t[1] * s[2])) /
+	    det;
+	c = (s[0] * (s[2] * t[2] - t[1] * s[3]) - s[1] * (s[1] * t[2] - t[1] * s[2]) +
+	     t[0] * (s[1] * s[3] - s[2] * s[2])) /
+	    det;
+	for (unsigned i = 0; i < n; i++) {
+		double u = x[i] - m, e = y[i] - (a + b * u + c * u * u);
+
+		sse += e * e;
+	}
+	var = fmax(sse / (n - 3), q * q);
+	i00 = (s[0] * s[2] - s[1] * s[1]) / det; /* (X'X)^-1 for c */
+	se = sqrt(var * fmax(i00, 0));
+	u0 = x[0] - m;
+	u1 = x[n - 1] - m;
+	if (b + 2 * c * u0 > 0)
+		f->bend = fmin(fmax((b + 2 * c * u1) / (b + 2 * c * u0), 0), 2);
+	f->curv_z = se > 0 ? c / se : 0;
+}
+
 /* ---- features of one level ---- */
 
 struct series {
@@ -550,6 +611,19 @@ bool growth_state_features(const struct growth_state *s, const struct growth_par
 
 			f->growth_sec = sr.x[last] - sr.x[a0];
 			segment_fit(sr.x + a0, sr.v + a0, last - a0 + 1, f);
+			/* from the last time the series was at its bottom: the
+			 * flat before a rise is no part of its bend */
+			unsigned c0 = 0;
+			double vlo = sr.v[0], vhi = sr.v[0];
+
+			for (unsigned i = 1; i < n; i++) {
+				vlo = fmin(vlo, sr.v[i]);
+				vhi = fmax(vhi, sr.v[i]);
+			}
+			for (unsigned i = 0; i <= last; i++)
+				if (sr.v[i] <= vlo + BOTTOM_SHARE * (vhi - vlo))
+					c0 = i;
+			curvature_fit(sr.x + c0, sr.v + c0, n - c0, f);
 			/* does the rise slow down (a cache filling up) or keep on? */
 			if (last - a0 >= 3) {
 				double s1 = least_squares(sr.x + a0, sr.v + a0, m - a0 + 1);
@@ -610,6 +684,11 @@ static double model_confidence(const struct growth_features *f)
 	for (unsigned i = 0; i < GROWTH_MODEL_INPUTS; i++)
 		z += growth_model_weights[i + 1] * x[i];
 	return 1 / (1 + exp(-z));
+}
+
+static bool slowing_down(const struct growth_features *f)
+{
+	return f->curv_z <= -CURV_Z && f->bend <= BEND_MAX;
 }
 
 static bool is_flat(const struct growth_features *f)
@@ -810,7 +889,8 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 		/* growth back to a level seen before (a GC's next ramp, an
 		 * oscillation) is not new growth, nor is a rise that levelled off */
 		if (f[l].n >= 4 && trend_sign(&f[l]) > 0 && f[l].above_past > 0 &&
-		    f[l].decel >= DECEL_MIN && classify(&f[l]) != GROWTH_PATTERN_PLATEAU)
+		    f[l].decel >= DECEL_MIN && !slowing_down(&f[l]) &&
+		    classify(&f[l]) != GROWTH_PATTERN_PLATEAU)
 			c = model_confidence(&f[l]);
 		if (c > conf) {
 			conf = c;

@@ -155,6 +155,8 @@ struct growth_features {
 	double max_step; /* the largest increment, bytes */
 	double growth_sec; /* from the first to the last bucket that rose */
 	double decel; /* slope of the rise's second half over its first, 0 .. 2 */
+	double bend; /* a quadratic through the rise, to now: end slope over start slope, 0 .. 2 */
+	double curv_z; /* t statistic of that quadratic's curvature (< 0: slowing down) */
 	double rise_r2; /* R^2 of a line through the rise */
 	double rise_snr; /* the rise's growth over its largest residual from that line */
 	double rise_growth; /* bytes from the rise's start to its end */

@@ -506,12 +506,12 @@ static void replay(const struct trace *tr, const struct growth_params *p, uint64
 				if (growth_state_features(&s, p, l, at + SEC, &f))
 					printf("  L%u n=%u span=%.0f fl=%.0f sl=%.0f h1=%.0f h2=%.0f "
 					       "z=%.2f noise=%.0f range=%.0f conc=%.2f drops=%u spikes=%u "
-					       "steps=%u rises=%u falls=%u inner=%.2f gsec=%.0f above=%.0f\n",
+					       "steps=%u rises=%u falls=%u inner=%.2f gsec=%.0f above=%.0f decel=%.2f bend=%.2f cz=%.1f\n",
 					       l, f.n, f.span_sec, f.floor_slope, f.slope,
 					       f.half1_slope, f.half2_slope, f.mk_z, f.noise,
 					       f.range, f.concentration, f.drops, f.spikes, f.steps,
 					       f.rises, f.falls, f.inner_share, f.growth_sec,
-					       f.above_past);
+					       f.above_past, f.decel, f.bend, f.curv_z);
 		}
 		if (!classed && at >= tr->class_usec) {
 			o->pattern = (int)res.pattern;

@@ -168,20 +168,23 @@ static void test_growth_state_evaluate_shrinking(void **state)
  * 16 s scale while the minute scale saw it slow down from ~128 MiB/s: growth
  * slowing across scales is no leak (the harness's most common false alarm
  * before; docs/policy.md, "multi-scale agreement"). */
-static void test_growth_state_evaluate_warmup_not_a_leak(void **state)
+/* a cache filling up after 40 s idle: base + amp * (1 - exp(-(s - 40) / tau)),
+ * with allocator noise (`churn` x 0.5% of the base + 256 KiB), records per
+ * 1 MiB moved or per second; the detections */
+static unsigned warmup_detections(double base_mib, double amp_mib, double tau, double churn)
 {
 	struct run x;
 	uint64_t seed = 12345, last = 0;
-	double noise = 0, sigma = 0.005 * 100 * MIB + 256 * 1024;
+	double noise = 0, sigma = churn * (0.005 * base_mib * MIB + 256 * 1024);
 
 	run_init(&x);
 	for (uint64_t t = 0; t <= 1500; t++) { /* 100 ms steps, 150 s */
-		double s = t / 10.0, fill = s > 40 ? 1 - exp(-(s - 40) / 8) : 0;
+		double s = t / 10.0, fill = s > 40 ? 1 - exp(-(s - 40) / tau) : 0;
 		uint64_t v;
 
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 		noise = noise * 0.98 + ((double)(seed >> 11) / 9007199254740992.0 - 0.5) * sigma;
-		v = (uint64_t)(100.0 * MIB + fill * 1024 * MIB + noise);
+		v = (uint64_t)(base_mib * MIB + fill * amp_mib * MIB + noise);
 		if (t == 0 || (v > last ? v - last : last - v) >= MIB || t % 10 == 0) {
 			growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, v);
 			last = v;
@@ -189,7 +192,19 @@ static void test_growth_state_evaluate_warmup_not_a_leak(void **state)
 		if (t % 10 == 0)
 			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
 	}
-	assert_int_equal(x.detected, 0);
+	return x.detected;
+}
+
+static void test_growth_state_evaluate_warmup_not_a_leak(void **state)
+{
+	assert_int_equal(warmup_detections(100, 1024, 8, 1), 0);
+	/* slow fills, as tests/accuracy/traces' redis-cache-fill (tau 20 s,
+	 * 260 MiB) and python-cache-warmup (tau 10 s, 160 MiB): their first
+	 * 8 s look like a leak of 11-14 MiB/s, but the rise bends down
+	 * significantly (the quadratic's curvature) before it would alarm
+	 * (these alarmed at 48-50 s before that test) */
+	assert_int_equal(warmup_detections(12, 260, 20, 0.3), 0);
+	assert_int_equal(warmup_detections(8, 160, 10, 0.3), 0);
 }
 
 /* ... while a leak that follows a startup ramp is seen: 200 MiB in 2 s at
