@@ -27,6 +27,9 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
 #define DROP_SHARE 0.5
 /* the top quarter of increments carrying this share of the rise is a staircase */
 #define STEP_CONCENTRATION 0.8
+/* a step: at least half the largest increment and this many quanta (1 MiB:
+ * what moves a record; 2 MiB missed the 1.5 MiB steps of slow staircases) */
+#define STEP_QUANTA 2
 /* half-window slopes: plateau below, accelerating above */
 #define PLATEAU_RATIO 0.2
 #define ACCEL_RATIO 1.6
@@ -593,11 +596,11 @@ bool growth_state_features(const struct growth_state *s, const struct growth_par
 		for (unsigned i = 1; i < n; i++) {
 			double d = sr.v[i] - sr.v[i - 1];
 
-			if (d >= 0.5 * maxinc && d >= 4 * QUANTUM_BYTES) {
+			if (d >= 0.5 * maxinc && d >= STEP_QUANTA * QUANTUM_BYTES) {
 				double pd = i > 1 ? sr.v[i - 1] - sr.v[i - 2] : 0;
 
 				f->steps++;
-				if (!(pd >= 0.5 * maxinc && pd >= 4 * QUANTUM_BYTES))
+				if (!(pd >= 0.5 * maxinc && pd >= STEP_QUANTA * QUANTUM_BYTES))
 					f->step_groups++;
 			}
 			if (d >= 0.1 * maxinc && d > QUANTUM_BYTES / 4) {
@@ -718,6 +721,16 @@ static bool sawtooth_shape(const struct growth_features *f, unsigned min_drops)
 {
 	return f->drops >= min_drops && f->elevated >= 0.25 &&
 	       ((f->rises >= 2 && f->rises >= 2 * f->falls) || f->inner_share >= 0.5);
+}
+
+/* a sawtooth some scale resolves: sharp drops between slow rises */
+static bool resolved_sawtooth(const struct growth_features *f, const bool *have)
+{
+	for (unsigned l = 0; l < GROWTH_LEVELS; l++)
+		if (have[l] && f[l].n >= 6 && f[l].drops >= 1 && f[l].rises >= 2 &&
+		    f[l].rises >= 2 * f[l].falls)
+			return true;
+	return false;
 }
 
 static enum growth_pattern classify(const struct growth_features *f)
@@ -845,10 +858,28 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 		if (have[l] && f[l].n >= 6 && sawtooth_shape(&f[l], l == 0 ? 1 : 2) &&
 		    ret->pattern != GROWTH_PATTERN_STABLE)
 			ret->pattern = GROWTH_PATTERN_SAWTOOTH;
+	/* ... but a cycle faster than the buckets (each spans most of the
+	 * range) is a sawtooth or an oscillation alike; a finer scale that
+	 * resolves it tells them apart: no sharp drop there, and as many falls
+	 * as rises, is an oscillation */
+	if (ret->pattern == GROWTH_PATTERN_SAWTOOTH && !resolved_sawtooth(f, have)) {
+		for (l = 0; l < GROWTH_LEVELS; l++)
+			if (have[l] && f[l].n >= 8 && !is_flat(&f[l]) && f[l].drops == 0 &&
+			    f[l].falls >= 2 && f[l].rises < 2 * f[l].falls &&
+			    trend_sign(&f[l]) <= 0) {
+				ret->pattern = GROWTH_PATTERN_OSCILLATING;
+				break;
+			}
+	}
 	/* a staircase slower than the shape scale resolves: steps at the finest */
 	if (ret->pattern == GROWTH_PATTERN_LINEAR && shape > 0 && f[0].n >= 8 &&
 	    f[0].concentration >= STEP_CONCENTRATION && f[0].steps >= 1)
 		ret->pattern = GROWTH_PATTERN_BURST;
+	/* ... or at a scale between */
+	for (l = 1; l < shape && ret->pattern == GROWTH_PATTERN_LINEAR; l++)
+		if (have[l] && f[l].n >= 8 && f[l].concentration >= STEP_CONCENTRATION &&
+		    f[l].step_groups >= 1 && trend_sign(&f[l]) > 0)
+			ret->pattern = GROWTH_PATTERN_BURST;
 	ret->rate_bytes_per_sec = clamp_i64(sf->floor_slope);
 	/* steady growth that began inside the shape window: the rate of the
 	 * coarsest scale that sees only the growth */

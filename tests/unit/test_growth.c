@@ -148,6 +148,45 @@ static void test_growth_state_evaluate_gc_sawtooth_not_a_leak(void **state)
 	assert_true(x.r.rate_bytes_per_sec < (int64_t)(MIB * 11 / 10));
 }
 
+/* An oscillation faster than the minute scale's 16 s buckets (period 14 s,
+ * 40 MiB peak to peak): every coarse bucket spans the range, as a GC's
+ * sawtooth does ("sawtooth" before); the 1 s and 4 s scales resolve it,
+ * with as many falls as rises and no sharp drop: oscillating, no leak */
+static void test_growth_state_evaluate_fast_oscillation(void **state)
+{
+	struct run x;
+
+	run_init(&x);
+	for (uint64_t t = 0; t <= 240 * 10; t++) { /* 100 ms steps */
+		double v = 200.0 * MIB + 20.0 * MIB * (1 + sin(2 * M_PI * (double)t / 140));
+
+		growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, (uint64_t)v);
+		if (t % 10 == 0)
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+	}
+	assert_int_equal(x.detected, 0);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_OSCILLATING);
+	assert_int_equal(x.r.rate_bytes_per_sec, 0);
+}
+
+/* A staircase of 1.5 MiB kept every 10 s (150 KiB/s): each step is one
+ * record's worth, under the 2 MiB a step needed before; a burst, a leak */
+static void test_growth_state_evaluate_slow_staircase(void **state)
+{
+	struct run x;
+
+	run_init(&x);
+	for (uint64_t t = 0; t <= 300 * 10; t++) { /* 100 ms steps */
+		uint64_t v = 100 * MIB + (t / 100) * (3 * MIB / 2);
+
+		growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, v);
+		if (t % 10 == 0)
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+	}
+	assert_int_equal(x.detected, 1);
+	assert_int_equal(x.r.pattern, GROWTH_PATTERN_BURST);
+}
+
 static void test_growth_state_evaluate_shrinking(void **state)
 {
 	struct run x;
@@ -333,6 +372,8 @@ int main(void)
 		cmocka_unit_test(test_growth_state_evaluate_quiet_after_burst),
 		cmocka_unit_test(test_growth_state_evaluate_linear_episode),
 		cmocka_unit_test(test_growth_state_evaluate_gc_sawtooth_not_a_leak),
+		cmocka_unit_test(test_growth_state_evaluate_fast_oscillation),
+		cmocka_unit_test(test_growth_state_evaluate_slow_staircase),
 		cmocka_unit_test(test_growth_state_evaluate_shrinking),
 		cmocka_unit_test(test_growth_state_evaluate_warmup_not_a_leak),
 		cmocka_unit_test(test_growth_state_evaluate_leak_after_ramp),
