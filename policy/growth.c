@@ -41,8 +41,12 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
 #define BEND_MAX 0.8
 /* ... fitted from the last bucket within this share of the range of its bottom */
 #define BOTTOM_SHARE 0.2
-/* ... and this much faster is speeding up */
+/* ... and this much faster is speeding up, with a convex bend from its
+ * bottom (a leak that began inside the window is straight from there) */
 #define RISE_ACCEL 1.3
+#define ACCEL_CURV_Z 1.0
+/* a rise slowing down to under this share of its starting slope levels off */
+#define LEVEL_BEND 0.3
 /* growth at a finer scale under this share of the coarser scale's recent
  * rate is slowing down: a warm-up (docs/policy.md, "multi-scale agreement") */
 #define SLOWING_SHARE 0.8
@@ -740,6 +744,9 @@ static enum growth_pattern classify(const struct growth_features *f)
 	if (trend > 0) {
 		if (sawtooth_shape(f, 2))
 			return GROWTH_PATTERN_SAWTOOTH;
+		/* a rise bending down to nearly flat: levelling off */
+		if (slowing_down(f) && f->bend <= LEVEL_BEND)
+			return GROWTH_PATTERN_PLATEAU;
 		if (f->concentration >= STEP_CONCENTRATION && f->step_groups >= 2)
 			return GROWTH_PATTERN_BURST;
 		if (f->concentration >= STEP_CONCENTRATION && f->step_groups == 1)
@@ -750,7 +757,7 @@ static enum growth_pattern classify(const struct growth_features *f)
 			return GROWTH_PATTERN_PLATEAU;
 		/* and the rise itself speeds up: flat-then-steady is not it */
 		if (f->half2_slope > ACCEL_RATIO * fmax(f->half1_slope, 0) && f->half1_slope > 0 &&
-		    f->decel >= RISE_ACCEL)
+		    f->decel >= RISE_ACCEL && f->curv_z >= ACCEL_CURV_Z)
 			return GROWTH_PATTERN_ACCELERATING;
 		return GROWTH_PATTERN_LINEAR;
 	}

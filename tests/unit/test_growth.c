@@ -187,6 +187,43 @@ static void test_growth_state_evaluate_slow_staircase(void **state)
 	assert_int_equal(x.r.pattern, GROWTH_PATTERN_BURST);
 }
 
+/* A 1 MiB/s leak that begins 60 s into a flat series (100 MiB, allocator
+ * noise): flat, then straight. The coarse windows hold both, and their
+ * halves' slopes say "speeding up"; the bend from the series' bottom says
+ * straight: linear for (nearly) every tick from 20 s after the onset (58
+ * of 120 ticks were "accelerating" before that test) */
+static void test_growth_state_evaluate_linear_after_flat(void **state)
+{
+	struct run x;
+	uint64_t seed = 777, last = 0;
+	double noise = 0;
+	unsigned linear = 0, accelerating = 0;
+
+	run_init(&x);
+	for (uint64_t t = 0; t <= 2000; t++) { /* 100 ms steps, 200 s */
+		double s = t / 10.0;
+		uint64_t v;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		noise = noise * 0.98 + ((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 0.3 * MIB;
+		v = (uint64_t)(100.0 * MIB + (s > 60 ? (s - 60) * MIB : 0) + noise);
+		if (t == 0 || (v > last ? v - last : last - v) >= MIB || t % 10 == 0) {
+			growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, v);
+			last = v;
+		}
+		if (t % 10 == 0) {
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+			if (s > 80) {
+				linear += x.r.pattern == GROWTH_PATTERN_LINEAR;
+				accelerating += x.r.pattern == GROWTH_PATTERN_ACCELERATING;
+			}
+		}
+	}
+	assert_int_equal(x.detected, 1);
+	assert_true(linear >= 114);
+	assert_true(accelerating <= 6);
+}
+
 static void test_growth_state_evaluate_shrinking(void **state)
 {
 	struct run x;
@@ -374,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_growth_state_evaluate_gc_sawtooth_not_a_leak),
 		cmocka_unit_test(test_growth_state_evaluate_fast_oscillation),
 		cmocka_unit_test(test_growth_state_evaluate_slow_staircase),
+		cmocka_unit_test(test_growth_state_evaluate_linear_after_flat),
 		cmocka_unit_test(test_growth_state_evaluate_shrinking),
 		cmocka_unit_test(test_growth_state_evaluate_warmup_not_a_leak),
 		cmocka_unit_test(test_growth_state_evaluate_leak_after_ramp),
