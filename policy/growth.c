@@ -773,6 +773,11 @@ static enum growth_pattern classify(const struct growth_features *f)
 	if (f->half1_slope > 0 && fabs(f->half2_slope) < PLATEAU_RATIO * f->half1_slope &&
 	    f->half2_range < 0.25 * f->range)
 		return GROWTH_PATTERN_PLATEAU;
+	/* ... or one step up (too fast and too few buckets for a trend),
+	 * held since */
+	if (f->step_groups == 1 && f->concentration >= STEP_CONCENTRATION &&
+	    f->half2_range < 0.25 * f->range && f->elevated >= 0.5)
+		return GROWTH_PATTERN_PLATEAU;
 	return GROWTH_PATTERN_OSCILLATING;
 }
 
@@ -878,6 +883,15 @@ enum growth_event growth_state_evaluate(struct growth_state *s, const struct gro
 				break;
 			}
 	}
+	/* spikes the shape scale cannot resolve (as wide as its buckets) show
+	 * at a finer one as rises dropped again, the series mostly at its floor */
+	if (ret->pattern == GROWTH_PATTERN_OSCILLATING)
+		for (l = 0; l < shape; l++)
+			if (have[l] && f[l].n >= 8 && !is_flat(&f[l]) && trend_sign(&f[l]) == 0 &&
+			    (f[l].drops >= 1 || f[l].spikes >= 1) && f[l].elevated < 0.25) {
+				ret->pattern = GROWTH_PATTERN_BURST;
+				break;
+			}
 	/* a staircase slower than the shape scale resolves: steps at the finest */
 	if (ret->pattern == GROWTH_PATTERN_LINEAR && shape > 0 && f[0].n >= 8 &&
 	    f[0].concentration >= STEP_CONCENTRATION && f[0].steps >= 1)
