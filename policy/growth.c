@@ -25,6 +25,9 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
 #define STRONG_TREND_Z 4.0
 /* a sharp drop: at least this share of the window's range inside one bucket */
 #define DROP_SHARE 0.5
+/* ... and at least this share of the size (twice the allocator's standing
+ * churn; the flat bound, 3%, hid the GC drops of big heaps) */
+#define DROP_FRACTION 0.01
 /* the top quarter of increments carrying this share of the rise is a staircase */
 #define STEP_CONCENTRATION 0.8
 /* a step: at least half the largest increment and this many quanta (1 MiB:
@@ -534,7 +537,7 @@ bool growth_state_features(const struct growth_state *s, const struct growth_par
 	typical = median(absd, n);
 	f->typical = typical;
 	f->inner_share = f->range > 0 ? median(inner, n) / f->range : 0;
-	drop_thr = fmax(DROP_SHARE * maxdec, fmax(FLAT_BYTES, FLAT_FRACTION * f->level_bytes));
+	drop_thr = fmax(DROP_SHARE * maxdec, fmax(FLAT_BYTES, DROP_FRACTION * f->level_bytes));
 	sharp = maxdec >= 2.5 * typical;
 	for (unsigned i = 0; i < n; i++) {
 		double prev = i ? sr.v[i - 1] : sr.lo[i];
