@@ -48,6 +48,7 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
  * bottom (a leak that began inside the window is straight from there) */
 #define RISE_ACCEL 1.3
 #define ACCEL_CURV_Z 1.0
+#define STRONG_BEND_Z 6.0
 /* a rise slowing down to under this share of its starting slope levels off */
 #define LEVEL_BEND 0.3
 /* growth at a finer scale under this share of the coarser scale's recent
@@ -761,6 +762,11 @@ static enum growth_pattern classify(const struct growth_features *f)
 		/* and the rise itself speeds up: flat-then-steady is not it */
 		if (f->half2_slope > ACCEL_RATIO * fmax(f->half1_slope, 0) && f->half1_slope > 0 &&
 		    f->decel >= RISE_ACCEL && f->curv_z >= ACCEL_CURV_Z)
+			return GROWTH_PATTERN_ACCELERATING;
+		/* or it bends up beyond doubt: growth doubling slower than the
+		 * window (its halves differ less than 1.6x) */
+		if (f->curv_z >= STRONG_BEND_Z && f->bend >= RISE_ACCEL &&
+		    f->half2_slope > f->half1_slope && f->half1_slope > 0)
 			return GROWTH_PATTERN_ACCELERATING;
 		return GROWTH_PATTERN_LINEAR;
 	}

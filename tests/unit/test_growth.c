@@ -205,7 +205,8 @@ static void test_growth_state_evaluate_linear_after_flat(void **state)
 		uint64_t v;
 
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-		noise = noise * 0.98 + ((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 0.3 * MIB;
+		noise = noise * 0.98 +
+			((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 0.3 * MIB;
 		v = (uint64_t)(100.0 * MIB + (s > 60 ? (s - 60) * MIB : 0) + noise);
 		if (t == 0 || (v > last ? v - last : last - v) >= MIB || t % 10 == 0) {
 			growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, v);
@@ -222,6 +223,40 @@ static void test_growth_state_evaluate_linear_after_flat(void **state)
 	assert_int_equal(x.detected, 1);
 	assert_true(linear >= 114);
 	assert_true(accelerating <= 6);
+}
+
+/* Growth doubling every 80 s from 1 MiB/s (100 MiB, allocator noise): over
+ * the minute scale's window its halves differ by less than 1.6x, but the
+ * rise bends up beyond doubt: accelerating on every tick from 100 s on (89
+ * of 100 before the bend test) */
+static void test_growth_state_evaluate_slow_doubling(void **state)
+{
+	struct run x;
+	uint64_t seed = 5, last = 0;
+	double noise = 0;
+	unsigned accelerating = 0;
+
+	run_init(&x);
+	for (uint64_t t = 0; t <= 2000; t++) { /* 100 ms steps, 200 s */
+		double s = t / 10.0;
+		uint64_t v;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		noise = noise * 0.98 +
+			((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 0.3 * MIB;
+		v = (uint64_t)(100.0 * MIB + MIB * 80 / M_LN2 * (exp2(s / 80) - 1) + noise);
+		if (t == 0 || (v > last ? v - last : last - v) >= MIB || t % 10 == 0) {
+			growth_state_push(&x.s, &x.p, SEC + t * SEC / 10, v);
+			last = v;
+		}
+		if (t % 10 == 0) {
+			run_ticks(&x, SEC + t * SEC / 10, SEC + t * SEC / 10);
+			if (s > 100)
+				accelerating += x.r.pattern == GROWTH_PATTERN_ACCELERATING;
+		}
+	}
+	assert_int_equal(x.detected, 1);
+	assert_int_equal(accelerating, 100);
 }
 
 static void test_growth_state_evaluate_shrinking(void **state)
@@ -412,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_growth_state_evaluate_fast_oscillation),
 		cmocka_unit_test(test_growth_state_evaluate_slow_staircase),
 		cmocka_unit_test(test_growth_state_evaluate_linear_after_flat),
+		cmocka_unit_test(test_growth_state_evaluate_slow_doubling),
 		cmocka_unit_test(test_growth_state_evaluate_shrinking),
 		cmocka_unit_test(test_growth_state_evaluate_warmup_not_a_leak),
 		cmocka_unit_test(test_growth_state_evaluate_leak_after_ramp),
