@@ -61,7 +61,7 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
  * traces, seeds disjoint from the scored ones). Regenerate, do not hand-tune.
  */
 const double growth_model_weights[GROWTH_MODEL_INPUTS + 1] = {
-	-4.2820, 1.2609, 0.7238, 4.0578, -0.0504, 0.0172, 2.6186, -0.9053, 0.5159, -1.3024, 0.6676,
+	-3.7272, 1.5020, 0.4661, 3.8535, -0.0997, 0.2245, 2.5273, -0.6942, 2.3105, -0.8763, 0.7121,
 };
 
 static const char *const pattern_names[_GROWTH_PATTERN_MAX] = {
@@ -682,7 +682,11 @@ void growth_model_inputs(const struct growth_features *f, double *x)
 	x[4] = log2(1 + 100 * fmax(growth, 0) / fmax(f->level_bytes, 1 << 20)) / 4;
 	x[5] = fmin(fmax(f->above_past / fmax(growth, QUANTUM_BYTES), -1), 1);
 	x[6] = f->concentration;
-	x[7] = f->decel;
+	/* how significantly the rise slows down (its curvature's t, 0 for a
+	 * straight or convex one: a bend up was as often allocator churn on a
+	 * big heap as a leak starting); the half-slope ratio, decel, was this
+	 * input before, a cruder and noisier view of the same */
+	x[7] = fmin(fmax(f->curv_z, -6), 0) / 6;
 	x[8] = f->rise_r2;
 	x[9] = log2(1 + fmax(f->rise_snr, 0)) / 4;
 }
