@@ -25,9 +25,6 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
 #define STRONG_TREND_Z 4.0
 /* a sharp drop: at least this share of the window's range inside one bucket */
 #define DROP_SHARE 0.5
-/* ... and at least this share of the size (twice the allocator's standing
- * churn; the flat bound, 3%, hid the GC drops of big heaps) */
-#define DROP_FRACTION 0.01
 /* the top quarter of increments carrying this share of the rise is a staircase */
 #define STEP_CONCENTRATION 0.8
 /* a step: at least half the largest increment and this many quanta (1 MiB:
@@ -61,7 +58,7 @@ _Static_assert(sizeof(struct growth_result) == 48, "growth_result size");
  * traces, seeds disjoint from the scored ones). Regenerate, do not hand-tune.
  */
 const double growth_model_weights[GROWTH_MODEL_INPUTS + 1] = {
-	-3.7272, 1.5020, 0.4661, 3.8535, -0.0997, 0.2245, 2.5273, -0.6942, 2.3105, -0.8763, 0.7121,
+	-3.7100, 1.4979, 0.4686, 3.8504, -0.1015, 0.2239, 2.5292, -0.7018, 2.3113, -0.8816, 0.7114,
 };
 
 static const char *const pattern_names[_GROWTH_PATTERN_MAX] = {
@@ -538,7 +535,7 @@ bool growth_state_features(const struct growth_state *s, const struct growth_par
 	typical = median(absd, n);
 	f->typical = typical;
 	f->inner_share = f->range > 0 ? median(inner, n) / f->range : 0;
-	drop_thr = fmax(DROP_SHARE * maxdec, fmax(FLAT_BYTES, DROP_FRACTION * f->level_bytes));
+	drop_thr = fmax(DROP_SHARE * maxdec, fmax(FLAT_BYTES, FLAT_FRACTION * f->level_bytes));
 	sharp = maxdec >= 2.5 * typical;
 	for (unsigned i = 0; i < n; i++) {
 		double prev = i ? sr.v[i - 1] : sr.lo[i];
