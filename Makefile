@@ -5,6 +5,7 @@
 #   make run        install deps, build, run a private memctld in the foreground:
 #                   sockets in $(BUILD)/run, built-in defaults (CONFIG=file for one)
 #   make test       install deps, build, run every test (tests/run.sh)
+#   make fuzz       every libFuzzer target FUZZ_SECONDS (60) seconds (scripts/fuzz.sh)
 #   make bench      run the benchmarks in bench/ (figures, never asserts)
 #   make profile-report  the profiler seed's experiments: profiles, plots, report
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -82,8 +83,8 @@ fuzzobj = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
 LIBARENA_SO := $(BUILD)/libarena.so.$(ARENA_SOVERSION)
 LIBARENA_A := $(BUILD)/libarena.a
 
-.PHONY: all run demo test unit fuzz bench install format clean deps check-config clang-check \
-	profile-report
+.PHONY: all run demo test unit fuzz fuzzers bench install format clean deps check-config \
+	clang-check profile-report
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -199,9 +200,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libmemctl-san.a
 	$(Q)$(CC) $(SAN_CFLAGS) -Itests $< -o $@ $(BUILD)/san/libmemctl-san.a \
 		$(shell $(PKG_CONFIG) --libs cmocka) $(PKG_LIBS)
 
-# ---- fuzzers (clang libFuzzer): link ipc, policy, arena ----
+# ---- fuzzers (clang libFuzzer): link ipc, policy, arena, and the daemon's pure
+# parsers a target names in FUZZ_EXTRA_<target> ----
 FUZZ_LIB_SRCS = $(IPC_SRCS) $(POLICY_SRCS) $(ARENA_SRCS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(call fuzzobj,$(FUZZ_LIB_SRCS))
+FUZZ_EXTRA_fuzz_cgroup := daemon/cgroup-parse.c
+FUZZ_EXTRA_fuzz_proc := daemon/proc-parse.c
+FUZZ_EXTRA_fuzz_resctrl := daemon/resctrl-parse.c
+FUZZ_EXTRA_fuzz_config := daemon/config.c daemon/log.c daemon/cli-text.c
+FUZZ_EXTRA_fuzz_ctl := daemon/cli-text.c
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(call fuzzobj,$(FUZZ_LIB_SRCS)) $$(call fuzzobj,$$(FUZZ_EXTRA_$$*))
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ \
@@ -221,7 +229,13 @@ $(BUILD)/accuracy/accuracy: tests/accuracy/accuracy.c $(call obj,$(POLICY_SRCS))
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ -lm
 
 unit: $(UNIT_TESTS) $(BUILD)/tests/bpf_smoke $(BUILD)/accuracy/accuracy
+fuzzers: $(FUZZERS)
+# every target FUZZ_SECONDS seconds (ASan+UBSan) from its seed corpus and dictionary
+# (tests/fuzz/corpus/TARGET, tests/fuzz/TARGET.dict); FUZZ_TARGETS= picks some
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 fuzz: $(FUZZERS)
+	$(Q)BUILD=$(BUILD) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ---- the two commands ----
 # a private instance: sockets in $(BUILD)/run, never /run/memctld (an installed
@@ -242,7 +256,7 @@ demo: deps
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit fuzz
+	$(Q)$(MAKE) --no-print-directory all unit fuzzers
 	$(Q)$(MAKE) --no-print-directory clang-check
 	$(Q)BUILD=$(BUILD) tests/run.sh
 

@@ -42,14 +42,26 @@ for t in "$BUILD"/tests/test_*; do
 	want "$n" && run "$n" "$t"
 done
 
-# libFuzzer: a bounded number of runs with a fixed seed; corpus in a temp dir
+# libFuzzer: a bounded number of runs with a fixed seed, from the committed seed
+# corpus (each past crash input is in it: a regression run) and dictionary; new
+# inputs go to a temp dir. Runs per target keep each under ~10 s here (the slow ones
+# build a whole arena per input); `make fuzz` runs them for minutes.
 for f in "$BUILD"/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
-	n=fuzz/$(basename "$f")
-	runs=${FUZZ_RUNS:-200000}
-	[ "$(basename "$f")" = fuzz_arena ] && runs=${FUZZ_ARENA_RUNS:-20000}
+	b=$(basename "$f")
+	n=fuzz/$b
+	case $b in
+	fuzz_arena) runs=${FUZZ_ARENA_RUNS:-20000} ;;
+	fuzz_store) runs=${FUZZ_STORE_RUNS:-2000} ;;
+	fuzz_config) runs=${FUZZ_CONFIG_RUNS:-50000} ;;
+	*) runs=${FUZZ_RUNS:-200000} ;;
+	esac
+	extra=()
+	[ -f "tests/fuzz/$b.dict" ] && extra+=(-dict="tests/fuzz/$b.dict")
 	corpus=$(mktemp -d)
-	want "$n" && run "$n" "$f" -runs="$runs" -seed=1 -max_len=70000 "$corpus"
+	seeds=()
+	[ -d "tests/fuzz/corpus/$b" ] && seeds=("tests/fuzz/corpus/$b")
+	want "$n" && run "$n" "$f" -runs="$runs" -seed=1 -max_len=70000 "${extra[@]}" "$corpus" "${seeds[@]}"
 	rm -rf "$corpus"
 done
 

@@ -11,30 +11,12 @@
 
 #include "arena/arena.h"
 #include "common/macro.h"
+#include "tests/fuzz/fuzz-util.h"
 
 #define SLOTS 4
 #define REGION_MAX (256U << 10)
 #define WRITE_MAX (20U << 10)
 #define OPS_MAX 256
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint32_t take(struct input *in, unsigned bytes)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v <<= 8;
-		if (in->n > 0) {
-			v |= *in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
 
 struct slot {
 	struct arena_region *r;
@@ -65,9 +47,9 @@ static void check_range(struct slot *s, size_t off, size_t len)
 
 /* Fill dst from the input: copied bytes, a run of one byte, zeros, or a repeated
  * snippet, so that compressible and incompressible chunks both occur. */
-static void make_bytes(struct input *in, uint8_t *dst, size_t len)
+static void make_bytes(struct fuzz_input *in, uint8_t *dst, size_t len)
 {
-	uint32_t kind = take(in, 1) % 4;
+	uint32_t kind = fuzz_take(in, 1) % 4;
 
 	switch (kind) {
 	case 0: {
@@ -80,17 +62,17 @@ static void make_bytes(struct input *in, uint8_t *dst, size_t len)
 		break;
 	}
 	case 1:
-		memset(dst, (int)take(in, 1), len);
+		memset(dst, (int)fuzz_take(in, 1), len);
 		break;
 	case 2:
 		memset(dst, 0, len);
 		break;
 	default: {
 		uint8_t snip[16];
-		size_t sl = 1 + take(in, 1) % sizeof(snip);
+		size_t sl = 1 + fuzz_take(in, 1) % sizeof(snip);
 
 		for (size_t i = 0; i < sl; i++)
-			snip[i] = (uint8_t)take(in, 1);
+			snip[i] = (uint8_t)fuzz_take(in, 1);
 		for (size_t i = 0; i < len; i++)
 			dst[i] = snip[i % sl];
 		break;
@@ -98,11 +80,9 @@ static void make_bytes(struct input *in, uint8_t *dst, size_t len)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
+	struct fuzz_input in = { data, size };
 	struct slot slots[SLOTS] = {};
 	static uint8_t buf[WRITE_MAX];
 	struct arena_config cfg;
@@ -111,11 +91,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	arena_config_init(&cfg);
-	cfg.chunk_size_bytes = 4096U << (take(&in, 1) % 5); /* 4..64 KiB */
-	cfg.codecs = 1 + take(&in, 1) % ARENA_CODECS_ALL;
-	cfg.min_savings_permyriad = take(&in, 1) % 3 == 0 ? 0 : 500;
-	cfg.sample_interval = take(&in, 1) % 4; /* often sample */
-	cap_sel = take(&in, 1);
+	cfg.chunk_size_bytes = 4096U << (fuzz_take(&in, 1) % 5); /* 4..64 KiB */
+	cfg.codecs = 1 + fuzz_take(&in, 1) % ARENA_CODECS_ALL;
+	cfg.min_savings_permyriad = fuzz_take(&in, 1) % 3 == 0 ? 0 : 500;
+	cfg.sample_interval = fuzz_take(&in, 1) % 4; /* often sample */
+	cap_sel = fuzz_take(&in, 1);
 	if (cap_sel & 0x80) /* both readback paths */
 		cfg.flags |= ARENA_CONFIG_USERFAULTFD;
 	cap_sel %= 3;
@@ -127,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		die("arena_new", r);
 
 	for (int op = 0; op < OPS_MAX && in.n > 0; op++) {
-		struct slot *s = &slots[take(&in, 1) % SLOTS];
-		uint32_t code = take(&in, 1) % 12;
+		struct slot *s = &slots[fuzz_take(&in, 1) % SLOTS];
+		uint32_t code = fuzz_take(&in, 1) % 12;
 		size_t off, len;
 		uint64_t freed;
 
@@ -138,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0: /* alloc */
 			if (s->r)
 				break;
-			s->size = 1 + take(&in, 3) % REGION_MAX;
+			s->size = 1 + fuzz_take(&in, 3) % REGION_MAX;
 			r = arena_region_alloc(a, s->size, 0, &s->r);
 			if (r < 0)
 				die("arena_region_alloc", r);
@@ -155,8 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2: { /* write */
 			uint8_t *p;
 
-			off = take(&in, 3) % s->size;
-			len = 1 + take(&in, 2) % MIN((size_t)WRITE_MAX, s->size - off);
+			off = fuzz_take(&in, 3) % s->size;
+			len = 1 + fuzz_take(&in, 2) % MIN((size_t)WRITE_MAX, s->size - off);
 			make_bytes(&in, buf, len);
 			r = arena_pin(s->r, off, len, ARENA_PIN_WRITE, (void **)&p);
 			if (r < 0)
@@ -167,8 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 3: /* read */
-			off = take(&in, 3) % s->size;
-			len = 1 + take(&in, 2) % (s->size - off);
+			off = fuzz_take(&in, 3) % s->size;
+			len = 1 + fuzz_take(&in, 2) % (s->size - off);
 			check_range(s, off, len);
 			break;
 		case 4: /* region compress */
@@ -177,35 +157,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				die("arena_region_compress", r);
 			break;
 		case 5: /* compress bytes */
-			r = arena_compress_bytes(a, take(&in, 2) * 1024ULL,
-						 (enum arena_hotness)(take(&in, 1) % 3), NULL,
+			r = arena_compress_bytes(a, fuzz_take(&in, 2) * 1024ULL,
+						 (enum arena_hotness)(fuzz_take(&in, 1) % 3), NULL,
 						 &freed);
 			if (r < 0)
 				die("arena_compress_bytes", r);
 			break;
 		case 6:
-			for (uint32_t k = take(&in, 1) % 8; k > 0; k--)
+			for (uint32_t k = fuzz_take(&in, 1) % 8; k > 0; k--)
 				arena_epoch_advance(a);
 			break;
 		case 7: /* discard */
-			off = take(&in, 3) % s->size;
-			len = 1 + take(&in, 3) % (s->size - off);
+			off = fuzz_take(&in, 3) % s->size;
+			len = 1 + fuzz_take(&in, 3) % (s->size - off);
 			r = arena_region_discard(s->r, off, len);
 			if (r < 0)
 				die("arena_region_discard", r);
 			memset(s->shadow + off, 0, len);
 			break;
 		case 8: /* prefetch / hint */
-			off = take(&in, 3) % s->size;
-			len = 1 + take(&in, 3) % (s->size - off);
-			r = (take(&in, 1) & 1) ? arena_prefetch(s->r, off, len) :
+			off = fuzz_take(&in, 3) % s->size;
+			len = 1 + fuzz_take(&in, 3) % (s->size - off);
+			r = (fuzz_take(&in, 1) & 1) ? arena_prefetch(s->r, off, len) :
 						 arena_hint_will_need(s->r, off, len);
 			if (r < 0)
 				die("arena_prefetch", r);
 			break;
 		case 9: /* relax */
-			r = arena_decompress_bytes(a, take(&in, 2) * 1024ULL,
-						   (enum arena_hotness)(take(&in, 1) % 3), &freed);
+			r = arena_decompress_bytes(a, fuzz_take(&in, 2) * 1024ULL,
+						   (enum arena_hotness)(fuzz_take(&in, 1) % 3), &freed);
 			if (r < 0)
 				die("arena_decompress_bytes", r);
 			break;
@@ -234,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		default: /* phase */
-			arena_phase_hint(a, (enum arena_phase)(take(&in, 1) & 1));
+			arena_phase_hint(a, (enum arena_phase)(fuzz_take(&in, 1) & 1));
 			break;
 		}
 	}
