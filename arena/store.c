@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "arena/arena-internal.h"
 #include "common/macro.h"
@@ -164,6 +166,39 @@ static uint64_t resident_locked(const struct store *s)
 #define EVACUATE_BATCH 32
 
 /*
+ * The chunk an owner word names, if it is this object's owner. A word damaged in the
+ * store (a stray write by the process: the store is plain memory) may point anywhere,
+ * and dereferencing it, or try-locking it, would crash or write into whatever is
+ * there: tests/fuzz/fuzz_store found compaction doing the first. So the candidate is
+ * read through process_vm_readv(), which fails with EFAULT instead of faulting, and
+ * accepted only if it points back at this very object (a chunk has at most one, and
+ * its obj changes only under the store lock, which we hold). One system call per
+ * live object moved, next to a copy of the object. Where the call is filtered
+ * (ENOSYS, EPERM: a seccomp sandbox) the word is trusted as before.
+ */
+static bool owner_of(const void *o, uint64_t w, pid_t self, struct chunk **ret)
+{
+	static _Atomic bool no_readv;
+	struct chunk copy;
+	struct iovec local = { &copy, sizeof(copy) },
+		     remote = { (void *)(uintptr_t)w, sizeof(copy) };
+
+	if (w == 0 || (w & (_Alignof(struct chunk) - 1)) != 0)
+		return false;
+	if (!no_readv && process_vm_readv(self, &local, 1, &remote, 1, 0) != sizeof(copy)) {
+		if (errno != ENOSYS && errno != EPERM)
+			return false;
+		no_readv = true;
+	}
+	if (no_readv)
+		memcpy(&copy, (const void *)(uintptr_t)w, sizeof(copy));
+	if (copy.obj != o || copy.obj_size == 0)
+		return false;
+	*ret = (struct chunk *)(uintptr_t)w;
+	return true;
+}
+
+/*
  * Move every live object of victim whose owner can be locked without waiting into
  * the head. Returns true when the victim is left empty. try-lock only: the caller
  * holds the store lock, and lock order is chunk -> store. The lock is dropped every
@@ -173,6 +208,7 @@ static uint64_t resident_locked(const struct store *s)
 static bool evacuate(struct store *s, struct store_seg *victim)
 {
 	uint32_t off = STORE_SEG_HDR, batch = 0;
+	pid_t self = getpid();
 	bool all = true;
 
 	victim->evacuating = 1;
@@ -186,10 +222,9 @@ static bool evacuate(struct store *s, struct store_seg *victim)
 		if (w & STORE_OBJ_DEAD) {
 			bytes = (uint32_t)(w >> 1);
 			c = NULL;
-		} else if (w != 0 && (w & (_Alignof(struct chunk) - 1)) == 0) {
+		} else if (owner_of(o, w, self, &c)) {
 			/* the owner's obj_size changes only under the store lock, which we
 			 * hold: it is this object's size even while the owner is busy */
-			c = (struct chunk *)(uintptr_t)w;
 			bytes = store_obj_bytes(CHUNK_PEEK(c, obj_size));
 		} else {
 			bytes = 0;

@@ -52,7 +52,7 @@ for f in "$BUILD"/fuzz/fuzz_*; do
 	n=fuzz/$b
 	case $b in
 	fuzz_arena) runs=${FUZZ_ARENA_RUNS:-20000} ;;
-	fuzz_store) runs=${FUZZ_STORE_RUNS:-2000} ;;
+	fuzz_store) runs=${FUZZ_STORE_RUNS:-400} ;;
 	fuzz_config) runs=${FUZZ_CONFIG_RUNS:-50000} ;;
 	*) runs=${FUZZ_RUNS:-200000} ;;
 	esac

@@ -2,10 +2,11 @@
 /* tests/fuzz/fuzz_store.c: libFuzzer target for libarena's decoding of damaged store
  * objects. (1) Each codec's decoder on arbitrary bytes as a stored payload: exactly
  * one chunk or -EBADMSG, never a read or write outside the buffers. (2) A real arena
- * whose chunks are compressed, then bytes of the store's objects XORed as the input
- * says: every read returns the original bytes or -EBADMSG (counted in
- * errors_checksum), never wrong bytes; a damaged chunk fails the same way on a
- * retry, discarding it makes it zero, compaction and a recompression keep the rest
+ * whose chunks are compressed (over several store segments), then bytes of the
+ * store's objects XORed as the input says, owner words included: every read returns
+ * the original bytes or -EBADMSG (counted in errors_checksum), never wrong bytes; a
+ * damaged chunk fails the same way on a retry; discarding makes it zero; compaction
+ * over the damaged segments, a recompression and the reads after keep the rest
  * intact. */
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 #include "arena/arena.h"
 #include "tests/fuzz/fuzz-util.h"
 
-#define CHUNKS 16U
+#define REGION_BYTES (768U << 10) /* 3+ store segments of 256 KiB at ~1:1.3 */
 #define DAMAGE_MAX 8
 
 /* (1) the decoders alone */
@@ -41,15 +42,17 @@ static void decode_raw(const uint8_t *data, size_t size)
 	free(src);
 }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed, struct fuzz_input *in)
+/* Bytes that compress by a third or so: an xorshift stream with runs of one byte. */
+static void fill(uint8_t *p, size_t n, uint32_t seed)
 {
-	uint8_t snip[8];
-	size_t sl = 1 + seed % sizeof(snip);
+	uint32_t x = seed | 1;
 
-	for (size_t i = 0; i < sl; i++)
-		snip[i] = (uint8_t)(seed >> (i % 4 * 8)) ^ (uint8_t)fuzz_take(in, 1);
-	for (size_t i = 0; i < n; i++)
-		p[i] = snip[i % sl] + (uint8_t)(i / 509);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (x & 3) ? (uint8_t)(i >> 6) : (uint8_t)x;
+	}
 }
 
 static int read_chunk(struct arena_region *r, size_t chunk, uint32_t i, const uint8_t *shadow)
@@ -72,10 +75,9 @@ static void damage_and_read(const uint8_t *data, size_t size)
 	struct arena_stats st;
 	struct arena *a = NULL;
 	struct arena_region *r = NULL;
-	bool damaged[CHUNKS] = {}, bad[CHUNKS] = {};
 	uint64_t freed, n_bad = 0;
-	uint8_t *shadow;
-	uint32_t mode;
+	uint8_t *shadow, *damaged, *bad;
+	uint32_t mode, n, keep;
 	size_t chunk;
 
 	mode = fuzz_take(&in, 1);
@@ -87,36 +89,53 @@ static void damage_and_read(const uint8_t *data, size_t size)
 		cfg.flags |= ARENA_CONFIG_USERFAULTFD;
 	FUZZ_CHECK(arena_new(&cfg, &a) == 0);
 	chunk = cfg.chunk_size_bytes;
-	FUZZ_CHECK(arena_region_alloc(a, CHUNKS * chunk, 0, &r) == 0);
-	shadow = malloc(CHUNKS * chunk);
-	FUZZ_CHECK(shadow != NULL);
-	for (uint32_t i = 0; i < CHUNKS; i++)
-		fill(shadow + (size_t)i * chunk, chunk, fuzz_take(&in, 2) * 2654435761U + i, &in);
-	FUZZ_CHECK(arena_write(r, 0, shadow, CHUNKS * chunk) == 0);
+	n = REGION_BYTES / (uint32_t)chunk;
+	FUZZ_CHECK(arena_region_alloc(a, REGION_BYTES, 0, &r) == 0);
+	shadow = malloc(REGION_BYTES);
+	damaged = calloc(n, 1);
+	bad = calloc(n, 1);
+	FUZZ_CHECK(shadow && damaged && bad);
+	fill(shadow, REGION_BYTES, fuzz_take(&in, 4));
+	FUZZ_CHECK(arena_write(r, 0, shadow, REGION_BYTES) == 0);
 	/* old enough to be COLD, so zstd is a candidate too */
 	for (int k = 0; k < 64; k++)
 		arena_epoch_advance(a);
-	FUZZ_CHECK(arena_region_compress(r, 0, CHUNKS * chunk, NULL, &freed) == 0);
+	FUZZ_CHECK(arena_region_compress(r, 0, REGION_BYTES, NULL, &freed) == 0);
 
-	/* the damage: (chunk, offset in its payload, xor) triples */
-	for (int d = 0; d < DAMAGE_MAX && in.n >= 4; d++) {
-		uint32_t i = fuzz_take(&in, 1) % CHUNKS, off = fuzz_take(&in, 2);
+	/* the damage: (chunk, offset from its owner word, xor) triples, the owner word
+	 * (what compaction walks by) as likely as a payload byte */
+	for (int d = 0; d < DAMAGE_MAX && in.n >= 5; d++) {
+		uint32_t i = fuzz_take(&in, 2) % n, off = fuzz_take(&in, 2);
 		uint8_t x = (uint8_t)fuzz_take(&in, 1);
 		struct chunk *c = &r->chunks[i];
+		uint32_t span;
 
 		if (c->state != CHUNK_COMPRESSED || (c->flags & CF_PAGES_HELD) || c->obj_size == 0)
 			continue;
-		store_obj_payload(c->obj)[off % c->obj_size] ^= x;
+		span = (uint32_t)sizeof(struct store_obj) + c->obj_size;
+		off = (off & 1) ? (off >> 1) % (uint32_t)sizeof(struct store_obj) :
+				  (off >> 1) % span;
+		((uint8_t *)c->obj)[off] ^= x;
 		damaged[i] |= x != 0;
 	}
 
+	/* compaction first, over whatever the damage left: a chunk gone out of every
+	 * third segment's worth makes the segments sparse enough to evacuate */
+	keep = 1 + fuzz_take(&in, 1) % 3;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i % (keep + 1) == 0 || damaged[i])
+			continue;
+		FUZZ_CHECK(read_chunk(r, chunk, i, shadow) == 0);
+	}
+	store_maintain(&a->store, 0);
+
 	/* every read: the original bytes, or -EBADMSG for a damaged chunk only */
-	for (uint32_t i = 0; i < CHUNKS; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		int ret = read_chunk(r, chunk, i, shadow);
 
 		FUZZ_CHECK(ret == 0 || (ret == -EBADMSG && damaged[i]));
 		if (ret == -EBADMSG) {
-			bad[i] = true;
+			bad[i] = 1;
 			n_bad++;
 			/* and again: the stored copy stays as it was */
 			FUZZ_CHECK(read_chunk(r, chunk, i, shadow) == -EBADMSG);
@@ -125,18 +144,21 @@ static void damage_and_read(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(arena_stats_get(a, &st) == 0 && st.errors_checksum == n_bad);
 
-	/* discarded, a bad chunk reads as zero; the rest survive compaction */
-	for (uint32_t i = 0; i < CHUNKS; i++) {
+	/* discarded, a bad chunk reads as zero; the rest survive recompression and
+	 * compaction */
+	for (uint32_t i = 0; i < n; i++) {
 		if (!bad[i])
 			continue;
 		FUZZ_CHECK(arena_region_discard(r, (size_t)i * chunk, chunk) == 0);
 		memset(shadow + (size_t)i * chunk, 0, chunk);
 	}
-	FUZZ_CHECK(arena_region_compress(r, 0, CHUNKS * chunk, NULL, &freed) == 0);
+	FUZZ_CHECK(arena_region_compress(r, 0, REGION_BYTES, NULL, &freed) == 0);
 	store_maintain(&a->store, 0);
-	for (uint32_t i = 0; i < CHUNKS; i++)
+	for (uint32_t i = 0; i < n; i++)
 		FUZZ_CHECK(read_chunk(r, chunk, i, shadow) == 0);
 
+	free(bad);
+	free(damaged);
 	free(shadow);
 	arena_region_free(r);
 	arena_free(a);
