@@ -28,7 +28,8 @@ for t in "${targets[@]}"; do
 	[ -x "$bin" ] || { echo "fuzz.sh: $bin not built (make fuzzers)" >&2; exit 2; }
 	work="$BUILD/fuzz-corpus/$t" art="$BUILD/fuzz-artifacts/$t/"
 	mkdir -p "$work" "$art"
-	args=(-max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$art")
+	args=(-max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$art" -error_exitcode=1
+		-timeout_exitcode=1)
 	[ -n "${FUZZ_RUNS:-}" ] && args+=(-runs="$FUZZ_RUNS")
 	[ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
 	[ "$t" = fuzz_arena ] || [ "$t" = fuzz_store ] && args+=(-max_len=70000 -rss_limit_mb=4096)

@@ -61,7 +61,9 @@ for f in "$BUILD"/fuzz/fuzz_*; do
 	corpus=$(mktemp -d)
 	seeds=()
 	[ -d "tests/fuzz/corpus/$b" ] && seeds=("tests/fuzz/corpus/$b")
-	want "$n" && run "$n" "$f" -runs="$runs" -seed=1 -max_len=70000 "${extra[@]}" "$corpus" "${seeds[@]}"
+	# libFuzzer exits 77 on a crash by default: that is run()'s "skip"
+	want "$n" && run "$n" "$f" -runs="$runs" -seed=1 -max_len=70000 -error_exitcode=1 \
+		-timeout_exitcode=1 "${extra[@]}" "$corpus" "${seeds[@]}"
 	rm -rf "$corpus"
 done
 
