@@ -18,7 +18,8 @@
 #define REGION_BYTES (768U << 10) /* 3+ store segments of 256 KiB at ~1:1.3 */
 #define DAMAGE_MAX 8
 
-/* (1) the decoders alone */
+/* (1) the decoders alone: each codec, and fill objects (one word repeated but for a
+ * few, arena/fill.c), whose decoder must write nothing for a payload it rejects */
 static void decode_raw(const uint8_t *data, size_t size)
 {
 	struct codec_ctx *ctx;
@@ -29,15 +30,32 @@ static void decode_raw(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return;
-	codec = data[0] % _FAIR_CODEC_MAX;
+	codec = data[0] % (_FAIR_CODEC_MAX + 1);
 	n = 4096U << (data[1] % 5);
 	ctx = codec_ctx_get(n);
 	FUZZ_CHECK(ctx != NULL);
 	src = (uint8_t *)fuzz_dup(data + 2, size - 2);
 	dst = malloc(n);
 	FUZZ_CHECK(dst != NULL);
-	r = codec_decompress(ctx, codec, src, size - 2, dst, n);
-	FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -ENOMEM);
+	if (codec == _FAIR_CODEC_MAX) {
+		uint8_t *again = malloc(FILL_BYTES_MAX);
+
+		FUZZ_CHECK(again != NULL);
+		memset(dst, 0xa5, n);
+		r = fill_decode(src, (uint32_t)(size - 2), dst, n);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG);
+		if (r < 0) {
+			FUZZ_CHECK(fuzz_all(dst, n, 0xa5));
+		} else {
+			/* what decodes is what fill_encode() makes of the result */
+			FUZZ_CHECK(fill_encode(dst, n, again) == (long)(size - 2));
+			FUZZ_CHECK(memcmp(again, src, size - 2) == 0);
+		}
+		free(again);
+	} else {
+		r = codec_decompress(ctx, codec, src, size - 2, dst, n);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -ENOMEM);
+	}
 	free(dst);
 	free(src);
 }
@@ -96,6 +114,16 @@ static void damage_and_read(const uint8_t *data, size_t size)
 	bad = calloc(n, 1);
 	FUZZ_CHECK(shadow && damaged && bad);
 	fill(shadow, REGION_BYTES, fuzz_take(&in, 4));
+	/* every fourth chunk a fill object: one word and a few others */
+	for (uint32_t i = mode % 4; i < n; i += 4) {
+		uint64_t w = fuzz_take(&in, 4) * 0x9e3779b97f4a7c15ULL, *q;
+
+		q = (uint64_t *)(shadow + (size_t)i * chunk);
+		for (size_t j = 0; j < chunk / 8; j++)
+			q[j] = w;
+		for (uint32_t e = fuzz_take(&in, 1) % (FILL_EXCEPTIONS_MAX + 2); e > 0; e--)
+			q[fuzz_take(&in, 2) % (chunk / 8)] = fuzz_take(&in, 4);
+	}
 	FUZZ_CHECK(arena_write(r, 0, shadow, REGION_BYTES) == 0);
 	/* old enough to be COLD, so zstd is a candidate too */
 	for (int k = 0; k < 64; k++)
