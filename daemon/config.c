@@ -382,6 +382,22 @@ _printf_(4, 5) static int fail(struct parse_state *st, const char *section, cons
 	return 0;
 }
 
+/*
+ * A path with a control character in it is an editing accident (a "\r\r\n" ending
+ * keeps one "\r" after the CRLF is taken off), never a path anyone means, and
+ * --check-config would print it as a line that does not read back the same
+ * (tests/fuzz/fuzz_config found that).
+ */
+#define CONTROL_CHAR_TEXT "a control character in the path (a stray carriage return?)"
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static int apply(struct parse_state *st, const struct key_desc *k, const char *value)
 {
 	void *field = (char *)st->c + k->offset;
@@ -443,6 +459,8 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 		if (value[0] != '\0' && value[0] != '/')
 			return fail(st, k->section, k->key, "expected an absolute path, got \"%s\"",
 				    value);
+		if (has_control(value))
+			return fail(st, k->section, k->key, "%s", CONTROL_CHAR_TEXT);
 		if (strlen(value) >= sizeof(st->c->cgroup_root))
 			return fail(st, k->section, k->key, "path longer than %zu bytes",
 				    sizeof(st->c->cgroup_root) - 1);
@@ -475,6 +493,8 @@ static int apply(struct parse_state *st, const struct key_desc *k, const char *v
 				    "expected an absolute path to a *.prom file (node_exporter's "
 				    "textfile collector reads no other), got \"%s\"",
 				    value);
+		if (has_control(value))
+			return fail(st, k->section, k->key, "%s", CONTROL_CHAR_TEXT);
 		if (n >= sizeof(st->c->metrics_textfile))
 			return fail(st, k->section, k->key, "path longer than %zu bytes",
 				    sizeof(st->c->metrics_textfile) - 1);

@@ -159,6 +159,9 @@ static void test_config_load_invalid_values(void **state)
 		{ "[BPF]\nRingBufferSize=12K\n", 2, "RingBufferSize" }, /* not a power of two */
 		{ "[BPF]\nRingBufferSize=1G\n", 2, "RingBufferSize" },
 		{ "[Cgroup]\nRoot=relative/path\n", 2, "Root" },
+		{ "[Cgroup]\nRoot=/sys/fs/cgroup\r\r\n", 2, "Root" }, /* one CR stays */
+		{ "[Resctrl]\nResctrlRoot=/sys/fs/\x1bresctrl\n", 2, "ResctrlRoot" },
+		{ "[Metrics]\nTextfile=/var/lib/\tx.prom\n", 2, "Textfile" },
 		{ "[Enroll]\nMaxPerUser=0\n", 2, "MaxPerUser" },
 		{ "[Enroll]\nMaxPerUser=4097\n", 2, "MaxPerUser" },
 		{ "[Enroll]\nMaxPerUser=1.5\n", 2, "MaxPerUser" },
