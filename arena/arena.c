@@ -853,7 +853,7 @@ static int u32_cmp(const void *x, const void *y)
 static void run_flush(struct arena *a, struct release_run *run)
 {
 	struct iovec iov[RELEASE_BATCH];
-	uint32_t n_iov = 0, prev = UINT32_MAX;
+	uint32_t n_iov = 0, prev = UINT32_MAX, prev_idx = UINT32_MAX;
 	size_t chunk = a->cfg.chunk_size_bytes;
 
 	if (run->n == 0)
@@ -863,6 +863,15 @@ static void run_flush(struct arena *a, struct release_run *run)
 		uint32_t idx = run->idx[i];
 		struct chunk *c = &run->r->chunks[idx];
 
+		/* queued twice (compressed, read back by a pin, compressed again in the
+		 * same pass): the first entry, kept locked below, releases it; locking it
+		 * again here was a self-deadlock (test_arena_pin_concurrent_4_threads
+		 * hung with 2024, 2024 in its batch) */
+		if (i > 0 && idx == prev_idx) {
+			run->idx[i] = UINT32_MAX;
+			continue;
+		}
+		prev_idx = idx;
 		chunk_lock(c);
 		if (!(c->flags & CF_PAGES_HELD)) {
 			/* taken out of the batch by a pin (or compressed again and queued
