@@ -434,11 +434,10 @@ int arena_assist_set(struct arena *a, uint32_t window_ms, uint32_t share_permyri
 	if (window_ms == 0)
 		atomic_store_explicit(&a->assist_debt_bytes, 0, memory_order_relaxed);
 	atomic_store_explicit(&a->assist_share_permyriad, share_permyriad, memory_order_relaxed);
-	atomic_store_explicit(&a->assist_until_ns,
-			      window_ms ? clock_nsec(CLOCK_MONOTONIC) +
-						  (uint64_t)window_ms * NSEC_PER_MSEC :
-					  0,
-			      memory_order_relaxed);
+	atomic_store_explicit(
+		&a->assist_until_ns,
+		window_ms ? clock_nsec(CLOCK_MONOTONIC) + (uint64_t)window_ms * NSEC_PER_MSEC : 0,
+		memory_order_relaxed);
 	return 0;
 }
 
@@ -1826,7 +1825,8 @@ int arena_pin_ex(struct arena_region *r, size_t offset, size_t length, uint32_t 
 			ret = chunk_decompress_locked(a, r, i, true);
 			demand = ret == 0;
 			if (demand)
-				grown += a->cfg.chunk_size_bytes - MIN(stored, a->cfg.chunk_size_bytes);
+				grown += a->cfg.chunk_size_bytes -
+					 MIN(stored, a->cfg.chunk_size_bytes);
 			what |= ARENA_PINNED_DECOMPRESSED;
 		} else if (c->state == CHUNK_ZERO) {
 			ret = chunk_unzero_locked(a, r, i, flags & ARENA_PIN_WRITE);

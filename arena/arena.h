@@ -442,7 +442,8 @@ ARENA_EXPORT int arena_pressure_set(struct arena *arena, uint32_t pressure_permy
 #define ARENA_ASSIST_BATCH_BYTES (512U * 1024)
 #define ARENA_ASSIST_WINDOW_MS 1000U
 #define ARENA_ASSIST_WINDOW_MAX_MS 10000U
-ARENA_EXPORT int arena_assist_set(struct arena *arena, uint32_t window_ms, uint32_t share_permyriad);
+ARENA_EXPORT int arena_assist_set(struct arena *arena, uint32_t window_ms,
+				  uint32_t share_permyriad);
 
 /* The pressure last set (0 until then). */
 ARENA_EXPORT uint32_t arena_pressure_get(const struct arena *arena);

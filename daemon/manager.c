@@ -112,8 +112,9 @@ static void manager_resolve_hide_others(struct manager *m)
 		if (r == -ENOENT)
 			hidden = false; /* ProcRoot= is no proc mount (a test fixture) */
 		else if (r < 0)
-			log_warning_errno(r, "Cannot tell whether %s hides processes (%m): "
-					     "showing every user's, as without hidepid=",
+			log_warning_errno(r,
+					  "Cannot tell whether %s hides processes (%m): "
+					  "showing every user's, as without hidepid=",
 					  m->config.proc_root);
 		m->hide_others = hidden;
 		why = "hidepid= on /proc";
@@ -1021,8 +1022,8 @@ int manager_run(struct manager *m)
 	malloc_trim(0);
 
 	r = sd_event_add_time_relative(m->event, &m->control_source, CLOCK_MONOTONIC,
-				       m->config.plan_interval_usec, CONTROL_ACCURACY_USEC, on_control,
-				       m);
+				       m->config.plan_interval_usec, CONTROL_ACCURACY_USEC,
+				       on_control, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the control timer: %m");
 	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,

@@ -1218,10 +1218,9 @@ static struct json_object *cgroup_json(const struct ipc_cgroup_entry *c)
 	json_object_object_add(o, "growth_detected", json_object_new_boolean(c->growth_detected));
 	json_object_object_add(o, "seconds_to_limit", seconds_json(c->time_to_limit_usec));
 	/* null where the cgroup's files do not say (no kmem accounting, old v2) */
-	json_object_object_add(o, "kernel_bytes",
-			       c->flags & IPC_CGROUP_HAS_KERNEL ?
-				       json_object_new_uint64(c->kernel_bytes) :
-				       NULL);
+	json_object_object_add(
+		o, "kernel_bytes",
+		c->flags & IPC_CGROUP_HAS_KERNEL ? json_object_new_uint64(c->kernel_bytes) : NULL);
 	json_object_object_add(o, "kernel_sock_bytes",
 			       c->flags & IPC_CGROUP_HAS_KERNEL_SOCK ?
 				       json_object_new_uint64(c->kernel_sock_bytes) :
@@ -1745,11 +1744,13 @@ static int cmd_cgroups(int argc, char **argv)
 	else
 		printf("%4s %2s %6s %9s %9s %9s %9s %8s %5s %7s %8s %9s %10s %8s %11s %-12s %10s  "
 		       "%s\n",
-		       "ID", "V", "PROCS", "USAGE", "KERNEL", "LIMIT", "SOFT", "FAILCNT", "OOM", "PSI10",
-		       "RECLAIMS", "STALL", "MBM", "LLC", "GROWTH", "PATTERN", "LIMIT IN", "PATH");
+		       "ID", "V", "PROCS", "USAGE", "KERNEL", "LIMIT", "SOFT", "FAILCNT", "OOM",
+		       "PSI10", "RECLAIMS", "STALL", "MBM", "LLC", "GROWTH", "PATTERN", "LIMIT IN",
+		       "PATH");
 	for (uint32_t i = 0; i < cg.n; i++) {
 		const struct ipc_cgroup_entry *c = &cg.v[i];
-		char use[16], kmem[16], lim[16], soft[16], psi[16], mbm[24], llc[24], gr[32], tl[32];
+		char use[16], kmem[16], lim[16], soft[16], psi[16], mbm[24], llc[24], gr[32],
+			tl[32];
 		const struct ipc_bandwidth_figures *bw = cgroup_bw(bwe, bwn, c->id) ?: &none;
 
 		if (arr) {
@@ -1780,9 +1781,8 @@ static int cmd_cgroups(int argc, char **argv)
 		printf("%4" PRIu32 " v%" PRIu32 " %6" PRIu32 " %9s %9s %9s %9s %8" PRIu64
 		       " %5" PRIu64 " %7s %8" PRIu64 " %7.1fms %10s %8s %11s %-12s %10s  %s\n",
 		       c->id, c->hierarchy, c->nr_procs, use, kmem, lim, soft, c->failcnt,
-		       c->oom_events,
-		       psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, mbm, llc, gr,
-		       growth_pattern_to_string(c->pattern), tl, esc(c->path));
+		       c->oom_events, psi, c->reclaims, (double)c->reclaim_stall_usec / 1000, mbm,
+		       llc, gr, growth_pattern_to_string(c->pattern), tl, esc(c->path));
 	}
 	free(cg.v);
 	free(bwe);
@@ -2204,12 +2204,9 @@ static void profile_signal(int sig)
 static const char *ring_end_name(uint32_t reason)
 {
 	static const char *const names[] = {
-		[IPC_RING_END_NONE] = "running",
-		[IPC_RING_END_STOPPED] = "stopped",
-		[IPC_RING_END_DURATION] = "duration",
-		[IPC_RING_END_EXITED] = "exited",
-		[IPC_RING_END_CLIENT] = "client-exited",
-		[IPC_RING_END_SHUTDOWN] = "shutdown",
+		[IPC_RING_END_NONE] = "running",	 [IPC_RING_END_STOPPED] = "stopped",
+		[IPC_RING_END_DURATION] = "duration",	 [IPC_RING_END_EXITED] = "exited",
+		[IPC_RING_END_CLIENT] = "client-exited", [IPC_RING_END_SHUTDOWN] = "shutdown",
 	};
 	return reason < ELEMENTSOF(names) ? names[reason] : "unknown";
 }
@@ -2227,10 +2224,10 @@ static void profile_print(FILE *f, const struct ipc_ring_sample *s)
 	}
 	fprintf(f,
 		"{\"time\":%.6f,\"time_nsec\":%" PRIu64 ",\"pid\":%" PRIu32
-		",\"minor_faults\":%" PRIu64 ",\"major_faults\":%" PRIu64 ",\"minor_total\":%" PRIu64
-		",\"major_total\":%" PRIu64 ",\"util\":%.4f,\"cpu_nsec\":%" PRIu64
-		",\"interval_nsec\":%" PRIu64 ",\"rss_bytes\":%" PRIu64 ",\"swap_bytes\":%" PRIu64
-		",\"last\":%s}\n",
+		",\"minor_faults\":%" PRIu64 ",\"major_faults\":%" PRIu64
+		",\"minor_total\":%" PRIu64 ",\"major_total\":%" PRIu64
+		",\"util\":%.4f,\"cpu_nsec\":%" PRIu64 ",\"interval_nsec\":%" PRIu64
+		",\"rss_bytes\":%" PRIu64 ",\"swap_bytes\":%" PRIu64 ",\"last\":%s}\n",
 		t, s->time_nsec, s->pid, s->minor_faults, s->major_faults, s->minor_total,
 		s->major_total, s->util_permyriad / 10000.0, s->cpu_nsec, s->interval_nsec,
 		s->rss_bytes, s->swap_bytes, s->flags & IPC_SAMPLE_LAST ? "true" : "false");
@@ -2338,7 +2335,8 @@ static int cmd_profile(int argc, char **argv)
 			break;
 		case 'a':
 			if (parse_u64(optarg, &attach) < 0 || attach == 0)
-				return log_error_errno(-EINVAL, "Invalid --attach: %s (a profile id)",
+				return log_error_errno(-EINVAL,
+						       "Invalid --attach: %s (a profile id)",
 						       esc(optarg));
 			break;
 		}
@@ -2383,8 +2381,9 @@ static int cmd_profile(int argc, char **argv)
 		goto unmap;
 	}
 	h = map;
-	fprintf(stderr, "memctl: profile %" PRIu64 ": %" PRIu32 " processes at %" PRIu32
-			" Hz (another client: memctl profile --attach %" PRIu64 ")\n",
+	fprintf(stderr,
+		"memctl: profile %" PRIu64 ": %" PRIu32 " processes at %" PRIu32
+		" Hz (another client: memctl profile --attach %" PRIu64 ")\n",
 		rep.profile_id, rep.n_pids, rep.hz, rep.profile_id);
 	if (!arg_json)
 		fprintf(out, "# time minor major util pid\n");
@@ -2452,9 +2451,9 @@ static int cmd_profile(int argc, char **argv)
 			"memctl: profile %" PRIu64 " %s: %" PRIu64 " samples read, %" PRIu64
 			" lost; %" PRIu64 " ticks, %" PRIu64 " missed, max lateness %" PRIu64
 			" us\n",
-			rep.profile_id, attach && profile_signalled ? "detached" : ring_end_name(why),
-			samples, rd.lost, h->ticks, h->missed_ticks,
-			h->max_lateness_nsec / NSEC_PER_USEC);
+			rep.profile_id,
+			attach && profile_signalled ? "detached" : ring_end_name(why), samples,
+			rd.lost, h->ticks, h->missed_ticks, h->max_lateness_nsec / NSEC_PER_USEC);
 		r = 0;
 	}
 unmap:

@@ -743,7 +743,8 @@ static void prof_collect(const struct ipc_ring_sample *last, uint64_t profile_id
 	struct prof_sel *sel = userdata;
 
 	if (sel->n < ELEMENTSOF(sel->v))
-		sel->v[sel->n++] = (struct prof_row){ .last = *last, .profile_id = profile_id, .hz = hz };
+		sel->v[sel->n++] =
+			(struct prof_row){ .last = *last, .profile_id = profile_id, .hz = hz };
 }
 
 /* Each profiled process as of its latest sample: a series per process and

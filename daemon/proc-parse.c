@@ -357,8 +357,7 @@ static int mi_field(const char **p, const char *end, char *out, size_t size, boo
 	return 0;
 }
 
-int proc_mountinfo_hidepid(const char *buf, size_t len, const char *mount_point,
-			   bool *ret_hidden)
+int proc_mountinfo_hidepid(const char *buf, size_t len, const char *mount_point, bool *ret_hidden)
 {
 	const char *p = buf, *end = buf + len;
 	bool found = false, hidden = false;

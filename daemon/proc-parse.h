@@ -107,5 +107,4 @@ void proc_cgroup_done(struct proc_cgroup *c);
  * 0 and *ret_hidden set (false when hidepid is absent, 0 or "off"); -ENOENT when
  * no proc mount is at mount_point; -EINVAL for a line not in that format.
  */
-int proc_mountinfo_hidepid(const char *buf, size_t len, const char *mount_point,
-			   bool *ret_hidden);
+int proc_mountinfo_hidepid(const char *buf, size_t len, const char *mount_point, bool *ret_hidden);

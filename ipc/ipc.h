@@ -430,7 +430,7 @@ struct ipc_enrolled_entry {
 #define IPC_CGROUP_HAS_KERNEL_SOCK (1U << 2)
 /* slab_bytes and pagetables_bytes were read (v2 memory.stat) */
 #define IPC_CGROUP_HAS_KERNEL_DETAIL (1U << 3)
-#define IPC_CGROUP_FLAGS_ALL                                                        \
+#define IPC_CGROUP_FLAGS_ALL                                                       \
 	(IPC_CGROUP_HAS_PSI | IPC_CGROUP_HAS_KERNEL | IPC_CGROUP_HAS_KERNEL_SOCK | \
 	 IPC_CGROUP_HAS_KERNEL_DETAIL)
 
@@ -930,5 +930,5 @@ int ipc_control_call(int fd, uint16_t type, const void *body, size_t body_len, v
 		     size_t reply_buf_size, struct ipc_msg *ret);
 /* The same, keeping the first fd the reply brought (SCM_RIGHTS, CLOEXEC) in
  * *ret_fd (-1 if none; the caller closes it). */
-int ipc_control_call_fd(int fd, uint16_t type, const void *body, size_t body_len,
-			void *reply_buf, size_t reply_buf_size, struct ipc_msg *ret, int *ret_fd);
+int ipc_control_call_fd(int fd, uint16_t type, const void *body, size_t body_len, void *reply_buf,
+			size_t reply_buf_size, struct ipc_msg *ret, int *ret_fd);

@@ -463,8 +463,8 @@ static int timeout_errno(void)
 	return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
 }
 
-int ipc_control_call_fd(int fd, uint16_t type, const void *body, size_t body_len,
-			void *reply_buf, size_t reply_buf_size, struct ipc_msg *ret, int *ret_fd)
+int ipc_control_call_fd(int fd, uint16_t type, const void *body, size_t body_len, void *reply_buf,
+			size_t reply_buf_size, struct ipc_msg *ret, int *ret_fd)
 {
 	/* process-wide, so two calls (threads, fds) never share a seq; never 0 */
 	static uint32_t seq_counter;

@@ -179,13 +179,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off = fuzz_take(&in, 3) % s->size;
 			len = 1 + fuzz_take(&in, 3) % (s->size - off);
 			r = (fuzz_take(&in, 1) & 1) ? arena_prefetch(s->r, off, len) :
-						 arena_hint_will_need(s->r, off, len);
+						      arena_hint_will_need(s->r, off, len);
 			if (r < 0)
 				die("arena_prefetch", r);
 			break;
 		case 9: /* relax */
 			r = arena_decompress_bytes(a, fuzz_take(&in, 2) * 1024ULL,
-						   (enum arena_hotness)(fuzz_take(&in, 1) % 3), &freed);
+						   (enum arena_hotness)(fuzz_take(&in, 1) % 3),
+						   &freed);
 			if (r < 0)
 				die("arena_decompress_bytes", r);
 			break;

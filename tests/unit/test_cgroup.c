@@ -652,9 +652,8 @@ static void test_cgroup_mem_read_v2_root(void **state)
 	/* a v2 root has memory.stat and memory.pressure, no limits or usage */
 	assert_int_equal(cgroup_mem_read(root, "/", &m), 0);
 	assert_int_equal(m.hierarchy, CGROUP_HIERARCHY_V2);
-	assert_int_equal(m.present,
-			 CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT | CGROUP_MEM_HAS_KERNEL |
-				 CGROUP_MEM_HAS_KERNEL_SOCK);
+	assert_int_equal(m.present, CGROUP_MEM_HAS_PRESSURE | CGROUP_MEM_HAS_STAT |
+					    CGROUP_MEM_HAS_KERNEL | CGROUP_MEM_HAS_KERNEL_SOCK);
 	assert_int_equal(m.limit_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.high_bytes, CGROUP_LIMIT_MAX);
 	assert_int_equal(m.usage_bytes, 0);

@@ -502,8 +502,9 @@ static size_t body_sample(uint16_t type, uint8_t *p, uint32_t n)
 		return sizeof(m);
 	}
 	case IPC_CTL_PROFILE: {
-		struct ipc_ctl_profile m = { .hz = 20, .n_pids = 2, .duration_usec = 3000000,
-					     .pids = { 42, 43 } };
+		struct ipc_ctl_profile m = {
+			.hz = 20, .n_pids = 2, .duration_usec = 3000000, .pids = { 42, 43 }
+		};
 		memcpy(p, &m, sizeof(m));
 		return sizeof(m);
 	}

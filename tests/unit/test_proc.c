@@ -502,7 +502,8 @@ static void test_proc_mountinfo_hidepid(void **state)
 
 	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/proc", &h), 0);
 	assert_true(h); /* mount 90 is on top of 24 */
-	assert_int_equal(proc_mountinfo_hidepid(mi, (size_t)(strstr(mi, "90 24") - mi), "/proc", &h), 0);
+	assert_int_equal(
+		proc_mountinfo_hidepid(mi, (size_t)(strstr(mi, "90 24") - mi), "/proc", &h), 0);
 	assert_false(h); /* the lines before mount 90: only 24 */
 	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/srv/my proc", &h), 0);
 	assert_true(h);
@@ -516,8 +517,8 @@ static void test_proc_mountinfo_hidepid(void **state)
 	assert_int_equal(proc_mountinfo_hidepid(mi, sizeof(mi) - 1, "/nope", &h), -ENOENT);
 	assert_int_equal(proc_mountinfo_hidepid("", 0, "/proc", &h), -ENOENT);
 	/* malformed: no "-" separator, cut short */
-	assert_int_equal(proc_mountinfo_hidepid("24 1 0:22 / /proc rw shared:12 proc proc rw\n",
-						 45, "/proc", &h),
+	assert_int_equal(proc_mountinfo_hidepid("24 1 0:22 / /proc rw shared:12 proc proc rw\n", 45,
+						"/proc", &h),
 			 -EINVAL);
 	assert_int_equal(proc_mountinfo_hidepid("24 1 0:22 /", 11, "/proc", &h), -EINVAL);
 }
