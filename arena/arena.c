@@ -873,8 +873,8 @@ static void run_flush(struct arena *a, struct release_run *run)
 		prev_idx = idx;
 		chunk_lock(c);
 		if (!(c->flags & CF_PAGES_HELD)) {
-			/* taken out of the batch by a pin (or compressed again and queued
-			 * twice): its pages stay */
+			/* taken out of the batch by a pin (a readback over the pages):
+			 * its pages stay */
 			run->idx[i] = UINT32_MAX;
 			chunk_unlock(c);
 			continue;

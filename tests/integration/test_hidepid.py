@@ -11,7 +11,6 @@ machine's /proc is untouched); the CLI runs as nobody outside it."""
 import json
 import os
 import subprocess
-import time
 
 from harness import MEMCTL, DaemonTestCase, main, wait_until
 
